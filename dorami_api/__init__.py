@@ -1,0 +1,80 @@
+"""Dorami API: the application factory. This file is the table of contents of the service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from dorami_api.config import Config
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: Config | None = None, **overrides) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    _configure(app, config, overrides)
+
+    from dorami_api import errors, models  # noqa: F401 - models registers every table
+    from dorami_api.extensions import db, migrate, redis_store
+    from dorami_api.observability import logging as request_logging
+
+    request_logging.init_app(app)
+    errors.register_error_handlers(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    redis_store.init_app(app)
+    if config.embedded_database:
+        _migrate_embedded_database(app)
+
+    from dorami_api.health.routes import bp as health_bp
+
+    app.register_blueprint(health_bp, url_prefix="/api/v1/health")
+    return app
+
+
+def _configure(app: Flask, config: Config, overrides: dict) -> None:
+    app.config.update(
+        DORAMI=config,
+        SECRET_KEY=config.jwt_secret,
+        MAX_CONTENT_LENGTH=config.max_content_length,
+        SQLALCHEMY_DATABASE_URI=config.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config),
+        JSON_SORT_KEYS=False,
+        TESTING=config.env == "test",
+    )
+    app.json.sort_keys = False
+    app.config.update(overrides)
+
+
+def _engine_options(config: Config) -> dict:
+    if config.database_url.startswith("sqlite"):
+        # The embedded file is shared by the dev server's greenlets; wait on its lock briefly.
+        return {"connect_args": {"timeout": 15, "check_same_thread": False}}
+    return {
+        "pool_size": config.db_pool_size,
+        "max_overflow": config.db_max_overflow,
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "pool_timeout": 10,
+        "connect_args": {
+            "connect_timeout": 5,
+            "application_name": "dorami-api",
+            # A server that vanishes without closing the socket is noticed instead of hanging.
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
+    }
+
+
+def _migrate_embedded_database(app: Flask) -> None:
+    """The embedded SQLite file is created and migrated on first start (SPEC §2)."""
+    from flask_migrate import upgrade
+
+    database_file = Path(app.config["DORAMI"].database_url.removeprefix("sqlite:///"))
+    database_file.parent.mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR)

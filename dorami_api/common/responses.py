@@ -1,0 +1,44 @@
+"""The success envelope of SPEC §1 and the helpers every route uses to build it."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import jsonify
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO-8601 UTC with milliseconds and a Z, the form every time travels in."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def ok(data: Any = None, status: int = 200):
+    return jsonify({"success": True, "data": data, "timestamp": iso(utc_now())}), status
+
+
+def created(data: Any):
+    return ok(data, 201)
+
+
+def no_content():
+    return "", 204
+
+
+def page_of(items: list, page: int, limit: int, total: int) -> dict:
+    return {
+        "items": items,
+        "page": page,
+        "limit": limit,
+        "total": total,
+        "totalPages": math.ceil(total / limit) if limit else 0,
+    }

@@ -1,0 +1,103 @@
+"""ApiError and the handlers that render the error envelope on every failure path (SPEC §1)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from dorami_api.common.responses import iso, utc_now
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """A failure the client should see: HTTP status, UPPER_SNAKE code, human message."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+
+class NotFound(ApiError):
+    def __init__(self, code: str = "NOT_FOUND", message: str = "Resource not found", details=None):
+        super().__init__(404, code, message, details)
+
+
+class Conflict(ApiError):
+    def __init__(self, code: str, message: str, details=None):
+        super().__init__(409, code, message, details)
+
+
+class Forbidden(ApiError):
+    def __init__(self, code: str = "FORBIDDEN", message: str = "You are not allowed to do this"):
+        super().__init__(403, code, message)
+
+
+class Unauthorized(ApiError):
+    def __init__(self, code: str = "UNAUTHORIZED", message: str = "Authentication required"):
+        super().__init__(401, code, message)
+
+
+# Codes for the HTTP errors werkzeug raises before our code runs.
+_HTTP_CODES = {
+    400: ("BAD_REQUEST", "The request could not be understood"),
+    401: ("UNAUTHORIZED", "Authentication required"),
+    403: ("FORBIDDEN", "You are not allowed to do this"),
+    404: ("NOT_FOUND", "No such route"),
+    405: ("METHOD_NOT_ALLOWED", "Method not allowed on this route"),
+    413: ("PAYLOAD_TOO_LARGE", "Request body is too large"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json"),
+    429: ("RATE_LIMIT_EXCEEDED", "Too many requests"),
+    500: ("INTERNAL_SERVER_ERROR", "Internal server error"),
+    503: ("SERVICE_UNAVAILABLE", "A dependency is unavailable"),
+}
+
+
+def error_body(status: int, code: str, message: str, details: Any = None) -> dict:
+    body = {"success": False, "errorCode": code, "message": message, "timestamp": iso(utc_now())}
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+def error_response(status: int, code: str, message: str, details: Any = None, headers=None):
+    response = jsonify(error_body(status, code, message, details))
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def handle_api_error(error: ApiError):
+        return error_response(error.status, error.code, error.message, error.details, error.headers)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException):
+        status = error.code or 500
+        code, message = _HTTP_CODES.get(status, ("HTTP_ERROR", error.name))
+        headers = {}
+        if status == 405 and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            headers["Retry-After"] = str(retry_after)
+        return error_response(status, code, message, headers=headers)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        if isinstance(error, HTTPException):  # pragma: no cover - routed above
+            return handle_http_exception(error)
+        log.exception("unhandled error")
+        details = None
+        if not app.config["DORAMI"].is_production and app.config["DORAMI"].env == "development":
+            details = {"exception": type(error).__name__, "detail": str(error)[:500]}
+        return error_response(500, "INTERNAL_SERVER_ERROR", "Internal server error", details)

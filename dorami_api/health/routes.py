@@ -1,0 +1,60 @@
+"""Liveness and readiness probes (SPEC §8). Both answer outside the envelope, as the
+deployment guide shows, and are never rate limited."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify
+
+from dorami_api.common.responses import iso, utc_now
+from dorami_api.common.timeouts import call_with_deadline
+from dorami_api.extensions import db, redis_store
+
+bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
+
+# Each dependency gets this long; both are checked one after the other, so the probe
+# answers within 2 s even when both hang.
+CHECK_SECONDS = 0.9
+
+
+@bp.get("/live")
+def live():
+    return jsonify({"status": "ok", "timestamp": iso(utc_now())})
+
+
+def _database_up() -> None:
+    # alembic_version: ready means migrated, not just reachable.
+    with db.engine.connect() as connection:
+        connection.execute(sa.text("SELECT version_num FROM alembic_version")).first()
+
+
+def _redis_up() -> None:
+    redis_store.health_client.ping()
+
+
+def _status(check) -> dict:
+    app = current_app._get_current_object()
+
+    def run_in_app() -> None:  # the check may run in a helper thread
+        with app.app_context():
+            check()
+
+    try:
+        call_with_deadline(run_in_app, CHECK_SECONDS)
+        return {"status": "up"}
+    except Exception as error:  # any failure means down; the reason goes to the log only
+        log.warning("readiness check %s failed: %s", check.__name__, type(error).__name__)
+        return {"status": "down"}
+
+
+@bp.get("/ready")
+def ready():
+    info = {"database": _status(_database_up), "redis": _status(_redis_up)}
+    healthy = all(item["status"] == "up" for item in info.values())
+    body = {"status": "ok" if healthy else "error", "info": info}
+    if not healthy:
+        body["error"] = {name: item for name, item in info.items() if item["status"] != "up"}
+    return jsonify(body), 200 if healthy else 503

@@ -1,0 +1,48 @@
+"""Building redis-py clients from the configured target (plain URL or sentinel), or the
+in-process stand-in of the embedded development mode."""
+
+from __future__ import annotations
+
+import redis
+from redis.sentinel import Sentinel
+
+from dorami_api.config import RedisTarget
+
+# Commands never wait longer than this on a hung Redis: a request fails fast instead of
+# tying up a worker.
+DEFAULT_TIMEOUTS = {"socket_connect_timeout": 3.0, "socket_timeout": 5.0, "health_check_interval": 30}
+
+
+def build_redis(target: RedisTarget | None, **overrides) -> redis.Redis:
+    options = {**DEFAULT_TIMEOUTS, "decode_responses": True, **overrides}
+    if target is None:
+        import fakeredis  # only the embedded development mode needs it
+
+        return fakeredis.FakeRedis(server=_embedded_server(), decode_responses=options["decode_responses"])
+    if target.is_sentinel:
+        sentinel = Sentinel(
+            list(target.sentinels),
+            socket_timeout=options["socket_timeout"],
+            sentinel_kwargs={"password": target.password} if target.password else None,
+        )
+        return sentinel.master_for(
+            target.service,
+            db=target.db,
+            password=target.password,
+            username=target.username,
+            **{k: v for k, v in options.items() if k != "health_check_interval"},
+        )
+    return redis.Redis.from_url(target.url, **options)
+
+
+_SERVER = None
+
+
+def _embedded_server():
+    """One in-process Redis per process: every client of the embedded mode shares it."""
+    global _SERVER
+    if _SERVER is None:
+        import fakeredis
+
+        _SERVER = fakeredis.FakeServer()
+    return _SERVER

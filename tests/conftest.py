@@ -1,0 +1,114 @@
+"""Fixtures: the app, an HTTP client, an isolated database per test and a clean Redis — all on
+real PostgreSQL and real Redis."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from dorami_api import create_app
+from dorami_api.config import Config
+from dorami_api.extensions import db
+from tests.support import services
+from tests.support.server import start_gunicorn
+
+TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    url = services.create_database()
+    app = create_app(Config.from_env({"APP_ENV": "test", "DATABASE_URL": url, "JWT_SECRET": TEST_JWT_SECRET}))
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    yield url
+    services.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = services.claim_redis_database()
+    yield url
+    services.release_redis_database(url)
+
+
+@pytest.fixture(scope="session")
+def socketio_channel():
+    return f"dorami-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def app_env(database_url, redis_url, socketio_channel) -> dict:
+    """The environment of the app under test; server-process tests pass it to gunicorn."""
+    return {
+        "APP_ENV": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "SOCKETIO_CHANNEL": socketio_channel,
+        "LOG_LEVEL": "WARNING",
+        "ADMIN_EMAILS": "admin@dorami.test",
+        "CORS_ORIGINS": "http://localhost:3000,https://shop.dorami.test",
+    }
+
+
+def _truncate_all(url: str) -> None:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def clean_state(database_url, redis_url):
+    _truncate_all(database_url)
+    services.flush_redis(redis_url)
+
+
+@pytest.fixture
+def make_app(app_env, clean_state):
+    """Build an app with extra environment on top of the test one."""
+    apps = []
+
+    def build(**env):
+        app = create_app(Config.from_env({**app_env, **env}))
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def live_server(app_env, clean_state, tmp_path):
+    """Start real gunicorn servers (production worker class); all are stopped at the end."""
+    servers = []
+
+    def start(workers: int = 1, **env):
+        server = start_gunicorn({**app_env, **env}, tmp_path, workers=workers)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
