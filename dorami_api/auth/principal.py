@@ -1,0 +1,92 @@
+"""Who is calling: one check shared by HTTP requests and socket connections (SPEC §3, §7).
+
+signature + expiry → type `access` → jti not in the Redis blocklist → the auth session is live
+and belongs to the user → the user exists and is not suspended. Every failure is a 401 ApiError
+with the code a client can act on. Nothing fails open.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import jwt as pyjwt
+
+from dorami_api.auth import tokens
+from dorami_api.auth.models import AuthSession
+from dorami_api.errors import ApiError
+from dorami_api.extensions import db, redis_store
+from dorami_api.users.models import User
+
+BLOCKLIST_PREFIX = "auth:blocklist:"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    session_id: str
+    jti: str
+    expires_at: datetime
+    role: str
+    name: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "ADMIN"
+
+
+def _unauthorized(code: str, message: str) -> ApiError:
+    return ApiError(401, code, message)
+
+
+def blocklist_key(jti: str) -> str:
+    return f"{BLOCKLIST_PREFIX}{jti}"
+
+
+def block_access_token(jti: str, expires_at: datetime) -> None:
+    """Blocklist an access token until its own expiry (TTL = its remaining lifetime)."""
+    remaining = int((expires_at - datetime.now(UTC)).total_seconds()) + 1
+    if remaining > 0:
+        redis_store.set(blocklist_key(jti), "1", ex=remaining)
+
+
+def authenticate_access_token(token: str | None) -> Principal:
+    if not token:
+        raise _unauthorized("UNAUTHORIZED", "Authentication required")
+    try:
+        claims = tokens.decode(token)
+    except pyjwt.ExpiredSignatureError:
+        raise _unauthorized("TOKEN_EXPIRED", "The access token has expired") from None
+    except Exception:  # any malformed, forged or foreign token
+        raise _unauthorized("UNAUTHORIZED", "Invalid token") from None
+    if claims.get("type") != "access":
+        raise _unauthorized("UNAUTHORIZED", "Invalid token type")
+    jti, sid, sub = claims.get("jti"), claims.get("sid"), claims.get("sub")
+    if not (jti and sid and sub):
+        raise _unauthorized("UNAUTHORIZED", "Invalid token")
+    if redis_store.exists(blocklist_key(jti)):
+        raise _unauthorized("TOKEN_REVOKED", "The token has been revoked")
+    try:
+        session_id, user_id = uuid.UUID(sid), uuid.UUID(sub)
+    except ValueError:
+        raise _unauthorized("UNAUTHORIZED", "Invalid token") from None
+    row = db.session.execute(
+        db.select(AuthSession.revoked_at, AuthSession.expires_at, User.status, User.role, User.name)
+        .join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.id == session_id, AuthSession.user_id == user_id)
+    ).first()
+    if row is None:
+        raise _unauthorized("TOKEN_REVOKED", "The session no longer exists")
+    if row.status == "SUSPENDED":
+        raise _unauthorized("ACCOUNT_SUSPENDED", "The account is suspended")
+    if row.revoked_at is not None or row.expires_at <= datetime.now(UTC):
+        raise _unauthorized("TOKEN_REVOKED", "The session has been revoked")
+    return Principal(
+        user_id=sub,
+        session_id=sid,
+        jti=jti,
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        role=row.role,
+        name=row.name,
+    )

@@ -1,0 +1,76 @@
+"""JWT access and refresh tokens (HS256, Flask-JWT-Extended) with the claims of SPEC §3:
+string `sub`, `jti`, `type`, `sid` (the auth session id) and `role`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Flask, current_app
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+
+from dorami_api.extensions import jwt
+
+ACCESS_COOKIE = "accessToken"
+REFRESH_COOKIE = "refreshToken"
+
+
+def init_app(app: Flask) -> None:
+    config = app.config["DORAMI"]
+    app.config.update(
+        JWT_SECRET_KEY=config.jwt_secret,
+        JWT_ALGORITHM="HS256",
+        JWT_ACCESS_TOKEN_EXPIRES=config.access_ttl,
+        JWT_REFRESH_TOKEN_EXPIRES=config.refresh_ttl,
+        JWT_TOKEN_LOCATION=["headers", "cookies"],
+        JWT_ACCESS_COOKIE_NAME=ACCESS_COOKIE,
+        JWT_REFRESH_COOKIE_NAME=REFRESH_COOKIE,
+        # CSRF is Flask-WTF's job (one mechanism per request), not the JWT cookies'.
+        JWT_COOKIE_CSRF_PROTECT=False,
+        JWT_COOKIE_SECURE=config.is_production,
+        JWT_COOKIE_SAMESITE="Lax",
+        JWT_ERROR_MESSAGE_KEY="message",
+    )
+    jwt.init_app(app)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime
+    access_jti: str
+    refresh_jti: str
+
+
+def issue_token_pair(user_id: str, session_id: str, role: str) -> TokenPair:
+    claims = {"sid": session_id, "role": role}
+    access = create_access_token(identity=user_id, additional_claims=claims)
+    refresh = create_refresh_token(identity=user_id, additional_claims=claims)
+    access_claims = decode_token(access)
+    refresh_claims = decode_token(refresh)
+    return TokenPair(
+        access_token=access,
+        refresh_token=refresh,
+        access_expires_at=datetime.fromtimestamp(access_claims["exp"], UTC),
+        refresh_expires_at=datetime.fromtimestamp(refresh_claims["exp"], UTC),
+        access_jti=access_claims["jti"],
+        refresh_jti=refresh_claims["jti"],
+    )
+
+
+def token_hash(token: str) -> str:
+    """Refresh tokens are stored only as this hash."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def decode(token: str, allow_expired: bool = False) -> dict:
+    """Signature and expiry only; callers check type, blocklist and session (decode_token
+    checks neither)."""
+    return decode_token(token, allow_expired=allow_expired)
+
+
+def access_ttl_seconds() -> int:
+    return int(current_app.config["DORAMI"].access_ttl.total_seconds())
