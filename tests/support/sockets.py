@@ -47,6 +47,7 @@ class Viewer:
         self.namespaces = tuple(namespaces)
         self.client = socketio.Client(reconnection=False, request_timeout=5)
         self.events: list[tuple[str, str, object]] = []
+        self.arrivals: list[tuple[str, str, float]] = []  # (namespace, event, monotonic time)
         self.connect_errors: dict[str, str] = {}
         self.disconnects: list[tuple[str, object]] = []
         self._changed = threading.Condition()
@@ -87,6 +88,7 @@ class Viewer:
     def _record(self, namespace: str, event: str, data) -> None:
         with self._changed:
             self.events.append((namespace, event, data))
+            self.arrivals.append((namespace, event, time.monotonic()))
             self._changed.notify_all()
 
     # --- talking -----------------------------------------------------------------------------
@@ -122,6 +124,9 @@ class Viewer:
                     seen = [(ns, name) for ns, name, _ in self.events][-20:]
                     raise AssertionError(f"no {event!r} in {namespace} within {timeout}s; last events: {seen}")
                 self._changed.wait(remaining)
+
+    def arrival_times(self, event: str, namespace: str | None = None) -> list[float]:
+        return [t for ns, name, t in list(self.arrivals) if name == event and (namespace is None or ns == namespace)]
 
     def wait_disconnected(self, timeout: float = WAIT_SECONDS) -> None:
         deadline = time.monotonic() + timeout
