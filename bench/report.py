@@ -182,6 +182,7 @@ def summarise(run_dir: Path) -> dict:
         if "not_run" not in r
     }
     out["capacity_not_run"] = not_run(rows)
+    out["server_errors"] = [r for r in _rows(run_dir, "serverlog") if r.get("tracebacks") or r.get("error_lines")]
     return out
 
 
@@ -419,6 +420,18 @@ def render(summary: dict) -> str:
             rows,
         ),
         *skipped("capacity"),
+        "",
+        "**Server-side errors** (tracebacks in the server's log while a scenario ran): "
+        + (
+            "; ".join(
+                f"{e['scenario']} on {e['target']}: {e['tracebacks']} tracebacks"
+                + (f", {e['pg_too_many_clients']} × PostgreSQL 'too many clients'" if e["pg_too_many_clients"] else "")
+                + (f" (first: `{e['first_error'][:120]}`)" if e.get("first_error") else "")
+                for e in summary["server_errors"]
+            )
+            or "none"
+        )
+        + ".",
     ]
     return "\n".join(parts) + "\n"
 

@@ -86,6 +86,7 @@ class Server:
         self.name, self.port, self.log_path = name, port, log_path
         self.url = f"http://127.0.0.1:{port}"
         log(f"start {name} on :{port}")
+        self.log_offset = log_path.stat().st_size if log_path.exists() else 0
         self.log_file = open(log_path, "ab")  # noqa: SIM115 - open for the life of the server
         self.process = subprocess.Popen(
             cmd,
@@ -142,6 +143,18 @@ class Server:
                         os.kill(pid, signal.SIGKILL)
                 self.process.wait(timeout=5)
         self.log_file.close()
+
+    def log_errors(self) -> dict:
+        """What went wrong on the server side while it ran (its log since this start)."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self.log_offset)
+            text = f.read().decode(errors="replace")
+        return {
+            "tracebacks": text.count("Traceback (most recent call last)"),
+            "pg_too_many_clients": text.count("too many clients already"),
+            "error_lines": sum(1 for line in text.splitlines() if " ERROR " in line or "[ERROR]" in line),
+            "first_error": next((line for line in text.splitlines() if "Error:" in line or "Error " in line), None),
+        }
 
 
 class Session:
@@ -225,7 +238,18 @@ class Session:
 
     # -- servers -----------------------------------------------------------------------------
 
-    def start(self, target: str, ratelimit: bool = True) -> Server:
+    def start(self, target: str, ratelimit: bool = True, scenario: str = "setup") -> Server:
+        server = self._start(target, ratelimit)
+        stop = server.stop
+
+        def stop_and_record() -> None:
+            stop()
+            self.record("serverlog", {"scenario": scenario, "target": target, **server.log_errors()})
+
+        server.stop = stop_and_record
+        return server
+
+    def _start(self, target: str, ratelimit: bool) -> Server:
         port = free_port()
         log_path = self.tmp / f"{target}.log"
         cpus = self.args.pin_server
@@ -280,31 +304,78 @@ class Session:
 
     def ensure_setup(self) -> None:
         """A fresh database, then the admin, a live stream and the accounts (limiter off: this
-        logs 2,000 accounts in from one address, which would otherwise measure the limiter)."""
+        logs 2,000 accounts in from one address, which would otherwise measure the limiter).
+        Through the API (dev-login, streams, users); if those routes are not there yet, through the
+        service's own session code (bench/seed.py) so that the socket scenarios can still run."""
         if self.setup:
             return
         self.create_database()
+        accounts = self.args.accounts or (600 if self.args.quick else 2000)
         server = self.start("service", ratelimit=False)
         try:
-            accounts = self.args.accounts or (600 if self.args.quick else 2000)
-            row = self.node(
-                "setup.mjs", "--url", server.url, "--accounts", accounts, "--out", self.accounts_path, timeout=900
-            )
+            try:
+                row = self.node("setup.mjs", "--url", server.url, "--accounts", accounts, "--out", self.accounts_path)
+            except RuntimeError as error:
+                log(f"  API set-up failed ({str(error)[:200]}); seeding through the service's session code")
+                self.meta["api_setup_error"] = str(error)[:500]
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        str(BENCH / "seed.py"),
+                        "--accounts",
+                        str(accounts),
+                        "--out",
+                        str(self.accounts_path),
+                    ],
+                    cwd=ROOT,
+                    env={**os.environ, **self.service_env(ratelimit=False)},
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                    check=True,
+                )
+                row = json.loads(done.stdout.strip().splitlines()[-1])
             log(f"  setup: {row}")
             self.setup = json.loads(self.accounts_path.read_text())
             self.meta["setup"] = row
             # Ten products on the stream for the product-list read.
-            for i in range(10):
-                self.node(
-                    "setup.mjs",
-                    *("--url", server.url, "--product", "--in", self.accounts_path),
-                    *("--stream-id", self.setup["stream"]["id"], "--stock", 1000, "--name", f"Catalogue item {i}"),
-                )
+            try:
+                for i in range(10):
+                    self.node(
+                        "setup.mjs",
+                        *("--url", server.url, "--product", "--in", self.accounts_path),
+                        *("--stream-id", self.setup["stream"]["id"], "--stock", 1000, "--name", f"Catalogue item {i}"),
+                    )
+            except RuntimeError as error:
+                self.setup["products_error"] = str(error)[:300]
+                log(f"  products: {str(error)[:300]}")
         finally:
             server.stop()
 
 
 # ---- scenarios ----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def profiled(s: Session, server: Server, target: str, name: str, seconds: float):
+    """With --profile, py-spy samples the service's workers during the measured window and writes
+    collapsed stacks to results/<run>/profile-<name>.txt (bench/profile_top.py summarises them)."""
+    spy = shutil.which("py-spy") or str(VENV_BIN / "py-spy")
+    if not s.args.profile or target != "service" or not Path(spy).exists():
+        yield
+        return
+    out = s.dir / f"profile-{name}.txt"
+    cmd = [spy, "record", "--pid", str(server.pid), "--subprocesses", "--nonblocking", "--format", "raw"]
+    cmd += ["--rate", "200", "--duration", str(int(seconds)), "--output", str(out)]
+    spy_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        spy_proc.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
+        try:
+            spy_proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            spy_proc.kill()
 
 
 def fanout_sizes(s: Session) -> list[int]:
@@ -314,12 +385,13 @@ def fanout_sizes(s: Session) -> list[int]:
 def run_fanout_once(s: Session, server: Server, target: str, viewers: int, rate: float, duration: float) -> dict:
     room = s.setup["stream"]["streamKey"] if target == "service" else "bench-room"
     extra = ["--tokens", s.accounts_path] if target == "service" else []
-    row = s.node(
-        "fanout.mjs",
-        *("--url", server.url, "--room", room, "--viewers", viewers, "--rate", rate, "--duration", duration),
-        *("--server-pid", server.pid, "--label", target, *extra),
-        timeout=600,
-    )
+    with profiled(s, server, target, f"fanout-{viewers}x{rate:g}", 600):
+        row = s.node(
+            "fanout.mjs",
+            *("--url", server.url, "--room", room, "--viewers", viewers, "--rate", rate, "--duration", duration),
+            *("--server-pid", server.pid, "--label", target, *extra),
+            timeout=600,
+        )
     return {**row, "target": target}
 
 
@@ -327,7 +399,7 @@ def scenario_fanout(s: Session) -> None:
     repeats = 1 if s.args.quick else s.args.repeats
     duration = 5 if s.args.quick else 10
     for target in s.targets():
-        server = s.start(target)
+        server = s.start(target, scenario="fanout")
         try:
             for viewers in fanout_sizes(s):
                 for r in range(repeats):
@@ -355,7 +427,7 @@ def scenario_saturation(s: Session) -> None:
     viewers = 200 if s.args.quick else s.args.saturation_viewers
     duration = 5 if s.args.quick else 8
     for target in s.targets():
-        server = s.start(target)
+        server = s.start(target, scenario="saturation")
         try:
             lo, hi, rate, steps = 0.0, None, 50.0, 0
             while steps < s.args.saturation_steps:
@@ -396,7 +468,10 @@ def scenario_flashsale(s: Session) -> None:
         return
     repeats = 1 if s.args.quick else s.args.repeats
     sizes = [500] if s.args.quick else [500, 2000]
-    server = s.start("service")
+    if s.setup.get("products_error"):
+        s.not_run("flashsale", "service", f"no products: {s.setup['products_error']}")
+        return
+    server = s.start("service", scenario="flashsale")
     try:
         for buyers in sizes:
             if buyers > len(s.setup["accounts"]):
@@ -408,12 +483,13 @@ def scenario_flashsale(s: Session) -> None:
                     *("--url", server.url, "--product", "--in", s.accounts_path),
                     *("--stream-id", s.setup["stream"]["id"], "--stock", 100, "--name", f"Flash {buyers}-{r}"),
                 )
-                row = s.node(
-                    "flashsale.mjs",
-                    *("--url", server.url, "--accounts", s.accounts_path, "--product", product["id"]),
-                    *("--room", s.setup["stream"]["streamKey"], "--buyers", buyers, "--server-pid", server.pid),
-                    timeout=600,
-                )
+                with profiled(s, server, "service", f"flashsale-{buyers}-{r}", 600):
+                    row = s.node(
+                        "flashsale.mjs",
+                        *("--url", server.url, "--accounts", s.accounts_path, "--product", product["id"]),
+                        *("--room", s.setup["stream"]["streamKey"], "--buyers", buyers, "--server-pid", server.pid),
+                        timeout=600,
+                    )
                 s.record("flashsale", {**row, "target": "service", "repeat": r})
                 log(
                     f"  flashsale {buyers}: sold {row['units_sold']} 5xx {row['five_xx']}"
@@ -503,7 +579,7 @@ def scenario_rest(s: Session) -> None:
     repeats = 1 if s.args.quick else s.args.repeats
     for target in [t for t in s.targets() if t != "node-ref"]:
         # Limiter off: one address at thousands of requests per second would measure the limiter.
-        server = s.start(target, ratelimit=False)
+        server = s.start(target, ratelimit=False, scenario="rest")
         try:
             if target == "service":
                 stream = s.setup["stream"]
@@ -550,7 +626,7 @@ def scenario_capacity(s: Session) -> None:
     bound = 2000 if s.args.quick else s.args.capacity_max
     hold = 5 if s.args.quick else s.args.capacity_hold
     for target in s.targets():
-        server = s.start(target)
+        server = s.start(target, scenario="capacity")
         try:
             room = s.setup["stream"]["streamKey"] if target == "service" else "bench-room"
             extra = ["--tokens", s.accounts_path] if target == "service" else []
@@ -603,6 +679,7 @@ def main() -> None:
     parser.add_argument("--pin-server", help="taskset CPU list for the servers, e.g. 0")
     parser.add_argument("--pin-generator", help="taskset CPU list for the generators, e.g. 1")
     parser.add_argument("--run-id")
+    parser.add_argument("--profile", action="store_true", help="py-spy the service during fan-out and flash sale")
     args = parser.parse_args()
 
     from report import write_report  # bench/report.py
