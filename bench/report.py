@@ -169,6 +169,7 @@ def summarise(run_dir: Path) -> dict:
                 "connections_made",
                 "connections_failed",
                 "stop_reason",
+                "first_step_over_1pct_failed",
                 "rss_mb_per_1000",
                 "server_rss_mb_baseline",
                 "server_rss_mb_end",
@@ -397,7 +398,12 @@ def render(summary: dict) -> str:
                 f"{_fmt(c['alive_after_hold'])} after {c['hold_s']:g} s",
                 _x(_ratio(c["rss_mb_per_1000"], (cap.get("flask-ref") or {}).get("rss_mb_per_1000"))),
                 _x(_ratio(c["rss_mb_per_1000"], (cap.get("node-ref") or {}).get("rss_mb_per_1000"))),
-                c["stop_reason"],
+                c["stop_reason"]
+                + (
+                    f"; first step > 1 % failed: to {c['first_step_over_1pct_failed']:,}"
+                    if c.get("first_step_over_1pct_failed")
+                    else ""
+                ),
             ]
         )
     parts += [
