@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+# The service checkout being measured (run.py passes PYTHONPATH/cwd); this one by default.
+ROOT = Path(os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
 
 from dorami_api import create_app  # noqa: E402
