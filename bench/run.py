@@ -341,6 +341,12 @@ class Session:
                     check=True,
                 )
                 row = json.loads(done.stdout.strip().splitlines()[-1])
+                try:  # orders need complete profiles: through the users routes when they exist
+                    row["profiles"] = self.node(
+                        "setup.mjs", "--url", server.url, "--profiles-only", "--in", self.accounts_path
+                    )
+                except RuntimeError as profile_error:
+                    row["profiles_error"] = str(profile_error)[:300]
             log(f"  setup: {row}")
             self.setup = json.loads(self.accounts_path.read_text())
             self.meta["setup"] = row

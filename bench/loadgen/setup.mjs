@@ -6,6 +6,7 @@
 //        [--admin bench-admin@bench.test] [--prefix bench]
 //   node loadgen/setup.mjs --url ... --product --stream-id ID --stock 100 --in accounts.json
 //        (creates one product on the stream and prints it as JSON)
+//   node loadgen/setup.mjs --url ... --profiles-only --in accounts.json   (profiles of seeded accounts)
 import { readFileSync, writeFileSync } from "node:fs";
 import { emitResult, need, nowMs, parseArgs, pool } from "./common.mjs";
 import { mustOk, request } from "./http.mjs";
@@ -71,7 +72,16 @@ async function createAccounts() {
   emitResult({ setup: "accounts", accounts: accounts.length, stream: stream.streamKey, seconds: Math.round(nowMs() - started) / 1000 });
 }
 
-(args.product ? createProduct() : createAccounts()).catch((err) => {
+/** Complete the profiles of accounts created elsewhere (bench/seed.py) through the users routes. */
+async function completeProfiles() {
+  need(args, "in");
+  const setup = JSON.parse(readFileSync(args.in, "utf8"));
+  const started = nowMs();
+  await pool(setup.accounts, args.concurrency || 32, (account, i) => completeProfile(account, i));
+  emitResult({ setup: "profiles", accounts: setup.accounts.length, seconds: Math.round(nowMs() - started) / 1000 });
+}
+
+(args.product ? createProduct() : args["profiles-only"] ? completeProfiles() : createAccounts()).catch((err) => {
   console.error(err.message || err);
   process.exit(1);
 });
