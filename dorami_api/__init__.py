@@ -16,12 +16,11 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app = Flask(__name__)
     _configure(app, config, overrides)
 
-    from dorami_api import errors, models  # noqa: F401 - models registers every table
+    from dorami_api import errors, models, observability  # noqa: F401 - models registers every table
     from dorami_api.auth import tokens
     from dorami_api.extensions import db, migrate, redis_store
-    from dorami_api.observability import logging as request_logging
 
-    request_logging.init_app(app)
+    observability.init_app(app)
     errors.register_error_handlers(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
