@@ -27,7 +27,8 @@ worker_class = "dorami_api.observability.worker.DoramiWorker"
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
 graceful_timeout = 30
 timeout = 60
-keepalive = 5
+# Seconds an idle keep-alive connection stays open (enforced by our worker; pywsgi has no limit).
+keepalive = int(os.environ.get("KEEPALIVE_SECONDS", "5"))
 # No preload: each worker imports the app after gevent has patched its own process.
 preload_app = False
 # The app writes one access line per request itself (with its request id, redacted, JSON when

@@ -130,7 +130,7 @@ class DoramiWorker(GeventWebSocketWorker):
         config = getattr(self.wsgi, "config", {}).get("DORAMI")
         limit_mb = getattr(config, "max_worker_memory_mb", 0)
         check_every = getattr(config, "memory_check_seconds", 10)
-        self._guard_memory(limit_mb)
+        self._guard_memory(limit_mb=0)  # the first figure for /metrics; the limit applies from the next check
         last_notify = last_check = time.monotonic()
         while self.alive:
             now = time.monotonic()
