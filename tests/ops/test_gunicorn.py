@@ -44,6 +44,16 @@ def total(samples, name: str, **labels) -> float:
     return sum(s.value for s in samples if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
 
 
+def wait_until_reporting(server, pids: set[int], timeout: float = 30) -> dict[int, float]:
+    """Until exactly these workers have loaded the app and report their memory."""
+    deadline = time.monotonic() + timeout
+    while True:
+        memory = per_worker(scrape(server), "dorami_process_resident_memory_bytes")
+        if set(memory) == pids or time.monotonic() > deadline:
+            return memory
+        time.sleep(0.2)
+
+
 def get_live(server, **headers) -> requests.Response:
     return requests.get(f"{server.url}/api/v1/health/live", headers={**CLOSE, **headers}, timeout=10)
 
@@ -62,6 +72,7 @@ def assert_shut_down_in_order(log: str, pid: int) -> None:
 def test_metrics_add_up_the_requests_of_both_workers(live_server):
     server = live_server(workers=2)
     pids = server.wait_for_workers(2)
+    assert set(wait_until_reporting(server, pids)) == pids
     live_route = {"route": "/api/v1/health/live", "status": "200"}
     before = total(scrape(server), "dorami_http_requests_total", **live_route)
     sent = 0
@@ -124,16 +135,14 @@ def test_hup_reloads_workers_without_refusing_a_request(live_server):
 def test_a_killed_worker_is_replaced(live_server):
     server = live_server(workers=2)
     pids = server.wait_for_workers(2)
-    assert len(per_worker(scrape(server), "dorami_process_resident_memory_bytes")) == 2
+    assert set(wait_until_reporting(server, pids)) == pids
     victim = min(pids)
     os.kill(victim, signal.SIGKILL)
     now = server.wait_for_workers(2, exclude={victim})
     assert len(now & pids) == 1
     assert get_live(server).status_code == 200
-    # The dead worker's live gauges are gone (gunicorn's child_exit hook).
-    reporting = set(per_worker(scrape(server), "dorami_process_resident_memory_bytes"))
-    assert victim not in reporting
-    assert reporting <= now
+    # The dead worker's live gauges are gone (gunicorn's child_exit hook); the new one reports.
+    assert set(wait_until_reporting(server, now)) == now
 
 
 def test_the_memory_guard_replaces_a_worker_gracefully(live_server):
