@@ -54,6 +54,26 @@ def wait_until_reporting(server, pids: set[int], timeout: float = 30) -> dict[in
         time.sleep(0.2)
 
 
+def wait_for_lock_waiters(connection, count: int, timeout: float = 15) -> None:
+    """Until `count` other sessions wait for a lock this connection holds."""
+    probe = psycopg2.connect(connection.dsn)
+    probe.autocommit = True
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with probe.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'alembic_version'::regclass"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+                if cursor.fetchone()[0] >= count:
+                    return
+            time.sleep(0.02)
+    finally:
+        probe.close()
+    raise AssertionError(f"fewer than {count} requests waiting on the lock")
+
+
 def get_live(server, **headers) -> requests.Response:
     return requests.get(f"{server.url}/api/v1/health/live", headers={**CLOSE, **headers}, timeout=10)
 
@@ -177,7 +197,7 @@ def test_sigterm_under_load_finishes_in_flight_requests_and_exits_promptly(live_
             try:
                 response = get_live(server, **{"X-Request-Id": request_id})
                 outcomes[request_id] = response.status_code if response.json()["status"] == "ok" else "bad body"
-            except requests.ConnectionError as error:
+            except requests.RequestException as error:
                 outcomes[request_id] = error
                 time.sleep(0.05)
 
@@ -190,11 +210,11 @@ def test_sigterm_under_load_finishes_in_flight_requests_and_exits_promptly(live_
         in_flight = [
             pool.submit(requests.get, f"{server.url}/api/v1/health/ready", headers=CLOSE, timeout=20) for _ in range(6)
         ]
-        time.sleep(0.25)
-        assert not any(f.done() for f in in_flight), "the readiness requests should be waiting"
+        wait_for_lock_waiters(blocker, 6)
+        assert not any(f.done() for f in in_flight)
         stopping = time.monotonic()
         server.signal(signal.SIGTERM)
-        time.sleep(0.25)
+        time.sleep(0.2)
     finally:
         blocker.rollback()
         blocker.close()
@@ -206,18 +226,25 @@ def test_sigterm_under_load_finishes_in_flight_requests_and_exits_promptly(live_
     pool.shutdown()
     idle.close()
 
+    print(f"stopped in {took:.1f}s")
     assert exit_code == 0
     assert took < 15, f"shutdown took {took:.1f}s"
-    # In flight at SIGTERM: all completed, none cut.
-    assert [f.result().status_code for f in in_flight] == [200] * 6
+    # In flight at SIGTERM (waiting inside PostgreSQL): every one answered in full, none cut. The
+    # lock goes away well within readiness's 0.9 s budget, so they answer 200 unless the machine
+    # is so loaded that the budget ran out first (a complete 503 then).
+    answers = [f.result() for f in in_flight]
+    assert all(answer.json()["status"] in ("ok", "error") for answer in answers)
+    assert {answer.status_code for answer in answers} <= {200, 503}
     # Under load: every request the app started was answered in full; the others were refused
     # (never started). Request ids match the app's access lines to the client's answers.
     log = server.log()
     started = set(re.findall(r"\[([0-9a-f]{32})\] GET /api/v1/health/live", log))
     answered = {request_id for request_id, outcome in outcomes.items() if outcome == 200}
     assert answered, "the load should have been served before the stop"
-    assert started & set(outcomes) == answered
-    assert all(outcome == 200 or isinstance(outcome, requests.ConnectionError) for outcome in outcomes.values())
+    assert started & set(outcomes) == answered, {k: v for k, v in outcomes.items() if k in started ^ answered}
+    assert all(outcome == 200 or isinstance(outcome, requests.ConnectionError) for outcome in outcomes.values()), [
+        outcome for outcome in outcomes.values() if outcome != 200
+    ][:5]
     for pid in pids:
         assert_shut_down_in_order(log, pid)
 
