@@ -77,6 +77,8 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
+    if server.reexec_pid:  # USR2: the new master (our child) keeps using the directory
+        return
     owned = os.environ.get("DORAMI_OWNED_METRICS_DIR")
     if owned and owned == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         shutil.rmtree(owned, ignore_errors=True)

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -277,3 +278,37 @@ def test_json_lines_with_request_ids_and_no_secrets_from_a_real_server(live_serv
     assert access[0]["path"] == "/api/v1/health/live"
     assert access[0]["status"] == 200
     assert any("Booting worker" in e["message"] for e in entries), "gunicorn's own lines are JSON too"
+
+
+def _read_one_response(connection: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))
+    while len(body) < length:
+        body += connection.recv(4096)
+    return head
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_keepalive_seconds(live_server):
+    server = live_server(workers=1, KEEPALIVE_SECONDS="1")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        for _ in range(2):  # the connection is reused while it is not idle too long
+            connection.sendall(b"GET /api/v1/health/live HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert b" 200 " in _read_one_response(connection)
+        idle_since = time.monotonic()
+        assert connection.recv(1) == b""  # closed by the server
+        assert time.monotonic() - idle_since < 5
+
+
+def test_log_lines_go_to_files_when_configured(live_server, tmp_path):
+    access, errors = tmp_path / "access.log", tmp_path / "errors.log"
+    server = live_server(workers=1, LOG_LEVEL="INFO", ACCESS_LOG_FILE=str(access), ERROR_LOG_FILE=str(errors))
+    (pid,) = server.wait_for_workers(1)
+    assert get_live(server, **{"X-Request-Id": "to-the-file"}).status_code == 200
+    assert server.stop() == 0
+    assert "[to-the-file] GET /api/v1/health/live 200" in access.read_text()
+    assert f"Booting worker with pid: {pid}" in errors.read_text()
+    assert_shut_down_in_order(errors.read_text(), pid)
+    assert "to-the-file" not in server.log()
