@@ -15,7 +15,7 @@ from dorami_api.common.responses import iso, utc_now
 
 ACCESS_LOGGER = "dorami_api.access"
 REDACTED = "[REDACTED]"
-_EXTRA_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "remote_addr", "user_id", "pid")
+_EXTRA_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "remote_addr", "user_id")
 # Names whose values are credentials: *password, *secret, *token (csrf_token, accessToken...),
 # *api_key, *encryption_key, and the auth headers.
 _SECRET_KEYS = (
@@ -97,6 +97,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which gunicorn worker
         }
         for key in _EXTRA_FIELDS:
             value = getattr(record, key, None)
@@ -109,7 +110,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s [%(request_id)s] %(message)s"
 
 
 def build_handler(target: str | None, fmt: str) -> logging.Handler:
