@@ -219,6 +219,27 @@ def _operation(rule: Rule, method: str, view, components: _Components) -> dict:
     return operation
 
 
+def _link_created_resources(paths: dict[str, dict]) -> None:
+    """OpenAPI links from each create (201 on P) to the operations on P/{id}: clients and
+    stateful test tools learn that the created `data.id` is the path parameter."""
+    for path, item in paths.items():
+        created = item.get("post", {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        links = {}
+        for other_path, other_item in paths.items():
+            match = re.fullmatch(re.escape(path) + r"/\{([a-z_]+)\}(/.*)?", other_path)
+            if not match:
+                continue
+            for operation in other_item.values():
+                links[operation["operationId"]] = {
+                    "operationId": operation["operationId"],
+                    "parameters": {match.group(1): "$response.body#/data/id"},
+                }
+        if links:
+            created["links"] = links
+
+
 def build_document(app: Flask) -> dict:
     components = _Components()
     paths: dict[str, dict] = {}
@@ -230,6 +251,7 @@ def build_document(app: Flask) -> dict:
         for method in _METHODS:
             if method.upper() in (rule.methods or ()):
                 paths.setdefault(path, {})[method] = _operation(rule, method, view, components)
+    _link_created_resources(paths)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -76,30 +76,34 @@ class ProductUpdate(Schema):
     are removed, those with an id are updated, the others created)."""
 
     streamId: uuid.UUID | None = None
-    name: str | None = Field(None, min_length=1, max_length=200)
+    # Optional, but not nullable (a default of None is never validated): description,
+    # originalPrice, imageUrl, streamId and expiresAt may be cleared with null.
+    name: str = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=5000)
-    price: MoneyIn | None = None
+    price: MoneyIn = None
     originalPrice: MoneyIn | None = None
     imageUrl: str | None = Field(None, min_length=1, max_length=2048)
-    images: list[ImageUrl] | None = Field(None, max_length=MAX_IMAGES)
-    status: Literal["AVAILABLE", "HIDDEN"] | None = None
-    stock: int | None = Field(None, ge=0, le=MAX_STOCK)
-    holdMinutes: int | None = Field(None, ge=0, le=MAX_HOLD_MINUTES)
-    sortOrder: int | None = Field(None, ge=-1_000_000, le=1_000_000)
+    images: list[ImageUrl] = Field(None, max_length=MAX_IMAGES)
+    status: Literal["AVAILABLE", "HIDDEN"] = None
+    stock: int = Field(None, ge=0, le=MAX_STOCK)
+    holdMinutes: int = Field(None, ge=0, le=MAX_HOLD_MINUTES)
+    sortOrder: int = Field(None, ge=-1_000_000, le=1_000_000)
     expiresAt: UtcDatetime | None = None
-    variants: list[VariantIn] | None = Field(None, max_length=MAX_VARIANTS)
+    variants: list[VariantIn] = Field(None, max_length=MAX_VARIANTS)
 
     @model_validator(mode="after")
     def _check(self):
-        for name in ("name", "price", "status", "holdMinutes", "sortOrder", "images", "variants"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
         _distinct_options(self.variants)
         return self
 
 
 class StockAdjustment(Schema):
-    delta: int = Field(ge=-MAX_STOCK, le=MAX_STOCK, description="Signed change of units on hand")
+    delta: int = Field(
+        ge=-MAX_STOCK,
+        le=MAX_STOCK,
+        description="Signed change of units on hand",
+        json_schema_extra={"not": {"const": 0}},
+    )
     variantId: uuid.UUID | None = Field(None, description="Required for a product with variants")
 
     @model_validator(mode="after")

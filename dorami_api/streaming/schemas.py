@@ -31,19 +31,14 @@ class StreamCreate(Schema):
 
 
 class StreamUpdate(Schema):
-    title: str | None = Field(None, min_length=1, max_length=200)
+    """Every field optional; title and freeShippingMode cannot be null (the others clear)."""
+
+    title: str = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=5000)
     thumbnailUrl: str | None = Field(None, min_length=1, max_length=2048)
     scheduledAt: UtcDatetime | None = None
-    freeShippingMode: FreeShippingMode | None = None
+    freeShippingMode: FreeShippingMode = None
     freeShippingThreshold: MoneyIn | None = None
-
-    @model_validator(mode="after")
-    def _not_null(self):
-        for name in ("title", "freeShippingMode"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class FeaturedProductBody(Schema):
