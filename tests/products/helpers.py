@@ -66,7 +66,7 @@ class Emitted(list):
 def emitted(app, monkeypatch) -> Emitted:
     record = Emitted()
 
-    def record_emit(event, data, room, namespace=broadcast.ROOT):
+    def record_emit(event, data, room, namespace=broadcast.ROOT, local_only=False):
         record.append((event, data, room, namespace))
 
     monkeypatch.setattr(broadcast, "_emit", record_emit)

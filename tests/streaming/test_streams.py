@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 
 import pytest
@@ -16,11 +17,12 @@ HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _set_viewers(app, stream_key: str, count: int) -> None:
+    """As the presence layer records viewers: distinct participants scored by their expiry."""
     with app.app_context():
         key = f"stream:{stream_key}:viewers"
         redis_store.delete(key)
         if count:
-            redis_store.sadd(key, *[f"user-{i}" for i in range(count)])
+            redis_store.zadd(key, {f"user-{i}": time.time() + 60 for i in range(count)})
 
 
 def test_lifecycle_records_every_end(app, actors, emitted):
