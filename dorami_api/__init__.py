@@ -30,9 +30,17 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     if config.embedded_database:
         _migrate_embedded_database(app)
 
+    from dorami_api import openapi
     from dorami_api.health.routes import bp as health_bp
+    from dorami_api.products.routes import bp as products_bp
+    from dorami_api.streaming.hooks import bp as streaming_hooks_bp
+    from dorami_api.streaming.routes import bp as streaming_bp
 
     app.register_blueprint(health_bp, url_prefix="/api/v1/health")
+    app.register_blueprint(streaming_bp, url_prefix="/api/v1/streaming")
+    app.register_blueprint(streaming_hooks_bp, url_prefix="/api/v1/streaming/hooks")
+    app.register_blueprint(products_bp, url_prefix="/api/v1/products")
+    openapi.init_app(app)  # last: documents every route registered above
     return app
 
 
