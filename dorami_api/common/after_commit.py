@@ -13,6 +13,7 @@ from dorami_api.extensions import db
 
 log = logging.getLogger(__name__)
 _KEY = "dorami_after_commit"
+_READY = "dorami_after_commit_ready"
 
 
 def after_commit(callback: Callable, *args, **kwargs) -> None:
@@ -22,8 +23,18 @@ def after_commit(callback: Callable, *args, **kwargs) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _run_queued(session: Session) -> None:
-    queued = session.info.pop(_KEY, [])
+def _mark_committed(session: Session) -> None:
+    # The committed transaction cannot emit SQL any more; callbacks that read (broadcasts load
+    # the committed row) run once it has ended, in a fresh transaction of their own.
+    if _KEY in session.info:
+        session.info[_READY] = session.info.pop(_KEY)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _run_queued(session: Session, transaction) -> None:
+    if transaction.parent is not None:
+        return
+    queued = session.info.pop(_READY, [])
     for callback, args, kwargs in queued:
         try:
             callback(*args, **kwargs)

@@ -4,27 +4,48 @@ available = stock − live cart holds. A hold is live while ACTIVE and not past 
 expired hold frees its units the moment it expires, whether or not a job has swept it.
 
 Every change that can move available stock runs inside one transaction that first locks the
-product row (`lock_product`): one product's purchases, holds, cancellations and restocks are
-serialised in PostgreSQL, across any number of processes, so no interleaving can oversell, drive
-stock negative (a CHECK constraint backs this up) or lose a unit. Variants keep their own stock,
-but their changes lock the parent product row too, so the product's status is always settled
-under the same lock.
+product row (`lock_product` / `lock_products`): one product's purchases, holds, cancellations
+and restocks are serialised in PostgreSQL, across any number of processes, so no interleaving can
+oversell, drive stock negative (a CHECK constraint backs this up) or lose a unit. Variants keep
+their own stock, but their changes lock the parent product row too, so the product's status is
+always settled under the same lock. Several products are always locked in ascending id order, so
+two multi-item transactions cannot deadlock.
+
+Under READ COMMITTED every statement after the lock sees everything committed before the lock
+was granted — which is why availability is always computed *after* `lock_product`, never from
+values read before it (those only serve the cheap `precheck`, which refuses hopeless requests
+without queueing on the lock).
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dorami_api.cart.models import CartHold
 from dorami_api.errors import ApiError, NotFound
 from dorami_api.extensions import db
 from dorami_api.products.models import Product, ProductVariant
 
+log = logging.getLogger(__name__)
+
 LOW_STOCK_BELOW = 5
+# A buyer queued behind a flash sale waits at most this long for the product lock.
+LOCK_TIMEOUT_MS = 8000
+# deadlock, serialization failure, lock timeout: the transaction is safe to run again.
+RETRYABLE_PGCODES = {"40P01", "40001", "55P03"}
+
+T = TypeVar("T")
 
 
 def live_hold_filter(now: datetime | None = None):
@@ -66,15 +87,37 @@ def variant_available_units(variant: ProductVariant) -> int:
     return max(variant.stock - held_quantity(variant.product_id, variant.id, any_variant=False), 0)
 
 
+def _set_lock_timeout() -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
+
+
 def lock_product(product_id: uuid.UUID) -> Product:
-    """Load the product with a row lock held until the transaction ends (FOR UPDATE on
-    PostgreSQL; SQLite, single-process, serialises writers on its own)."""
-    product = db.session.scalar(
-        sa.select(Product).where(Product.id == product_id).with_for_update().execution_options(populate_existing=True)
-    )
-    if product is None:
-        raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
-    return product
+    """Load the product with a row lock held until the transaction ends (FOR NO KEY UPDATE on
+    PostgreSQL, which still lets other rows reference it; SQLite, single-process, serialises
+    writers on its own)."""
+    return lock_products([product_id])[product_id]
+
+
+def lock_products(product_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Product]:
+    """Lock several products in ascending id order (the one order every path uses)."""
+    ids = sorted(set(product_ids), key=str)
+    if not ids:
+        return {}
+    _set_lock_timeout()
+    # Locked one by one in a fixed order: a single IN (...) query may lock in plan order.
+    products: dict[uuid.UUID, Product] = {}
+    for product_id in ids:
+        product = db.session.scalar(
+            sa.select(Product)
+            .where(Product.id == product_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
+        if product is None:
+            raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
+        products[product_id] = product
+    return products
 
 
 def find_variant(product: Product, variant_id: uuid.UUID | None) -> ProductVariant | None:
@@ -87,6 +130,19 @@ def find_variant(product: Product, variant_id: uuid.UUID | None) -> ProductVaria
     if variant is None:
         raise NotFound("VARIANT_NOT_FOUND", "Variant not found")
     return variant
+
+
+def refuse_unavailable(product_id: uuid.UUID, available: int, quantity: int) -> None:
+    """The one shape of a stock refusal: sold out, or not that many left."""
+    if available <= 0:
+        raise ApiError(409, "PRODUCT_SOLD_OUT", "This product is sold out", {"productId": str(product_id)})
+    if quantity > available:
+        raise ApiError(
+            409,
+            "INSUFFICIENT_STOCK",
+            f"Only {available} left",
+            {"productId": str(product_id), "available": available, "requested": quantity},
+        )
 
 
 def ensure_available(product: Product, variant: ProductVariant | None, quantity: int, *, ignore_hold=None) -> None:
@@ -104,16 +160,35 @@ def ensure_available(product: Product, variant: ProductVariant | None, quantity:
         on_hand = variant.stock
     if ignore_hold is not None and ignore_hold.status == "ACTIVE":
         held -= ignore_hold.quantity
-    available = on_hand - held
-    if available <= 0:
-        raise ApiError(409, "PRODUCT_SOLD_OUT", "This product is sold out", {"productId": str(product.id)})
-    if quantity > available:
-        raise ApiError(
-            409,
-            "INSUFFICIENT_STOCK",
-            f"Only {available} left",
-            {"productId": str(product.id), "available": available, "requested": quantity},
+    refuse_unavailable(product.id, on_hand - held, quantity)
+
+
+def precheck(wanted: dict[tuple[uuid.UUID, uuid.UUID | None], int]) -> None:
+    """Refuse, without taking any lock, a request that cannot succeed now: the fast path that
+    keeps a sold-out product cheap while thousands of buyers keep pressing "buy". Anything that
+    passes is checked again under the lock; this is only an early "no"."""
+    product_ids = {product_id for product_id, _ in wanted}
+    on_hand = dict(
+        db.session.execute(
+            sa.select(Product.id, Product.stock).where(Product.id.in_(product_ids), Product.status != "HIDDEN")
+        ).all()
+    )
+    variant_ids = {variant_id for _, variant_id in wanted if variant_id is not None}
+    variant_stock = {}
+    if variant_ids:
+        variant_stock = dict(
+            db.session.execute(
+                sa.select(ProductVariant.id, ProductVariant.stock).where(ProductVariant.id.in_(variant_ids))
+            ).all()
         )
+    for (product_id, variant_id), quantity in sorted(wanted.items(), key=lambda item: str(item[0])):
+        if product_id not in on_hand:
+            raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
+        stock_left = on_hand[product_id] if variant_id is None else variant_stock.get(variant_id, 0)
+        if stock_left >= quantity:
+            # Enough on hand: only the locked check can tell how much the holds take.
+            continue
+        refuse_unavailable(product_id, stock_left, quantity)
 
 
 def take_stock(product: Product, variant: ProductVariant | None, quantity: int) -> None:
@@ -152,3 +227,39 @@ def settle(product: Product) -> StockSettlement:
     product.version += 1
     product.updated_at = datetime.now(UTC)
     return StockSettlement(product.id, became_sold_out, became_available, available)
+
+
+def retryable(error: BaseException) -> bool:
+    code = getattr(getattr(error, "orig", None), "pgcode", None)
+    return code in RETRYABLE_PGCODES
+
+
+def atomic(work: Callable[[], T], attempts: int = 3) -> T:
+    """Run work() and commit, as one transaction. A deadlock, serialization failure or lock
+    timeout rolls everything back and runs work() again from the start (it must re-read what it
+    needs); after the last attempt, or when no database connection frees up in time, the caller
+    gets 503 SERVICE_BUSY with Retry-After rather than a 500."""
+    for attempt in range(1, attempts + 1):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except DBAPIError as error:
+            db.session.rollback()
+            if not retryable(error):
+                raise
+            log.warning("transaction retried after %s (attempt %d)", error.orig.pgcode, attempt)
+            if attempt == attempts:
+                raise _busy() from None
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+        except PoolTimeout:
+            db.session.rollback()
+            raise _busy() from None
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _busy() -> ApiError:
+    return ApiError(503, "SERVICE_BUSY", "Too many requests for this product right now; try again", None, {"Retry-After": "1"})
