@@ -30,9 +30,20 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     if config.embedded_database:
         _migrate_embedded_database(app)
 
+    from dorami_api.admin import config_routes
+    from dorami_api.cart.routes import bp as cart_bp
     from dorami_api.health.routes import bp as health_bp
+    from dorami_api.orders.admin_routes import bp as admin_orders_bp
+    from dorami_api.orders.routes import bp as orders_bp
+    from dorami_api.waitlist.routes import bp as waitlist_bp
 
     app.register_blueprint(health_bp, url_prefix="/api/v1/health")
+    app.register_blueprint(cart_bp, url_prefix="/api/v1/cart")
+    app.register_blueprint(orders_bp, url_prefix="/api/v1/orders")
+    app.register_blueprint(admin_orders_bp, url_prefix="/api/v1/admin/orders")
+    app.register_blueprint(waitlist_bp, url_prefix="/api/v1/waitlist")
+    app.register_blueprint(config_routes.public_bp, url_prefix="/api/v1/config")
+    app.register_blueprint(config_routes.admin_bp, url_prefix="/api/v1/admin/config")
     return app
 
 

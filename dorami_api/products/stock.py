@@ -99,8 +99,9 @@ def lock_product(product_id: uuid.UUID) -> Product:
     return lock_products([product_id])[product_id]
 
 
-def lock_products(product_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Product]:
-    """Lock several products in ascending id order (the one order every path uses)."""
+def lock_products(product_ids: Iterable[uuid.UUID], *, missing_ok: bool = False) -> dict[uuid.UUID, Product]:
+    """Lock several products in ascending id order (the one order every path uses).
+    missing_ok: skip products deleted since (else 404)."""
     ids = sorted(set(product_ids), key=str)
     if not ids:
         return {}
@@ -115,6 +116,8 @@ def lock_products(product_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Product]:
             .execution_options(populate_existing=True)
         )
         if product is None:
+            if missing_ok:
+                continue
             raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
         products[product_id] = product
     return products
@@ -262,4 +265,5 @@ def atomic(work: Callable[[], T], attempts: int = 3) -> T:
 
 
 def _busy() -> ApiError:
-    return ApiError(503, "SERVICE_BUSY", "Too many requests for this product right now; try again", None, {"Retry-After": "1"})
+    message = "Too many requests for this product right now; try again"
+    return ApiError(503, "SERVICE_BUSY", message, None, {"Retry-After": "1"})
