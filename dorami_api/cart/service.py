@@ -67,7 +67,8 @@ def add_to_cart(user_id: uuid.UUID, product_id: uuid.UUID, variant_id: uuid.UUID
         if line is not None:
             total = line.quantity + quantity
             _check_line_quantity(total)
-            stock.ensure_available(product, variant, total, ignore_hold=line)
+            # The line already holds its units: only the extra ones must be available.
+            stock.ensure_available(product, variant, quantity)
             line.quantity, line.expires_at, line.updated_at = total, waitlist.hold_expiry(product, now), now
         else:
             stock.ensure_available(product, variant, quantity)
