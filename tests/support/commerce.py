@@ -132,3 +132,27 @@ def expire_hold(app, hold_id, seconds_ago: int = 1) -> None:
 def hold_status(app, hold_id) -> str:
     with app.app_context():
         return db.session.get(CartHold, uuid.UUID(str(hold_id))).status
+
+
+def shoppers(app, count: int) -> list[dict]:
+    """`count` users with complete profiles, each logged in; returns their bearer headers."""
+    from dorami_api.auth.sessions import start_session
+
+    with app.app_context():
+        users = []
+        for index in range(count):
+            user_id = uuid.uuid4()
+            users.append(
+                User(
+                    id=user_id,
+                    email=f"buyer{index}-{user_id.hex[:6]}@dorami.test",
+                    name=f"Buyer {index}",
+                    depositor_name=f"BUYER {index}",
+                    shipping_address_enc=encrypt_address(ADDRESS, str(user_id)),
+                )
+            )
+        db.session.add_all(users)
+        db.session.commit()
+        headers = [{"Authorization": f"Bearer {start_session(user)[1].access_token}"} for user in users]
+        db.session.remove()
+        return headers
