@@ -16,7 +16,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app = Flask(__name__)
     _configure(app, config, overrides)
 
-    from dorami_api import errors, models  # noqa: F401 - models registers every table
+    from dorami_api import errors, models, realtime  # noqa: F401 - models registers every table
     from dorami_api.auth import tokens
     from dorami_api.extensions import db, migrate, redis_store
     from dorami_api.observability import logging as request_logging
@@ -27,6 +27,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     redis_store.init_app(app)
     tokens.init_app(app)
+    realtime.init_app(app)
     if config.embedded_database:
         _migrate_embedded_database(app)
 
