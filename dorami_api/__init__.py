@@ -20,6 +20,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api.auth import tokens
     from dorami_api.extensions import db, migrate, redis_store
     from dorami_api.observability import logging as request_logging
+    from dorami_api.products import stock
 
     request_logging.init_app(app)
     errors.register_error_handlers(app)
@@ -28,6 +29,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     redis_store.init_app(app)
     tokens.init_app(app)
     realtime.init_app(app)
+    stock.init_app(app)
     if config.embedded_database:
         _migrate_embedded_database(app)
 

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dorami_api.cart.models import CartHold
@@ -262,6 +262,21 @@ def atomic(work: Callable[[], T], attempts: int = 3) -> T:
             db.session.rollback()
             raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def init_app(app) -> None:
+    """A saturated database answers 503 with Retry-After, never a bare 500: no connection free in
+    the pool in time, the server refusing connections, a statement or lock wait cut short."""
+    from dorami_api.errors import error_response
+
+    def busy(error: Exception):
+        log.warning("database busy or unavailable: %s", type(error).__name__)
+        db.session.rollback()
+        message = "The service is busy; try again"
+        return error_response(503, "SERVICE_UNAVAILABLE", message, headers={"Retry-After": "1"})
+
+    app.register_error_handler(PoolTimeout, busy)
+    app.register_error_handler(OperationalError, busy)
 
 
 def _busy() -> ApiError:

@@ -68,7 +68,9 @@ def test_200_buyers_50_units_two_workers(app, live_server):
     product_id = make_product(app, stock=STOCK, price="15.00", stream_id=stream_id, name="Last-chance bag")
     buyers = shoppers(app, BUYERS + 1)
     viewer_headers = buyers.pop()
-    server = live_server(workers=2, RATELIMIT_ENABLED="false")
+    # The pool is sized below what PostgreSQL accepts (shared by other runs on this machine):
+    # buyers queue for a connection, then for the product lock — never for an error.
+    server = live_server(workers=2, RATELIMIT_ENABLED="false", DB_POOL_SIZE="8", DB_MAX_OVERFLOW="0")
 
     # The socket half needs the realtime layer (its own branch until merged).
     has_sockets = importlib.util.find_spec("dorami_api.realtime.commerce") is not None

@@ -41,7 +41,7 @@ def _twins(url: str, path: str, headers: dict, body: dict | None, other_body: di
 def test_the_same_key_at_the_same_moment_places_one_order(app, client, live_server):
     product_id = make_product(app, stock=100)
     alice_user, alice = shopper(app)
-    server = live_server(workers=2, RATELIMIT_ENABLED="false")
+    server = live_server(workers=2, RATELIMIT_ENABLED="false", DB_POOL_SIZE="4", DB_MAX_OVERFLOW="0")
     body = {"items": [{"productId": str(product_id), "quantity": 2}]}
 
     for round_number in range(ROUNDS):
