@@ -68,10 +68,10 @@ def add_to_cart(user_id: uuid.UUID, product_id: uuid.UUID, variant_id: uuid.UUID
             total = line.quantity + quantity
             _check_line_quantity(total)
             # The line already holds its units: only the extra ones must be available.
-            stock.ensure_available(product, variant, quantity)
+            counted = stock.ensure_available(product, variant, quantity)
             line.quantity, line.expires_at, line.updated_at = total, waitlist.hold_expiry(product, now), now
         else:
-            stock.ensure_available(product, variant, quantity)
+            counted = stock.ensure_available(product, variant, quantity)
             line = CartHold(
                 user_id=user_id,
                 product_id=product_id,
@@ -80,12 +80,15 @@ def add_to_cart(user_id: uuid.UUID, product_id: uuid.UUID, variant_id: uuid.UUID
                 expires_at=waitlist.hold_expiry(product, now),
             )
             db.session.add(line)
-        settle_and_announce(product)
+        held_now = counted + quantity if counted is not None else None
+        after_commit(events.announce_stock_change, stock.settle(product, held_now))
         db.session.flush()
         return line.id
 
     _check_line_quantity(quantity)
-    return db.session.get(CartHold, stock.atomic(work))
+    stock.precheck({(product_id, variant_id): quantity})  # sold out: refused without queueing
+    stock.release_connection()
+    return db.session.get(CartHold, stock.atomic(work, gated=[product_id]))
 
 
 def _my_hold(user_id: uuid.UUID, hold_id: uuid.UUID) -> CartHold:

@@ -97,12 +97,21 @@ def _idempotent(user_id: uuid.UUID, key: str | None, place: Callable[[], Order])
     return db.session.get(Order, order_id, populate_existing=True), True
 
 
-def _write_order(who: Buyer, key: str | None, lines: list[Line], products: dict[uuid.UUID, Product]) -> str:
-    """Number and write the order (products locked, stock taken), settle, queue broadcasts."""
+def _write_order(
+    who: Buyer,
+    key: str | None,
+    lines: list[Line],
+    settlements: list[stock.StockSettlement],
+    terms: pricing.ShippingTerms,
+) -> str:
+    """Number and write the order (products locked, stock taken and settled), queue broadcasts."""
     subtotal = sum((pricing.unit_price(line.product, line.variant) * line.quantity for line in lines), Decimal("0"))
-    fee = pricing.shipping_fee(subtotal, (line.product.stream_id for line in lines))
-    for product in products.values():
-        after_commit(events.announce_stock_change, stock.settle(product))
+    stream_ids = [line.product.stream_id for line in lines]
+    if not terms.covers(stream_ids):  # a product moved to another stream meanwhile
+        terms = pricing.shipping_terms(stream_ids)
+    fee = terms.fee(subtotal, stream_ids)
+    for settlement in settlements:
+        after_commit(events.announce_stock_change, settlement)
     order = Order(
         id=numbering.next_order_id(),
         user_id=who.user_id,
@@ -130,35 +139,43 @@ def _write_order(who: Buyer, key: str | None, lines: list[Line], products: dict[
         ],
     )
     db.session.add(order)
-    db.session.flush()
     after_commit(announce_new_order, order.id)
     return order.id
 
 
 def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None) -> tuple[Order, bool]:
-    """Buy without a cart. Lines of the same product and variant are added together."""
+    """Buy without a cart. Lines of the same product and variant are added together.
+
+    The hot path of a flash sale: refuse early without a lock when the stock is gone, read the
+    shipping terms before locking, give the connection back while queueing, and keep the locked
+    section to a few statements."""
     totals: dict[tuple[uuid.UUID, uuid.UUID | None], int] = {}
     for item in wanted:
         totals[(item.product_id, item.variant_id)] = totals.get((item.product_id, item.variant_id), 0) + item.quantity
+    product_ids = {product_id for product_id, _ in totals}
 
     def place():
         who = buyer(user_id)
-        stock.precheck(totals)  # a sold-out product is refused here, without queueing on its lock
+        streams = stock.precheck(totals)
+        terms = pricing.shipping_terms(streams.values())
+        stock.release_connection()
 
         def work():
-            products = stock.lock_products(product_id for product_id, _ in totals)
+            products = stock.lock_products(product_ids)
             if key and (twin := find_by_key(user_id, key)) is not None:
                 return twin
-            lines = []
+            lines, held = [], {}
             for (product_id, variant_id), quantity in totals.items():
                 product = products[product_id]
                 variant = stock.find_variant(product, variant_id)
-                stock.ensure_available(product, variant, quantity)
+                counted = stock.ensure_available(product, variant, quantity)
                 stock.take_stock(product, variant, quantity)
                 lines.append(Line(product, variant, quantity))
-            return _write_order(who, key, lines, products)
+                held[product_id] = counted if variant is None and len(totals) == 1 else None
+            settlements = [stock.settle(product, held.get(product_id)) for product_id, product in products.items()]
+            return _write_order(who, key, lines, settlements, terms)
 
-        return stock.atomic(work)
+        return stock.atomic(work, gated=product_ids)
 
     return _idempotent(user_id, key, place)
 
@@ -175,7 +192,11 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
 
     def place():
         who = buyer(user_id)
-        product_ids = {hold.product_id for hold in _cart_holds(user_id, item_ids)}
+        holds = _cart_holds(user_id, item_ids)
+        product_ids = {hold.product_id for hold in holds}
+        terms = pricing.shipping_terms(
+            db.session.scalars(sa.select(Product.stream_id).where(Product.id.in_(product_ids))).all()
+        )
 
         def work():
             products = stock.lock_products(product_ids)
@@ -194,7 +215,8 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
                 lines.append(Line(product, variant, hold.quantity))
             waitlist.end_promotion([hold.id for hold in holds if hold.source == "WAITLIST"], "COMPLETED")
             used = {hold.product_id for hold in holds}
-            return _write_order(who, key, lines, {pid: p for pid, p in products.items() if pid in used})
+            settlements = [stock.settle(product) for product_id, product in products.items() if product_id in used]
+            return _write_order(who, key, lines, settlements, terms)
 
         return stock.atomic(work)
 

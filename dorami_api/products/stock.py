@@ -21,16 +21,20 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import joinedload
 
 from dorami_api.cart.models import CartHold
 from dorami_api.errors import ApiError, NotFound
@@ -87,11 +91,6 @@ def variant_available_units(variant: ProductVariant) -> int:
     return max(variant.stock - held_quantity(variant.product_id, variant.id, any_variant=False), 0)
 
 
-def _set_lock_timeout() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
-
-
 def lock_product(product_id: uuid.UUID) -> Product:
     """Load the product with a row lock held until the transaction ends (FOR NO KEY UPDATE on
     PostgreSQL, which still lets other rows reference it; SQLite, single-process, serialises
@@ -103,17 +102,20 @@ def lock_products(product_ids: Iterable[uuid.UUID], *, missing_ok: bool = False)
     """Lock several products in ascending id order (the one order every path uses).
     missing_ok: skip products deleted since (else 404)."""
     ids = sorted(set(product_ids), key=str)
-    if not ids:
-        return {}
-    _set_lock_timeout()
-    # Locked one by one in a fixed order: a single IN (...) query may lock in plan order.
     products: dict[uuid.UUID, Product] = {}
+    # Locked one by one in a fixed order: a single IN (...) query may lock in plan order. The
+    # variants come in the same round trip (the lock is on the product row only).
     for product_id in ids:
-        product = db.session.scalar(
-            sa.select(Product)
-            .where(Product.id == product_id)
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
+        product = (
+            db.session.execute(
+                sa.select(Product)
+                .options(joinedload(Product.variants))
+                .where(Product.id == product_id)
+                .with_for_update(key_share=True, of=Product)
+                .execution_options(populate_existing=True)
+            )
+            .unique()
+            .scalar_one_or_none()
         )
         if product is None:
             if missing_ok:
@@ -148,10 +150,13 @@ def refuse_unavailable(product_id: uuid.UUID, available: int, quantity: int) -> 
         )
 
 
-def ensure_available(product: Product, variant: ProductVariant | None, quantity: int, *, ignore_hold=None) -> None:
+def ensure_available(
+    product: Product, variant: ProductVariant | None, quantity: int, *, ignore_hold=None
+) -> int | None:
     """Raise 409 unless `quantity` units can be taken now. Call with the product locked.
 
     ignore_hold: a hold being converted or resized, whose own units are not counted against it.
+    Returns the product's live held units when it counted them (no variant), for settle().
     """
     if product.status == "HIDDEN":
         raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
@@ -161,21 +166,25 @@ def ensure_available(product: Product, variant: ProductVariant | None, quantity:
     else:
         held = held_quantity(product.id, variant.id, any_variant=False)
         on_hand = variant.stock
+    counted = held
     if ignore_hold is not None and ignore_hold.status == "ACTIVE":
         held -= ignore_hold.quantity
     refuse_unavailable(product.id, on_hand - held, quantity)
+    return counted if variant is None else None  # the product's live held units
 
 
-def precheck(wanted: dict[tuple[uuid.UUID, uuid.UUID | None], int]) -> None:
+def precheck(wanted: dict[tuple[uuid.UUID, uuid.UUID | None], int]) -> dict[uuid.UUID, uuid.UUID | None]:
     """Refuse, without taking any lock, a request that cannot succeed now: the fast path that
     keeps a sold-out product cheap while thousands of buyers keep pressing "buy". Anything that
-    passes is checked again under the lock; this is only an early "no"."""
+    passes is checked again under the lock; this is only an early "no". Returns each product's
+    stream id (for the shipping terms, read before the lock too)."""
     product_ids = {product_id for product_id, _ in wanted}
-    on_hand = dict(
-        db.session.execute(
-            sa.select(Product.id, Product.stock).where(Product.id.in_(product_ids), Product.status != "HIDDEN")
-        ).all()
-    )
+    rows = db.session.execute(
+        sa.select(Product.id, Product.stock, Product.stream_id).where(
+            Product.id.in_(product_ids), Product.status != "HIDDEN"
+        )
+    ).all()
+    on_hand = {row.id: row.stock for row in rows}
     variant_ids = {variant_id for _, variant_id in wanted if variant_id is not None}
     variant_stock = {}
     if variant_ids:
@@ -192,6 +201,7 @@ def precheck(wanted: dict[tuple[uuid.UUID, uuid.UUID | None], int]) -> None:
             # Enough on hand: only the locked check can tell how much the holds take.
             continue
         refuse_unavailable(product_id, stock_left, quantity)
+    return {row.id: row.stream_id for row in rows}
 
 
 def take_stock(product: Product, variant: ProductVariant | None, quantity: int) -> None:
@@ -217,11 +227,13 @@ class StockSettlement:
     available: int
 
 
-def settle(product: Product) -> StockSettlement:
+def settle(product: Product, held: int | None = None) -> StockSettlement:
     """After any change to stock or holds (product locked, changes flushed): turn the product
-    SOLD_OUT at zero available or AVAILABLE again after a restock, and bump its version."""
-    db.session.flush()
-    available = available_units(product)
+    SOLD_OUT at zero available or AVAILABLE again after a restock, and bump its version.
+    held: the product's live held units, when the caller already knows them (hot path)."""
+    if held is None:
+        db.session.flush()
+    available = available_units(product, held)
     became_sold_out = became_available = False
     if product.status == "AVAILABLE" and available == 0:
         product.status, became_sold_out = "SOLD_OUT", True
@@ -237,14 +249,52 @@ def retryable(error: BaseException) -> bool:
     return code in RETRYABLE_PGCODES
 
 
-def atomic(work: Callable[[], T], attempts: int = 3) -> T:
+# --- the in-process gate -----------------------------------------------------------------------
+# When 2,000 buyers press "buy" on one product, each process lets one of its requests at a time
+# queue on that product's row lock; the others wait here, holding no database connection. The row
+# lock alone guarantees correctness; the gate only keeps the pool free and the lock's queue short.
+_GATE_STRIPES = 256
+_gates = [threading.Lock() for _ in range(_GATE_STRIPES)]
+
+
+@contextmanager
+def gate(product_ids: Iterable[uuid.UUID]) -> Iterator[None]:
+    stripes = sorted({hash(str(product_id)) % _GATE_STRIPES for product_id in product_ids})
+    held = []
+    try:
+        for stripe in stripes:  # ascending, like the row locks: no deadlock between gates
+            _gates[stripe].acquire()
+            held.append(stripe)
+        yield
+    finally:
+        for stripe in reversed(held):
+            _gates[stripe].release()
+
+
+def release_connection() -> None:
+    """End the read-only transaction of the request so far (authentication, prechecks), giving
+    its connection back to the pool before queueing."""
+    db.session.commit()
+
+
+def atomic(work: Callable[[], T], attempts: int = 3, gated: Iterable[uuid.UUID] | None = None) -> T:
     """Run work() and commit, as one transaction. A deadlock, serialization failure or lock
     timeout rolls everything back and runs work() again from the start (it must re-read what it
     needs); after the last attempt, or when no database connection frees up in time, the caller
-    gets 503 SERVICE_BUSY with Retry-After rather than a 500."""
+    gets 503 SERVICE_BUSY with Retry-After rather than a 500.
+
+    gated: products whose in-process gate is held while work() runs (hot paths). The gate opens
+    before COMMIT, so the next buyer's lock request is already queued when this one commits, and
+    the after-commit broadcasts run outside it."""
+    gated = list(gated) if gated is not None else None
     for attempt in range(1, attempts + 1):
         try:
-            result = work()
+            if gated is None:
+                result = work()
+            else:
+                with gate(gated):
+                    result = work()
+                    db.session.flush()
             db.session.commit()
             return result
         except DBAPIError as error:
@@ -265,9 +315,14 @@ def atomic(work: Callable[[], T], attempts: int = 3) -> T:
 
 
 def init_app(app) -> None:
-    """A saturated database answers 503 with Retry-After, never a bare 500: no connection free in
-    the pool in time, the server refusing connections, a statement or lock wait cut short."""
+    """Every PostgreSQL connection waits at most LOCK_TIMEOUT_MS for a row lock. A saturated
+    database answers 503 with Retry-After, never a bare 500: no connection free in the pool in
+    time, the server refusing connections, a statement or lock wait cut short."""
     from dorami_api.errors import error_response
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _set_lock_timeout)
 
     def busy(error: Exception):
         log.warning("database busy or unavailable: %s", type(error).__name__)
@@ -277,6 +332,12 @@ def init_app(app) -> None:
 
     app.register_error_handler(PoolTimeout, busy)
     app.register_error_handler(OperationalError, busy)
+
+
+def _set_lock_timeout(dbapi_connection, _record) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+    dbapi_connection.commit()
 
 
 def _busy() -> ApiError:
