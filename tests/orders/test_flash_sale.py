@@ -42,6 +42,10 @@ class Watcher:
         with self.lock:
             self.events.append((event, data))
 
+    def received(self, event: str) -> list:
+        with self.lock:
+            return [data for name, data in self.events if name == event]
+
     def count(self, event: str) -> int:
         with self.lock:
             return sum(1 for name, _ in self.events if name == event)
@@ -105,6 +109,15 @@ def test_200_buyers_50_units_two_workers(app, live_server):
             time.sleep(0.1)
         time.sleep(1.0)  # any duplicate would arrive within this
         assert watcher.count("live:product:soldout") == 1
+        soldout = watcher.received("live:product:soldout")[0]["data"]
+        assert (soldout["id"], soldout["available"], soldout["status"]) == (str(product_id), 0, "SOLD_OUT")
+        # Social proof reached the room too: a first name and a product, nothing personal.
+        proofs = [event["data"] for event in watcher.received("order:purchase:notification")]
+        assert 0 < len(proofs) <= STOCK
+        assert all(
+            proof == {"streamKey": stream_key, "displayName": "Buyer", "productName": "Last-chance bag"}
+            for proof in proofs
+        )
     finally:
         if watcher is not None:
             watcher.close()
