@@ -254,21 +254,30 @@ def retryable(error: BaseException) -> bool:
 # queue on that product's row lock; the others wait here, holding no database connection. The row
 # lock alone guarantees correctness; the gate only keeps the pool free and the lock's queue short.
 _GATE_STRIPES = 256
-_gates = [threading.Lock() for _ in range(_GATE_STRIPES)]
+_gates: list = []
+
+
+def _gate_locks() -> list:
+    # Created on first use, not at import: under gevent, after monkey-patching, so that a waiting
+    # request yields to the other greenlets instead of blocking its whole worker.
+    if not _gates:
+        _gates.extend(threading.Lock() for _ in range(_GATE_STRIPES))
+    return _gates
 
 
 @contextmanager
 def gate(product_ids: Iterable[uuid.UUID]) -> Iterator[None]:
+    locks = _gate_locks()
     stripes = sorted({hash(str(product_id)) % _GATE_STRIPES for product_id in product_ids})
     held = []
     try:
         for stripe in stripes:  # ascending, like the row locks: no deadlock between gates
-            _gates[stripe].acquire()
+            locks[stripe].acquire()
             held.append(stripe)
         yield
     finally:
         for stripe in reversed(held):
-            _gates[stripe].release()
+            locks[stripe].release()
 
 
 def release_connection() -> None:
