@@ -254,14 +254,16 @@ def retryable(error: BaseException) -> bool:
 # queue on that product's row lock; the others wait here, holding no database connection. The row
 # lock alone guarantees correctness; the gate only keeps the pool free and the lock's queue short.
 _GATE_STRIPES = 256
-_gates: list = []
+_gates: list | None = None
 
 
 def _gate_locks() -> list:
     # Created on first use, not at import: under gevent, after monkey-patching, so that a waiting
-    # request yields to the other greenlets instead of blocking its whole worker.
-    if not _gates:
-        _gates.extend(threading.Lock() for _ in range(_GATE_STRIPES))
+    # request yields to the other greenlets instead of blocking its whole worker. (Two first
+    # callers racing may briefly use different lists: harmless, the row lock decides.)
+    global _gates
+    if _gates is None:
+        _gates = [threading.Lock() for _ in range(_GATE_STRIPES)]
     return _gates
 
 
