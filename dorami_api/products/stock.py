@@ -337,7 +337,10 @@ def init_app(app) -> None:
 
     def busy(error: Exception):
         log.warning("database busy or unavailable: %s", type(error).__name__)
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except Exception:  # the connection may be gone too; the session is removed at teardown
+            log.debug("rollback after a database error failed", exc_info=True)
         message = "The service is busy; try again"
         return error_response(503, "SERVICE_UNAVAILABLE", message, headers={"Retry-After": "1"})
 
