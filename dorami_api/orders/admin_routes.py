@@ -13,7 +13,6 @@ from dorami_api.auth.guards import admin_required
 from dorami_api.common.db_types import money_str
 from dorami_api.common.responses import iso, ok, page_of, utc_now
 from dorami_api.common.validation import body, documented, query
-from dorami_api.errors import NotFound
 from dorami_api.extensions import db
 from dorami_api.orders import lifecycle
 from dorami_api.orders.models import Order, OrderItem
@@ -149,10 +148,7 @@ def export_csv(query: ExportQuery):
 @admin_required
 @documented("An order with its buyer's snapshot", errors=(404,), tags=("admin",), auth="admin")
 def get_order(order_id: str):
-    order = db.session.get(Order, order_id)
-    if order is None:
-        raise NotFound("ORDER_NOT_FOUND", "Order not found")
-    return ok(admin_order_json(order))
+    return ok(admin_order_json(lifecycle.order_or_404(order_id)))
 
 
 @bp.post("/<order_id>/confirm-payment")

@@ -11,6 +11,7 @@ exactly once, and offers the units to the waitlist.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 
@@ -25,8 +26,17 @@ from dorami_api.orders.notifications import announce_order_updated
 from dorami_api.products import events, stock
 from dorami_api.waitlist import service as waitlist
 
+ORDER_ID = re.compile(r"ORD-\d{8}-\d{5,7}")
 BUYER_CANCELLABLE = ("PENDING_PAYMENT",)
 ADMIN_CANCELLABLE = ("PENDING_PAYMENT", "PAID")
+
+
+def order_or_404(order_id: str) -> Order:
+    """The order with this number; anything that is not an order number is simply not found."""
+    order = db.session.get(Order, order_id) if ORDER_ID.fullmatch(order_id) else None
+    if order is None:
+        raise NotFound("ORDER_NOT_FOUND", "Order not found")
+    return order
 
 
 def _invalid_state(order_id: str, wanted: str) -> ApiError:
@@ -49,6 +59,8 @@ def _move(order_id: str, sources: tuple[str, ...], target: str, values: dict, ow
 
 
 def _advance(order_id: str, source: str, target: str, **values) -> Order:
+    order_or_404(order_id)
+
     def work() -> None:
         if not _move(order_id, (source,), target, values):
             raise _invalid_state(order_id, target)
@@ -74,8 +86,8 @@ def cancel(
     order_id: str, *, sources: tuple[str, ...], owner: uuid.UUID | None = None, reason: str | None = None
 ) -> Order:
     """Cancel from one of `sources`; owner: only the buyer's own order (else 404)."""
-    order = db.session.get(Order, order_id)
-    if order is None or (owner is not None and order.user_id != owner):
+    order = order_or_404(order_id)
+    if owner is not None and order.user_id != owner:
         raise NotFound("ORDER_NOT_FOUND", "Order not found")
     items = db.session.scalars(sa.select(OrderItem).where(OrderItem.order_id == order_id)).all()
     product_ids = {item.product_id for item in items if item.product_id is not None}

@@ -90,8 +90,8 @@ def my_orders(query: MyOrdersQuery):
 
 
 def _my_order(order_id: str) -> Order:
-    order = db.session.get(Order, order_id)
-    if order is None or order.user_id != _me():
+    order = lifecycle.order_or_404(order_id)
+    if order.user_id != _me():
         raise NotFound("ORDER_NOT_FOUND", "Order not found")
     return order
 

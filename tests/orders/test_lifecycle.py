@@ -147,3 +147,13 @@ def test_unpaid_orders_show_bank_transfer_instructions(app, client):
     }
     client.post(f"{ADMIN_ORDERS}/{order['id']}/confirm-payment", headers=boss)
     assert client.get(f"{ORDERS}/{order['id']}", headers=alice).get_json()["data"]["bankTransfer"] is None
+
+
+def test_anything_but_an_order_number_is_not_found(app, client):
+    _, alice = shopper(app)
+    boss = admin(app)
+    for bad in ("%00", "ORD-1", "x" * 300, "ORD-20260101-00001%00"):
+        assert client.get(f"{ORDERS}/{bad}", headers=alice).status_code == 404
+        assert client.post(f"{ORDERS}/{bad}/cancel", headers=alice).status_code == 404
+        assert client.get(f"{ADMIN_ORDERS}/{bad}", headers=boss).status_code == 404
+        assert client.post(f"{ADMIN_ORDERS}/{bad}/confirm-payment", headers=boss).status_code == 404
