@@ -130,11 +130,14 @@ def count_changed(stream_key: str) -> None:
 def _announce(stream_key: str) -> None:
     count = viewer_count(stream_key)
     redis_store.set(f"stream:{stream_key}:viewer-update:sent", count, ex=86400)
-    broadcast.viewer_count_updated(stream_key, count)
     app = _state.app
     if app is not None and count > 0:
-        with app.app_context():
-            streams.record_peak(stream_key, count)
+        try:  # recorded before it is announced, so a client that sees N can read peakViewers >= N
+            with app.app_context():
+                streams.record_peak(stream_key, count)
+        except Exception:
+            log.exception("peak viewers of %s not recorded", stream_key)
+    broadcast.viewer_count_updated(stream_key, count)
 
 
 def _announce_loop(stream_key: str) -> None:
