@@ -130,9 +130,11 @@ def count_changed(stream_key: str) -> None:
 def _announce(stream_key: str) -> None:
     count = viewer_count(stream_key)
     redis_store.set(f"stream:{stream_key}:viewer-update:sent", count, ex=86400)
+    # The peak is recorded before the count goes out, so a client that saw a count never reads
+    # an older peak over REST.
     app = _state.app
     if app is not None and count > 0:
-        try:  # recorded before it is announced, so a client that sees N can read peakViewers >= N
+        try:
             with app.app_context():
                 streams.record_peak(stream_key, count)
         except Exception:
