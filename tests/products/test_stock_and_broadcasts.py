@@ -185,3 +185,16 @@ def test_nothing_is_broadcast_for_a_rolled_back_change(app, actors, emitted):
         db.session.commit()
     assert emitted == []
     assert actors.get_product(product["id"])["price"] == "29.50"
+
+
+def test_a_restock_goes_to_the_waitlist_first(actors, emitted):
+    product = actors.create_product(stock=0)
+    joined = actors.client.post(
+        f"{API}/waitlist", json={"productId": product["id"], "quantity": 2}, headers=actors.user
+    )
+    assert joined.status_code == 201, joined.get_json()
+    restocked = actors.adjust(product, 3).get_json()["data"]
+    assert (restocked["status"], restocked["stock"], restocked["available"]) == ("AVAILABLE", 3, 1)
+    [entry] = actors.client.get(f"{API}/waitlist", headers=actors.user).get_json()["data"]["items"]
+    assert entry["status"] == "PROMOTED"
+    assert [data for event, data, _room, _ns in emitted if event == "waitlist:promoted"]
