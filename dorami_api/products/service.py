@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from dorami_api.common.after_commit import after_commit
 from dorami_api.errors import ApiError, Conflict, NotFound
@@ -18,7 +19,7 @@ from dorami_api.extensions import db
 from dorami_api.products import events, stock
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.products.schemas import ProductCreate, ProductListQuery, ProductUpdate, StockAdjustment, VariantIn
-from dorami_api.products.serializers import product_json
+from dorami_api.products.serializers import held_by_variant, product_json
 from dorami_api.streaming.models import LiveStream
 from dorami_api.waitlist import service as waitlist
 
@@ -49,18 +50,20 @@ def list_products(query: ProductListQuery, include_hidden: bool = False) -> tupl
     products = db.session.scalars(
         sa.select(Product)
         .where(*conditions)
+        .options(selectinload(Product.variants))
         .order_by(Product.sort_order.asc(), Product.created_at.desc(), Product.id.asc())
         .offset(query.offset)
         .limit(query.limit)
     ).all()
-    held = stock.held_by_product([p.id for p in products])
+    ids = [p.id for p in products]
+    held, variant_held = stock.held_by_product(ids), held_by_variant(ids)
     stream_ids = {p.stream_id for p in products if p.stream_id}
     keys = dict(
         db.session.execute(sa.select(LiveStream.id, LiveStream.stream_key).where(LiveStream.id.in_(stream_ids))).all()
         if stream_ids
         else []
     )
-    items = [product_json(p, held.get(p.id, 0), keys.get(p.stream_id)) for p in products]
+    items = [product_json(p, held.get(p.id, 0), keys.get(p.stream_id), variant_held=variant_held) for p in products]
     return items, total
 
 
