@@ -244,7 +244,8 @@ def build_document(app: Flask) -> dict:
     components = _Components()
     paths: dict[str, dict] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint == "static":
+        # The API only: not static files, nor operations endpoints such as /metrics (Prometheus text).
+        if rule.endpoint == "static" or not rule.rule.startswith("/api/v1/"):
             continue
         view = app.view_functions[rule.endpoint]
         path, _ = openapi_path(rule)
