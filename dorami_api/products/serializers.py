@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import uuid
+
+import sqlalchemy as sa
+
+from dorami_api.cart.models import CartHold
 from dorami_api.common.db_types import money_str
 from dorami_api.common.responses import iso
 from dorami_api.extensions import db
@@ -10,7 +15,8 @@ from dorami_api.products import stock
 from dorami_api.products.models import Product, ProductVariant
 
 
-def variant_json(variant: ProductVariant) -> dict:
+def variant_json(variant: ProductVariant, held: int | None = None) -> dict:
+    available = stock.variant_available_units(variant) if held is None else max(variant.stock - held, 0)
     return {
         "id": str(variant.id),
         "color": variant.color,
@@ -18,7 +24,7 @@ def variant_json(variant: ProductVariant) -> dict:
         "label": variant.label,
         "price": money_str(variant.price),
         "stock": variant.stock,
-        "available": stock.variant_available_units(variant),
+        "available": available,
         "sortOrder": variant.sort_order,
     }
 
@@ -31,9 +37,28 @@ def stream_key_of(product: Product) -> str | None:
     return db.session.scalar(db.select(LiveStream.stream_key).where(LiveStream.id == product.stream_id))
 
 
-def product_json(product: Product, held: int | None = None, stream_key: str | None = None) -> dict:
+def held_by_variant(product_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Live held units per variant of many products, in one query (lists)."""
+    if not product_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(CartHold.variant_id, sa.func.sum(CartHold.quantity))
+        .where(CartHold.product_id.in_(product_ids), CartHold.variant_id.is_not(None), stock.live_hold_filter())
+        .group_by(CartHold.variant_id)
+    )
+    return {variant_id: int(total) for variant_id, total in rows}
+
+
+def product_json(
+    product: Product,
+    held: int | None = None,
+    stream_key: str | None = None,
+    *,
+    variant_held: dict[uuid.UUID, int] | None = None,
+) -> dict:
     """held: the product's live held units when the caller already knows them (lists);
-    stream_key: its stream's key when known (looked up otherwise)."""
+    stream_key: its stream's key when known (looked up otherwise); variant_held: live held units
+    per variant id (from held_by_variant), for lists."""
     if stream_key is None:
         stream_key = stream_key_of(product)
     return {
@@ -52,7 +77,9 @@ def product_json(product: Product, held: int | None = None, stream_key: str | No
         "holdMinutes": product.hold_minutes,
         "sortOrder": product.sort_order,
         "version": product.version,
-        "variants": [variant_json(v) for v in product.variants],
+        "variants": [
+            variant_json(v, None if variant_held is None else variant_held.get(v.id, 0)) for v in product.variants
+        ],
         "expiresAt": iso(product.expires_at),
         "createdAt": iso(product.created_at),
         "updatedAt": iso(product.updated_at),

@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from dorami_api.common.after_commit import after_commit
 from dorami_api.errors import ApiError, Conflict, NotFound
@@ -18,8 +19,9 @@ from dorami_api.extensions import db
 from dorami_api.products import events, stock
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.products.schemas import ProductCreate, ProductListQuery, ProductUpdate, StockAdjustment, VariantIn
-from dorami_api.products.serializers import product_json
+from dorami_api.products.serializers import held_by_variant, product_json
 from dorami_api.streaming.models import LiveStream
+from dorami_api.waitlist import service as waitlist
 
 
 def _escape_like(text: str) -> str:
@@ -48,18 +50,20 @@ def list_products(query: ProductListQuery, include_hidden: bool = False) -> tupl
     products = db.session.scalars(
         sa.select(Product)
         .where(*conditions)
+        .options(selectinload(Product.variants))
         .order_by(Product.sort_order.asc(), Product.created_at.desc(), Product.id.asc())
         .offset(query.offset)
         .limit(query.limit)
     ).all()
-    held = stock.held_by_product([p.id for p in products])
+    ids = [p.id for p in products]
+    held, variant_held = stock.held_by_product(ids), held_by_variant(ids)
     stream_ids = {p.stream_id for p in products if p.stream_id}
     keys = dict(
         db.session.execute(sa.select(LiveStream.id, LiveStream.stream_key).where(LiveStream.id.in_(stream_ids))).all()
         if stream_ids
         else []
     )
-    items = [product_json(p, held.get(p.id, 0), keys.get(p.stream_id)) for p in products]
+    items = [product_json(p, held.get(p.id, 0), keys.get(p.stream_id), variant_held=variant_held) for p in products]
     return items, total
 
 
@@ -172,84 +176,101 @@ _COLUMNS = {
 }
 
 
+def _offer_to_waitlist(product: Product) -> None:
+    """Units that came back (restock, unhiding) go to the waitlist first, in this transaction."""
+    if product.status != "HIDDEN":
+        waitlist.promote_waiting_in_transaction(product)
+
+
 def update_product(product_id: uuid.UUID, body: ProductUpdate) -> dict:
-    product = stock.lock_product(product_id)
-    before = events.placement_of(product)
-    sent = body.model_fields_set
-    if "streamId" in sent and body.streamId != product.stream_id:
-        _check_stream(body.streamId)
-        product.stream_id = body.streamId
-    for field, column in _COLUMNS.items():
-        if field in sent:
-            setattr(product, column, getattr(body, field))
-    if "images" in sent:
-        product.images = list(body.images)
-    if "variants" in sent:
-        _sync_variants(product, body.variants)
-        product.stock = _units_for_variants(body.variants, body.stock if "stock" in sent else None)
-    elif "stock" in sent:
-        if product.variants:
-            raise ApiError(400, "VARIANT_REQUIRED", "Set the stock of each variant of this product")
-        product.stock = body.stock
-    if body.status == "HIDDEN":
-        product.status = "HIDDEN"
-    elif body.status == "AVAILABLE" and product.status == "HIDDEN":
-        # Back on sale; settle() turns it SOLD_OUT at once if nothing is available.
-        product.status = "AVAILABLE"
-    settlement = stock.settle(product)
-    after_commit(events.announce_product_change, product.id, before, settlement)
-    db.session.commit()
-    return product_json(product)
+    def work() -> Product:
+        product = stock.lock_product(product_id)
+        before = events.placement_of(product)
+        sent = body.model_fields_set
+        if "streamId" in sent and body.streamId != product.stream_id:
+            _check_stream(body.streamId)
+            product.stream_id = body.streamId
+        for field, column in _COLUMNS.items():
+            if field in sent:
+                setattr(product, column, getattr(body, field))
+        if "images" in sent:
+            product.images = list(body.images)
+        if "variants" in sent:
+            _sync_variants(product, body.variants)
+            product.stock = _units_for_variants(body.variants, body.stock if "stock" in sent else None)
+        elif "stock" in sent:
+            if product.variants:
+                raise ApiError(400, "VARIANT_REQUIRED", "Set the stock of each variant of this product")
+            product.stock = body.stock
+        if body.status == "HIDDEN":
+            product.status = "HIDDEN"
+        elif body.status == "AVAILABLE" and product.status == "HIDDEN":
+            # Back on sale; settle() turns it SOLD_OUT at once if nothing is available.
+            product.status = "AVAILABLE"
+        _offer_to_waitlist(product)
+        settlement = stock.settle(product)
+        after_commit(events.announce_product_change, product.id, before, settlement)
+        return product
+
+    return product_json(stock.atomic(work))
 
 
 def delete_product(product_id: uuid.UUID) -> None:
-    product = stock.lock_product(product_id)
-    data = product_json(product)
-    data["version"] += 1  # the deletion is the product's newest change
-    featuring = db.session.scalars(sa.select(LiveStream.stream_key).where(LiveStream.featured_product_id == product.id))
-    for stream_key in featuring.all():
-        after_commit(events.announce_featured, stream_key, None)
-    db.session.delete(product)
-    after_commit(events.announce_deleted, data)
-    db.session.commit()
+    def work() -> None:
+        product = stock.lock_product(product_id)
+        data = product_json(product)
+        data["version"] += 1  # the deletion is the product's newest change
+        featuring = db.session.scalars(
+            sa.select(LiveStream.stream_key).where(LiveStream.featured_product_id == product.id)
+        )
+        for stream_key in featuring.all():
+            after_commit(events.announce_featured, stream_key, None)
+        db.session.delete(product)
+        after_commit(events.announce_deleted, data)
+
+    stock.atomic(work)
 
 
 def adjust_stock(product_id: uuid.UUID, body: StockAdjustment) -> dict:
-    product = stock.lock_product(product_id)
-    variant = stock.find_variant(product, body.variantId)
-    on_hand = variant.stock if variant is not None else product.stock
-    if on_hand + body.delta < 0:
-        raise Conflict(
-            "INSUFFICIENT_STOCK",
-            f"Only {on_hand} on hand; stock cannot go below 0",
-            {"productId": str(product.id), "stock": on_hand, "delta": body.delta},
-        )
-    if body.delta > 0:
-        stock.return_stock(product, variant, body.delta)
-    else:
-        stock.take_stock(product, variant, -body.delta)
-    settlement = stock.settle(product)
-    after_commit(events.announce_stock_change, settlement)
-    db.session.commit()
-    return product_json(product)
+    def work() -> Product:
+        product = stock.lock_product(product_id)
+        variant = stock.find_variant(product, body.variantId)
+        on_hand = variant.stock if variant is not None else product.stock
+        if on_hand + body.delta < 0:
+            raise Conflict(
+                "INSUFFICIENT_STOCK",
+                f"Only {on_hand} on hand; stock cannot go below 0",
+                {"productId": str(product.id), "stock": on_hand, "delta": body.delta},
+            )
+        if body.delta > 0:
+            stock.return_stock(product, variant, body.delta)
+            _offer_to_waitlist(product)
+        else:
+            stock.take_stock(product, variant, -body.delta)
+        after_commit(events.announce_stock_change, stock.settle(product))
+        return product
+
+    return product_json(stock.atomic(work))
 
 
 def mark_sold_out(product_id: uuid.UUID) -> dict:
     """Close the sale: stock on hand is cut to the units already held in carts (those buyers
     keep their chance), so nothing more is available, and the product is SOLD_OUT until a
     restock. Keeping stock and status consistent means no later hold release re-opens it."""
-    product = stock.lock_product(product_id)
-    if product.status == "HIDDEN":
-        raise Conflict("PRODUCT_HIDDEN", "A hidden product is not on sale")
-    if product.status == "SOLD_OUT" and stock.available_units(product) == 0:
-        return product_json(product)
-    if product.variants:
-        for variant in product.variants:
-            variant.stock = min(variant.stock, stock.held_quantity(product.id, variant.id, any_variant=False))
-        product.stock = sum(variant.stock for variant in product.variants)
-    else:
-        product.stock = min(product.stock, stock.held_quantity(product.id))
-    settlement = stock.settle(product)
-    after_commit(events.announce_stock_change, settlement)
-    db.session.commit()
-    return product_json(product)
+
+    def work() -> Product:
+        product = stock.lock_product(product_id)
+        if product.status == "HIDDEN":
+            raise Conflict("PRODUCT_HIDDEN", "A hidden product is not on sale")
+        if product.status == "SOLD_OUT" and stock.available_units(product) == 0:
+            return product
+        if product.variants:
+            for variant in product.variants:
+                variant.stock = min(variant.stock, stock.held_quantity(product.id, variant.id, any_variant=False))
+            product.stock = sum(variant.stock for variant in product.variants)
+        else:
+            product.stock = min(product.stock, stock.held_quantity(product.id))
+        after_commit(events.announce_stock_change, stock.settle(product))
+        return product
+
+    return product_json(stock.atomic(work))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -167,6 +167,19 @@ def end_live_stream(stream_id: uuid.UUID) -> bool:
     _finish(stream)
     db.session.commit()
     return True
+
+
+def end_expired_streams(max_live: timedelta, now: datetime | None = None) -> list[str]:
+    """For the jobs worker: end every stream LIVE for longer than `max_live` (an encoder that
+    vanished without unpublishing), each in its own transaction. Returns the ended stream keys."""
+    cutoff = (now or datetime.now(UTC)) - max_live
+    candidates = db.session.execute(
+        sa.select(LiveStream.id, LiveStream.stream_key).where(
+            LiveStream.status == "LIVE", LiveStream.started_at < cutoff
+        )
+    ).all()
+    db.session.rollback()  # never hold the read transaction across the work
+    return [stream_key for stream_id, stream_key in candidates if end_live_stream(stream_id)]
 
 
 def delete_stream(stream_id: uuid.UUID) -> None:

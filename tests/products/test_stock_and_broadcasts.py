@@ -185,3 +185,39 @@ def test_nothing_is_broadcast_for_a_rolled_back_change(app, actors, emitted):
         db.session.commit()
     assert emitted == []
     assert actors.get_product(product["id"])["price"] == "29.50"
+
+
+def test_a_restock_goes_to_the_waitlist_first(actors, emitted):
+    product = actors.create_product(stock=0)
+    joined = actors.client.post(
+        f"{API}/waitlist", json={"productId": product["id"], "quantity": 2}, headers=actors.user
+    )
+    assert joined.status_code == 201, joined.get_json()
+    restocked = actors.adjust(product, 3).get_json()["data"]
+    assert (restocked["status"], restocked["stock"], restocked["available"]) == ("AVAILABLE", 3, 1)
+    [entry] = actors.client.get(f"{API}/waitlist", headers=actors.user).get_json()["data"]["items"]
+    assert entry["status"] == "PROMOTED"
+    assert [data for event, data, _room, _ns in emitted if event == "waitlist:promoted"]
+
+
+def test_a_list_shows_each_product_exactly_as_its_detail(app, actors):
+    product = actors.create_product(
+        stock=None,
+        variants=[{"size": "S", "price": "5", "stock": 4}, {"size": "M", "price": "6", "stock": 2}],
+    )
+    small = product["variants"][0]
+    with app.app_context():
+        db.session.add(
+            CartHold(
+                user_id=actors.user_user.id,
+                product_id=uuid.UUID(product["id"]),
+                variant_id=uuid.UUID(small["id"]),
+                quantity=3,
+                expires_at=datetime.now(UTC) + timedelta(minutes=5),
+            )
+        )
+        db.session.commit()
+    detail = actors.get_product(product["id"])
+    assert [v["available"] for v in detail["variants"]] == [1, 2] and detail["available"] == 3
+    listed = actors.client.get(f"{API}/products").get_json()["data"]["items"]
+    assert listed == [detail]

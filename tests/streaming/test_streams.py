@@ -215,3 +215,25 @@ def test_every_write_route_is_admin_only(app, actors):
 @pytest.mark.parametrize("path", ["/streaming/streams/active", "/streaming/streams/upcoming", "/products"])
 def test_public_reads_need_no_account(actors, path):
     assert actors.client.get(f"{API}{path}").status_code == 200
+
+
+def test_expiry_ends_a_stream_like_any_other_end(app, actors, emitted):
+    from datetime import UTC, datetime, timedelta
+
+    from dorami_api.extensions import db
+    from dorami_api.streaming import service
+    from dorami_api.streaming.models import LiveStream
+
+    old = actors.start(actors.create_stream())
+    fresh = actors.start(actors.create_stream())
+    with app.app_context():
+        db.session.get(LiveStream, uuid.UUID(old["id"])).started_at = datetime.now(UTC) - timedelta(hours=13)
+        db.session.commit()
+    emitted.clear()
+    with app.app_context():
+        assert service.end_expired_streams(timedelta(hours=12)) == [old["streamKey"]]
+        assert service.end_expired_streams(timedelta(hours=12)) == []  # once only
+    ended = actors.client.get(f"{API}/streaming/streams/{old['id']}").get_json()["data"]
+    assert ended["status"] == "ENDED" and ended["endedAt"] and ended["durationSeconds"] >= 13 * 3600
+    assert [data["streamKey"] for _e, data, _r, ns in emitted.of("stream:ended") if ns == "/"] == [old["streamKey"]]
+    assert actors.client.get(f"{API}/streaming/streams/{fresh['id']}").get_json()["data"]["status"] == "LIVE"
