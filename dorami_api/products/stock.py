@@ -228,12 +228,20 @@ class StockSettlement:
 
 
 def settle(product: Product, held: int | None = None) -> StockSettlement:
-    """After any change to stock or holds (product locked, changes flushed): turn the product
-    SOLD_OUT at zero available or AVAILABLE again after a restock, and bump its version.
+    """After any change to stock or holds (product locked, changes flushed): serve the waitlist
+    of a sold-out product that has units again, then turn the product SOLD_OUT at zero available
+    or AVAILABLE again after a restock, and bump its version.
     held: the product's live held units, when the caller already knows them (hot path)."""
     if held is None:
         db.session.flush()
     available = available_units(product, held)
+    if product.status == "SOLD_OUT" and available > 0:
+        # Units came back to a sold-out product (restock, release, cancellation): its waitlist is
+        # served first, whichever path released them — the queue may take them all.
+        from dorami_api.waitlist.service import promote_waiting_in_transaction
+
+        if promote_waiting_in_transaction(product):
+            available = available_units(product)
     became_sold_out = became_available = False
     if product.status == "AVAILABLE" and available == 0:
         product.status, became_sold_out = "SOLD_OUT", True

@@ -161,3 +161,17 @@ def test_a_restock_promotes_through_promote_waiting(app, client, promoted):
         assert waitlist.promote_waiting(product_id) == 0
     assert [user for user, _ in promoted] == [str(alice_user.id)]
     assert product_row(app, product_id).status == "AVAILABLE"  # 4 left on the shelf
+
+
+def test_a_restock_through_the_catalogue_serves_the_queue_first(app, client, promoted):
+    product_id = make_product(app, stock=0)
+    alice_user, alice = shopper(app)
+    bob_user, bob = shopper(app)
+    join(client, alice, product_id, 2)
+    join(client, bob, product_id, 2)
+    response = client.post(f"/api/v1/products/{product_id}/stock", json={"delta": 3}, headers=admin(app))
+    assert response.status_code == 200, response.get_json()
+    assert [user for user, _ in promoted] == [str(alice_user.id), str(bob_user.id)]
+    assert [item["quantity"] for item in cart(client, alice)] == [2]
+    assert [item["quantity"] for item in cart(client, bob)] == [1]
+    assert product_row(app, product_id).status == "SOLD_OUT"  # the queue took all three
