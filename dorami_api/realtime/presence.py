@@ -130,11 +130,16 @@ def count_changed(stream_key: str) -> None:
 def _announce(stream_key: str) -> None:
     count = viewer_count(stream_key)
     redis_store.set(f"stream:{stream_key}:viewer-update:sent", count, ex=86400)
-    broadcast.viewer_count_updated(stream_key, count)
+    # The peak is recorded before the count goes out, so a client that saw a count never reads
+    # an older peak over REST.
     app = _state.app
     if app is not None and count > 0:
-        with app.app_context():
-            streams.record_peak(stream_key, count)
+        try:
+            with app.app_context():
+                streams.record_peak(stream_key, count)
+        except Exception:
+            log.exception("peak viewers of %s not recorded", stream_key)
+    broadcast.viewer_count_updated(stream_key, count)
 
 
 def _announce_loop(stream_key: str) -> None:
