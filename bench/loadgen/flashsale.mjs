@@ -89,6 +89,7 @@ async function main() {
     }
   }
   const ok = results.filter((r) => r.status === 201 || r.status === 200).length;
+  const saleTimes = results.filter((r) => r.status === 201 || r.status === 200).map((r) => r.at);
   const after = (await request(api(`/products/${args.product}`))).body;
   const delays = new Histogram();
   for (const at of soldoutAt) delays.record(Math.max(0, at - lastSaleAt));
@@ -111,6 +112,10 @@ async function main() {
     burst_seconds: Math.round(lastResponseAt - t0) / 1000,
     requests_per_s: Math.round(buyers.length / ((lastResponseAt - t0) / 1000)),
     orders_per_s: lastSaleAt ? Math.round(ok / ((lastSaleAt - t0) / 1000)) : 0,
+    // When the sales happened: a slow start (authentication, connection pool) and a slow
+    // serialised section (the product's row lock) look different here.
+    first_sale_after_start_ms: ok ? Math.round(Math.min(...saleTimes) - t0) : null,
+    last_sale_after_start_ms: ok ? Math.round(lastSaleAt - t0) : null,
     order_latency_ms: latency.summary(),
     viewers: viewerCount,
     viewers_connected: sockets.length,
