@@ -16,8 +16,8 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app = Flask(__name__)
     _configure(app, config, overrides)
 
-    from dorami_api import errors, models  # noqa: F401 - models registers every table
-    from dorami_api.auth import tokens
+    from dorami_api import errors, models, ratelimit, security  # noqa: F401 - models registers every table
+    from dorami_api.auth import csrf, kakao, tokens
     from dorami_api.extensions import db, migrate, redis_store
     from dorami_api.observability import logging as request_logging
 
@@ -27,12 +27,22 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     redis_store.init_app(app)
     tokens.init_app(app)
+    ratelimit.init_app(app)
+    csrf.init_app(app)
+    security.init_app(app)
+    kakao.init_app(app)
     if config.embedded_database:
         _migrate_embedded_database(app)
 
+    from dorami_api.auth.routes import bp as auth_bp
     from dorami_api.health.routes import bp as health_bp
+    from dorami_api.users.admin_routes import bp as admin_users_bp
+    from dorami_api.users.routes import bp as users_bp
 
     app.register_blueprint(health_bp, url_prefix="/api/v1/health")
+    app.register_blueprint(auth_bp, url_prefix="/api/v1/auth")
+    app.register_blueprint(users_bp, url_prefix="/api/v1/users")
+    app.register_blueprint(admin_users_bp, url_prefix="/api/v1/admin/users")
     return app
 
 
