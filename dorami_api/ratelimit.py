@@ -122,9 +122,12 @@ def _exempt_request() -> bool:
 
 
 def _retry_after_only_when_limited(response: Response) -> Response:
-    # Flask-Limiter adds Retry-After to every response; it means something only on a 429.
+    # Flask-Limiter adds Retry-After to every response; it means something only on a 429, and
+    # there it must agree with the body's retryAfter (the limiter rounds its own down).
     if response.status_code != 429:
         response.headers.pop("Retry-After", None)
+    elif "retry_after" in g:
+        response.headers["Retry-After"] = str(g.retry_after)
     return response
 
 
@@ -132,7 +135,8 @@ def _too_many_requests(error: RateLimitExceeded) -> Response:
     retry_after = 1
     current = limiter.current_limit
     if current is not None:
-        retry_after = max(1, math.ceil(current.reset_at - time.time()))
+        retry_after = max(1, math.ceil(current.window.reset_time - time.time()))
+    g.retry_after = retry_after
     message = "Too many requests; slow down"
     if error.limit is not None and error.limit.error_message:
         message = str(error.description)

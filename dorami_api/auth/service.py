@@ -84,6 +84,7 @@ def dev_login(email: str, name: str | None, user_agent: str | None, ip: str | No
         raise _suspended()
     if _is_admin_email(email):
         user.role = "ADMIN"
+    db.session.flush()  # a new user gets its id and defaults before the session row refers to it
     _, pair = start_session(user, user_agent, ip)
     return user, pair
 
@@ -103,6 +104,7 @@ def kakao_login(profile: dict, user_agent: str | None, ip: str | None) -> tuple[
     if user.status == "SUSPENDED":
         db.session.rollback()
         raise _suspended()
+    db.session.flush()
     _, pair = start_session(user, user_agent, ip)
     return user, pair, is_new
 
