@@ -114,3 +114,24 @@ def test_limits_hold_across_workers(live_server, redis_url):
     assert statuses == [401] * 4 + [429] * 6
     keys = redis.Redis.from_url(redis_url).keys("*dorami-rl*")
     assert keys, "the counters live in Redis, shared by both workers"
+
+
+def test_the_limiter_storage_follows_the_redis_setting():
+    from dorami_api.config import parse_redis_url
+    from dorami_api.ratelimit import storage_options, storage_uri
+
+    assert storage_uri(None) == "memory://"
+    assert storage_uri(parse_redis_url("redis://r:6379/2")) == "redis://r:6379/2"
+    sentinel = parse_redis_url("redis-sentinel://:pw@s1:26379,s2:26379/3/mymaster")
+    assert storage_uri(sentinel) == "redis+sentinel://:pw@s1:26379,s2:26379/mymaster"
+    assert storage_options(sentinel)["db"] == 3
+
+
+def test_limit_settings_are_checked_at_start_up():
+    import pytest
+
+    from dorami_api.config import Config, ConfigError
+
+    for name in ("RATELIMIT_DEFAULT", "RATELIMIT_AUTH", "LOGIN_FAILURE_LIMIT"):
+        with pytest.raises(ConfigError, match=name):
+            Config.from_env({"APP_ENV": "test", name: "lots please"})
