@@ -16,7 +16,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app = Flask(__name__)
     _configure(app, config, overrides)
 
-    from dorami_api import errors, models, ratelimit, security  # noqa: F401 - models registers every table
+    from dorami_api import errors, models, ratelimit, realtime, security  # noqa: F401 - models registers every table
     from dorami_api.auth import csrf, kakao, tokens
     from dorami_api.extensions import db, migrate, redis_store
     from dorami_api.observability import logging as request_logging
@@ -29,8 +29,9 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     tokens.init_app(app)
     ratelimit.init_app(app)
     csrf.init_app(app)
-    security.init_app(app)
     kakao.init_app(app)
+    realtime.init_app(app)
+    security.init_app(app)  # after realtime: ProxyFix must wrap the Socket.IO middleware too
     if config.embedded_database:
         _migrate_embedded_database(app)
 

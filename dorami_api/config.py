@@ -174,6 +174,7 @@ class Config:
     max_content_length: int
     socket_allow_guests: bool
     socketio_channel: str
+    socket_presence_ttl: int
     ratelimit_enabled: bool
     ratelimit_default: str
     ratelimit_auth: str
@@ -279,6 +280,7 @@ class Config:
             max_content_length=_int(e.get("MAX_CONTENT_LENGTH"), "MAX_CONTENT_LENGTH", 1024 * 1024, 1024),
             socket_allow_guests=_bool(e.get("SOCKET_ALLOW_GUESTS"), "SOCKET_ALLOW_GUESTS", False),
             socketio_channel=e.get("SOCKETIO_CHANNEL") or "dorami-socketio",
+            socket_presence_ttl=_int(e.get("SOCKET_PRESENCE_TTL"), "SOCKET_PRESENCE_TTL", 45, minimum=3),
             ratelimit_enabled=_bool(e.get("RATELIMIT_ENABLED"), "RATELIMIT_ENABLED", True),
             ratelimit_default=_limits(
                 e.get("RATELIMIT_DEFAULT") or "20/second;100/10 seconds;500/minute", "RATELIMIT_DEFAULT"

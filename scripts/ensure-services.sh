@@ -36,7 +36,9 @@ if ! redis_ok; then
   fi
   command -v redis-server >/dev/null || apt_install redis-server
   mkdir -p /var/lib/redis /var/log/redis
-  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+  # The package's own service may have started already; start one only if nothing answers.
+  sleep 1
+  redis_ok || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
   for _ in $(seq 1 30); do redis_ok && break; sleep 1; done
   redis_ok || { echo "Redis still not reachable at $REDIS_URL_FOR_TESTS" >&2; exit 1; }

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 . scripts/venv.sh
 ensure_venv requirements-dev.txt
 bash scripts/ensure-services.sh
+bash scripts/ensure-tools.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 set +e

@@ -37,15 +37,21 @@ def envelope(event: str, data: Any) -> dict:
     return {"type": event, "data": data}
 
 
-def _emit(event: str, data: Any, room: str | None, namespace: str = ROOT) -> None:
-    """Hand one event to Socket.IO (and so to the message queue). Replaced by the realtime
-    layer's emitter once it is initialised (realtime/emitter.py)."""
+def _emit(event: str, data: Any, room: str | None, namespace: str = ROOT, local_only: bool = False) -> None:
+    """Hand one event to Socket.IO. With Redis configured it is delivered to this process's
+    sockets and published on the message queue for every other process — which is how a REST
+    request in another worker, or the jobs worker that serves no sockets at all, reaches every
+    client. In the embedded mode (no Redis) it reaches this process's sockets only.
+    `local_only` addresses a socket this process holds (no trip through Redis)."""
     from dorami_api.extensions import socketio
 
     if getattr(socketio, "server", None) is None:
         log.debug("socket server not initialised; %s to %s not sent", event, room)
         return
-    socketio.emit(event, envelope(event, data), to=room, namespace=namespace)
+    try:
+        socketio.emit(event, envelope(event, data), to=room, namespace=namespace, ignore_queue=local_only)
+    except Exception:  # a broadcast must never fail the committed change that caused it
+        log.exception("could not emit %s to %s", event, room)
 
 
 # --- products and streams (to the stream's room in `/`) -------------------------------------
@@ -122,3 +128,61 @@ def waitlist_promoted(user_id: str, data: dict) -> None:
 def session_revoked(user_id: str, data: dict) -> None:
     for namespace in (ROOT, STREAMING, CHAT):
         _emit("session:revoked", data, user_room(user_id), namespace)
+
+
+# --- the socket layer's own events (realtime/*) ----------------------------------------------
+
+
+def connection_welcome(sid: str, namespace: str, user_id: str | None) -> None:
+    data = {"userId": user_id, "authenticated": user_id is not None, "namespace": namespace}
+    _emit("connection:success", data, sid, namespace, local_only=True)
+
+
+def chat_history(sid: str, live_id: str, messages: list[dict]) -> None:
+    _emit("chat:history", {"liveId": live_id, "messages": messages}, sid, CHAT, local_only=True)
+
+
+def chat_user_joined(live_id: str, user_id: str, username: str) -> None:
+    data = {"liveId": live_id, "userId": user_id, "username": username, "timestamp": _now()}
+    _emit("chat:user-joined", data, chat_room(live_id), CHAT)
+
+
+def chat_user_left(live_id: str, user_id: str, username: str) -> None:
+    data = {"liveId": live_id, "userId": user_id, "username": username, "timestamp": _now()}
+    _emit("chat:user-left", data, chat_room(live_id), CHAT)
+
+
+def chat_message(live_id: str, message: dict) -> None:
+    _emit("chat:message", message, chat_room(live_id), CHAT)
+
+
+def chat_message_deleted(live_id: str, message_id: str, deleted_by: str) -> None:
+    data = {"liveId": live_id, "messageId": message_id, "deletedBy": deleted_by, "timestamp": _now()}
+    _emit("chat:message-deleted", data, chat_room(live_id), CHAT)
+
+
+def chat_user_moderated(target_user_id: str, data: dict) -> None:
+    """A mute or ban: the admins of `/chat` see it, and so does its target."""
+    event = "chat:user-muted" if data["action"] == "MUTE" else "chat:user-banned"
+    _emit(event, data, ADMIN_ROOM, CHAT)
+    _emit(event, data, user_room(target_user_id), CHAT)
+
+
+def viewer_count_updated(stream_key: str, viewer_count: int) -> None:
+    data = {"streamKey": stream_key, "viewerCount": viewer_count, "timestamp": _now()}
+    _emit("stream:viewer:update", data, stream_room(stream_key), STREAMING)
+
+
+def session_revoked_socket(sid: str, namespace: str, data: dict) -> None:
+    """To one socket this process holds, just before it is disconnected."""
+    _emit("session:revoked", data, sid, namespace, local_only=True)
+
+
+def server_shutdown_socket(sid: str, namespace: str) -> None:
+    _emit("server:shutdown", {"reconnect": True}, sid, namespace, local_only=True)
+
+
+def _now() -> str:
+    from dorami_api.common.responses import iso, utc_now
+
+    return iso(utc_now())

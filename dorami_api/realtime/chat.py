@@ -1,0 +1,227 @@
+"""`/chat`: live chat rooms `live:{streamKey}` (SPEC §7).
+
+History lives in Redis (`chat:{liveId}:history`, last 100, 24 h). Mutes and bans are recorded as
+ChatModeration rows (the audit trail, and the source that survives a Redis flush) and mirrored in
+Redis keys with the same lifetime, which is what a message is checked against.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import timedelta
+
+from flask_socketio import join_room, leave_room, rooms
+
+from dorami_api.common.responses import iso, utc_now
+from dorami_api.extensions import db, redis_store
+from dorami_api.realtime import broadcast, ratelimit, streams
+from dorami_api.realtime.broadcast import CHAT
+from dorami_api.realtime.connections import SocketClient
+from dorami_api.realtime.models import ChatModeration
+from dorami_api.realtime.replies import SocketError, required_text, socket_event
+from dorami_api.users.models import User
+
+HISTORY_LENGTH = 100
+HISTORY_TTL_SECONDS = 24 * 3600
+MAX_MESSAGE_LENGTH = 500
+DEFAULT_MINUTES = {"MUTE": 10, "BAN": 24 * 60}
+MAX_MINUTES = 7 * 24 * 60
+_MARKUP = re.compile(r"<[^>]*>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def history_key(live_id: str) -> str:
+    return f"chat:{live_id}:history"
+
+
+def moderation_key(live_id: str, action: str, user_id: str) -> str:
+    return f"chat:{live_id}:{action.lower()}:{user_id}"
+
+
+def clean_message(raw) -> str:
+    if not isinstance(raw, str):
+        raise SocketError("INVALID_MESSAGE", "message must be text")
+    text = _CONTROL.sub("", _MARKUP.sub("", raw)).strip()
+    if not text:
+        raise SocketError("INVALID_MESSAGE", "The message is empty")
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise SocketError("MESSAGE_TOO_LONG", f"A message is at most {MAX_MESSAGE_LENGTH} characters")
+    return text
+
+
+def history(live_id: str) -> list[dict]:
+    return [json.loads(item) for item in redis_store.lrange(history_key(live_id), -HISTORY_LENGTH, -1)]
+
+
+def _existing_stream(payload: dict) -> tuple[str, str]:
+    live_id = required_text(payload, "liveId")
+    status = streams.status(live_id)
+    if status is None:
+        raise SocketError("STREAM_NOT_FOUND", "No stream has this key")
+    return live_id, status
+
+
+def _restore_moderation(live_id: str, user_id: str) -> None:
+    """Re-arm the Redis mirror of this user's live mutes and bans in this room (after a flush)."""
+    now = utc_now()
+    rows = db.session.execute(
+        db.select(ChatModeration.action, ChatModeration.expires_at).where(
+            ChatModeration.stream_key == live_id,
+            ChatModeration.target_user_id == uuid.UUID(user_id),
+            ChatModeration.action.in_(("MUTE", "BAN")),
+            ChatModeration.expires_at > now,
+        )
+    ).all()
+    for action, expires_at in rows:
+        seconds = int((expires_at - now).total_seconds())
+        if seconds > 0:
+            redis_store.set(moderation_key(live_id, action, user_id), iso(expires_at), ex=seconds)
+
+
+def _active_restriction(live_id: str, user_id: str) -> tuple[str, str] | None:
+    ban, mute = redis_store.mget(moderation_key(live_id, "BAN", user_id), moderation_key(live_id, "MUTE", user_id))
+    if ban:
+        return "CHAT_BANNED", ban
+    if mute:
+        return "CHAT_MUTED", mute
+    return None
+
+
+@socket_event(CHAT, "chat:join-room", ratelimit.JOIN_LEAVE)
+def join(client: SocketClient, payload: dict) -> dict:
+    live_id, _status = _existing_stream(payload)
+    _restore_moderation(live_id, client.user_id)
+    if redis_store.exists(moderation_key(live_id, "BAN", client.user_id)):
+        raise SocketError("CHAT_BANNED", "You are banned from this chat")
+    room = broadcast.chat_room(live_id)
+    join_room(room)
+    broadcast.chat_history(client.sid, live_id, history(live_id))
+    broadcast.chat_user_joined(live_id, client.user_id, client.username)
+    return {"liveId": live_id, "roomName": room}
+
+
+@socket_event(CHAT, "chat:leave-room", ratelimit.JOIN_LEAVE)
+def leave(client: SocketClient, payload: dict) -> dict:
+    live_id = required_text(payload, "liveId")
+    room = broadcast.chat_room(live_id)
+    if room in rooms():
+        leave_room(room)
+        broadcast.chat_user_left(live_id, client.user_id, client.username)
+    return {"liveId": live_id}
+
+
+@socket_event(CHAT, "chat:send-message", ratelimit.CHAT_MESSAGES)
+def send_message(client: SocketClient, payload: dict) -> dict:
+    live_id = required_text(payload, "liveId")
+    text = clean_message(payload.get("message"))
+    client_message_id = payload.get("clientMessageId")
+    if client_message_id is not None and (not isinstance(client_message_id, str) or len(client_message_id) > 64):
+        raise SocketError("VALIDATION_ERROR", "clientMessageId must be text of at most 64 characters")
+    if broadcast.chat_room(live_id) not in rooms():
+        raise SocketError("NOT_IN_ROOM", "Join the chat room before sending")
+    restriction = _active_restriction(live_id, client.user_id)
+    if restriction:
+        code, until = restriction
+        raise SocketError(code, "You cannot chat in this room right now", until=until)
+    status = streams.status(live_id)
+    if status is None:
+        raise SocketError("STREAM_NOT_FOUND", "No stream has this key")
+    if status == "ENDED":
+        raise SocketError("STREAM_ENDED", "The stream has ended; its chat is closed")
+    message = {
+        "id": str(uuid.uuid4()),
+        "liveId": live_id,
+        "userId": client.user_id,
+        "username": client.username,
+        "message": text,
+        "clientMessageId": client_message_id,
+        "timestamp": iso(utc_now()),
+    }
+    key = history_key(live_id)
+    with redis_store.pipeline(transaction=True) as pipe:
+        pipe.rpush(key, json.dumps(message, ensure_ascii=False))
+        pipe.ltrim(key, -HISTORY_LENGTH, -1)
+        pipe.expire(key, HISTORY_TTL_SECONDS)
+        pipe.execute()
+    broadcast.chat_message(live_id, message)
+    return {"id": message["id"], "clientMessageId": client_message_id, "timestamp": message["timestamp"]}
+
+
+def _require_admin(client: SocketClient) -> None:
+    if not client.is_admin:
+        raise SocketError("FORBIDDEN", "Only administrators can do this")
+
+
+@socket_event(CHAT, "chat:delete-message")
+def delete_message(client: SocketClient, payload: dict) -> dict:
+    _require_admin(client)
+    live_id = required_text(payload, "liveId")
+    message_id = required_text(payload, "messageId")
+    removed = False
+    for raw in redis_store.lrange(history_key(live_id), 0, -1):
+        if json.loads(raw).get("id") == message_id:
+            removed = bool(redis_store.lrem(history_key(live_id), 1, raw))
+            break
+    db.session.add(
+        ChatModeration(
+            stream_key=live_id,
+            action="DELETE_MESSAGE",
+            message_id=message_id,
+            moderator_id=uuid.UUID(client.user_id),
+        )
+    )
+    db.session.commit()
+    broadcast.chat_message_deleted(live_id, message_id, client.user_id)
+    return {"messageId": message_id, "liveId": live_id, "removedFromHistory": removed}
+
+
+def _moderate(client: SocketClient, payload: dict, action: str) -> dict:
+    _require_admin(client)
+    live_id, _status = _existing_stream(payload)
+    target_id = required_text(payload, "userId")
+    minutes = payload.get("minutes", DEFAULT_MINUTES[action])
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_MINUTES:
+        raise SocketError("VALIDATION_ERROR", f"minutes must be a whole number from 1 to {MAX_MINUTES}")
+    try:
+        target = db.session.get(User, uuid.UUID(target_id))
+    except ValueError:
+        target = None
+    if target is None:
+        raise SocketError("USER_NOT_FOUND", "No user has this id")
+    if target.role == "ADMIN":
+        raise SocketError("FORBIDDEN", "Administrators cannot be muted or banned")
+    expires_at = utc_now() + timedelta(minutes=minutes)
+    db.session.add(
+        ChatModeration(
+            stream_key=live_id,
+            action=action,
+            target_user_id=target.id,
+            moderator_id=uuid.UUID(client.user_id),
+            reason=payload["reason"][:500] if isinstance(payload.get("reason"), str) and payload["reason"] else None,
+            expires_at=expires_at,
+        )
+    )
+    db.session.commit()
+    redis_store.set(moderation_key(live_id, action, target_id), iso(expires_at), ex=minutes * 60)
+    data = {
+        "liveId": live_id,
+        "userId": target_id,
+        "action": action,
+        "minutes": minutes,
+        "expiresAt": iso(expires_at),
+        "moderatorId": client.user_id,
+    }
+    broadcast.chat_user_moderated(target_id, data)
+    return data
+
+
+@socket_event(CHAT, "chat:mute-user")
+def mute_user(client: SocketClient, payload: dict) -> dict:
+    return _moderate(client, payload, "MUTE")
+
+
+@socket_event(CHAT, "chat:ban-user")
+def ban_user(client: SocketClient, payload: dict) -> dict:
+    return _moderate(client, payload, "BAN")

@@ -1,0 +1,148 @@
+"""Connect-time authentication in every namespace, and the sockets this process holds.
+
+The token comes from the handshake `auth` ({token}), else `Authorization: Bearer`, else the
+`accessToken` cookie, and goes through the same check as HTTP (auth/principal.py). A refusal is a
+`connect_error` whose message is the error code — never a connect-then-kick. With
+SOCKET_ALLOW_GUESTS=true a client that presents no token at all may join `/` and `/streaming` as a
+read-only guest; a bad token is still refused, so the client knows to refresh it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app, request
+from flask_socketio import ConnectionRefusedError, join_room
+
+from dorami_api.auth.principal import authenticate_access_token
+from dorami_api.auth.tokens import ACCESS_COOKIE
+from dorami_api.errors import ApiError
+from dorami_api.extensions import db, socketio
+from dorami_api.realtime import broadcast
+from dorami_api.realtime.broadcast import CHAT, ROOT, STREAMING
+from dorami_api.users.models import User
+
+log = logging.getLogger(__name__)
+GUEST_NAMESPACES = (ROOT, STREAMING)
+ANONYMOUS_NAME = "익명"  # what the replaced service called a user without a name
+
+
+@dataclass(frozen=True)
+class SocketClient:
+    sid: str
+    namespace: str
+    user_id: str | None  # None for a guest
+    session_id: str | None
+    role: str
+    username: str
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_id is None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "ADMIN"
+
+    @property
+    def participant(self) -> str:
+        """Who this is for counting and rate limiting: the user, or this one guest socket."""
+        return self.user_id or f"guest:{self.sid}"
+
+
+# (namespace, sid) -> client, for the sockets connected to this process.
+_clients: dict[tuple[str, str], SocketClient] = {}
+_connect_listeners: list = []
+_disconnect_listeners: list = []
+
+
+def get(namespace: str, sid: str) -> SocketClient | None:
+    return _clients.get((namespace, sid))
+
+
+def local_clients() -> list[SocketClient]:
+    return list(_clients.values())
+
+
+def on_connect(listener) -> None:
+    """listener(client) after a socket is accepted (presence, metrics, background tasks)."""
+    _connect_listeners.append(listener)
+
+
+def on_disconnect(listener) -> None:
+    """listener(client) after a socket has gone (presence clean-up, metrics)."""
+    _disconnect_listeners.append(listener)
+
+
+def handshake_token(auth) -> str | None:
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"].strip():
+        token = auth["token"].strip()
+        return token.removeprefix("Bearer ").strip()
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(ACCESS_COOKIE) or None
+
+
+def _display_name(user_id: str, fallback: str) -> str:
+    """The chat name: the Instagram handle when set, else the name (as the replaced service)."""
+    user = db.session.get(User, uuid.UUID(user_id))
+    if user is None:
+        return fallback or ANONYMOUS_NAME
+    return user.instagram_id or user.name or ANONYMOUS_NAME
+
+
+def authenticate(namespace: str, auth) -> SocketClient:
+    token = handshake_token(auth)
+    config = current_app.config["DORAMI"]
+    if token is None and config.socket_allow_guests and namespace in GUEST_NAMESPACES:
+        return SocketClient(request.sid, namespace, None, None, "GUEST", "guest")
+    try:
+        principal = authenticate_access_token(token)
+    except ApiError as error:
+        raise ConnectionRefusedError(error.code) from None
+    username = _display_name(principal.user_id, principal.name) if namespace == CHAT else principal.name
+    return SocketClient(request.sid, namespace, principal.user_id, principal.session_id, principal.role, username)
+
+
+def _connect(namespace: str, auth) -> None:
+    client = authenticate(namespace, auth)
+    if not client.is_guest:
+        join_room(broadcast.user_room(client.user_id))
+        if client.is_admin:
+            join_room(broadcast.ADMIN_ROOM)
+    _clients[(namespace, client.sid)] = client
+    for listener in _connect_listeners:
+        try:
+            listener(client)
+        except Exception:
+            log.exception("socket connect listener failed")
+    # Sent once the CONNECT packet is out: an event emitted inside the handler would precede it.
+    socketio.start_background_task(broadcast.connection_welcome, client.sid, namespace, client.user_id)
+
+
+def _disconnect(namespace: str) -> None:
+    client = _clients.pop((namespace, request.sid), None)
+    if client is None:
+        return
+    for listener in _disconnect_listeners:
+        try:
+            listener(client)
+        except Exception:
+            log.exception("socket disconnect listener failed")
+
+
+def _register(namespace: str) -> None:
+    @socketio.on("connect", namespace=namespace)
+    def connect(auth=None):
+        _connect(namespace, auth)
+
+    @socketio.on("disconnect", namespace=namespace)
+    def disconnect(reason=None):
+        _disconnect(namespace)
+
+
+for _namespace in (ROOT, STREAMING, CHAT):
+    _register(_namespace)

@@ -1,0 +1,89 @@
+"""How every client event is answered (SPEC §7): through the acknowledgement callback when the
+client passed one — {success: true, data} or {success: false, errorCode, message} — otherwise
+through `<event>:success` {type, data} or `error` {type: "error", errorCode, message}.
+
+`socket_event` wraps a handler with this, with the per-user rate limit, the guest rule and the
+event metric, so a handler only validates, acts and returns its data or raises SocketError.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+from flask_socketio import emit
+
+from dorami_api.extensions import socketio
+from dorami_api.realtime import connections, lifecycle, ratelimit
+from dorami_api.realtime.server import ack_requested
+
+log = logging.getLogger(__name__)
+
+
+class SocketError(Exception):
+    def __init__(self, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def _answer_success(event: str, data: Any):
+    if ack_requested():
+        return {"success": True, "data": data}
+    emit(f"{event}:success", {"type": f"{event}:success", "data": data})
+    return None
+
+
+def _answer_error(event: str, error: SocketError):
+    if ack_requested():
+        return {"success": False, "errorCode": error.code, "message": error.message, **error.extra}
+    emit("error", {"type": "error", "errorCode": error.code, "message": error.message, "event": event, **error.extra})
+    return None
+
+
+def socket_event(namespace: str, event: str, limit: ratelimit.Limit = ratelimit.OTHER, guests: bool = False):
+    """Register handler(client, payload: dict) -> data for `event` in `namespace`."""
+
+    def decorator(handler: Callable[[connections.SocketClient, dict], Any]):
+        @functools.wraps(handler)
+        def handle(payload=None, *_ignored):
+            lifecycle.count_event(namespace, event)
+            try:
+                client = connections.get(namespace, request.sid)
+                if client is None:
+                    raise SocketError("UNAUTHORIZED", "Not connected")
+                if client.is_guest and not guests:
+                    raise SocketError("UNAUTHORIZED", "Sign in to do this")
+                try:
+                    ratelimit.hit(limit, client.participant)
+                except ratelimit.RateLimited as limited:
+                    raise SocketError("RATE_LIMIT_EXCEEDED", str(limited), retryAfter=limited.retry_after) from None
+                if payload is None:
+                    payload = {}
+                if not isinstance(payload, dict):
+                    raise SocketError("VALIDATION_ERROR", "The payload must be an object")
+                return _answer_success(event, handler(client, payload))
+            except SocketError as error:
+                return _answer_error(event, error)
+            except Exception:
+                log.exception("socket event %s in %s failed", event, namespace)
+                return _answer_error(event, SocketError("INTERNAL_ERROR", "Something went wrong"))
+
+        socketio.on(event, namespace=namespace)(handle)
+        return handler
+
+    return decorator
+
+
+def required_text(payload: dict, field: str, max_length: int = 64) -> str:
+    value = payload.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise SocketError("VALIDATION_ERROR", f"{field} is required")
+    value = value.strip()
+    if len(value) > max_length:
+        raise SocketError("VALIDATION_ERROR", f"{field} is too long")
+    return value

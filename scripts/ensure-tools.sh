@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Tools the tests drive besides PostgreSQL and Redis: nginx (the sticky-session topology) and Node
+# with npm (the official Socket.IO JavaScript client). Installed from Debian's packages when
+# missing and we are root; otherwise the tests that need them say what is missing.
+set -euo pipefail
+missing=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "missing tools (tests needing them will fail): ${missing[*]}" >&2
+  fi
+fi

@@ -1,0 +1,153 @@
+"""`/chat` over a real server: rooms, history, messages, moderation, acks and rate limits."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from dorami_api.extensions import db
+from dorami_api.realtime.models import ChatModeration
+from tests.support.sockets import create_stream
+
+CHAT = "/chat"
+
+
+@pytest.fixture
+def server(live_server):
+    return live_server()
+
+
+@pytest.fixture
+def stream_key(app):
+    return create_stream(app, status="LIVE")
+
+
+def join(viewer, live_id):
+    return viewer.call("chat:join-room", {"liveId": live_id}, CHAT)
+
+
+def send(viewer, live_id, message, **extra):
+    return viewer.call("chat:send-message", {"liveId": live_id, "message": message, **extra}, CHAT)
+
+
+def test_an_unknown_stream_key_cannot_be_joined(server, connect, token_for):
+    _, token = token_for()
+    viewer = connect(server.url, token=token, namespaces=[CHAT])
+    assert join(viewer, "no-such-stream") == {
+        "success": False,
+        "errorCode": "STREAM_NOT_FOUND",
+        "message": "No stream has this key",
+    }
+
+
+def test_a_message_reaches_the_room_cleaned_and_later_joiners_get_the_history(
+    server, connect, token_for, stream_key, redis_url
+):
+    alice_user, alice_token = token_for(name="Alice", instagram_id="@alice")
+    _, bob_token = token_for(name="Bob")
+    alice = connect(server.url, token=alice_token, namespaces=[CHAT])
+    bob = connect(server.url, token=bob_token, namespaces=[CHAT])
+    assert join(alice, stream_key)["success"] is True
+    assert bob.call("chat:join-room", {"liveId": stream_key}, CHAT)["data"]["roomName"] == f"live:{stream_key}"
+    assert bob.wait_for("chat:history", CHAT)["data"] == {"liveId": stream_key, "messages": []}
+
+    answer = send(alice, stream_key, "  <b>hello</b> <script>x</script>there ", clientMessageId="c-1")
+    assert answer["success"] is True and answer["data"]["clientMessageId"] == "c-1"
+    message = bob.wait_for("chat:message", CHAT)["data"]
+    assert message == {
+        "id": answer["data"]["id"],
+        "liveId": stream_key,
+        "userId": str(alice_user.id),
+        "username": "@alice",
+        "message": "hello xthere",
+        "clientMessageId": "c-1",
+        "timestamp": answer["data"]["timestamp"],
+    }
+    send(bob, stream_key, "second")
+
+    _, carol_token = token_for(name="Carol")
+    carol = connect(server.url, token=carol_token, namespaces=[CHAT])
+    join(carol, stream_key)
+    history = carol.wait_for("chat:history", CHAT)["data"]["messages"]
+    assert [m["message"] for m in history] == ["hello xthere", "second"]
+    joined = alice.wait_for("chat:user-joined", CHAT, match=lambda d: d["data"]["username"] == "Carol")
+    assert joined["type"] == "chat:user-joined"
+    ttl = redis.Redis.from_url(redis_url).ttl(f"chat:{stream_key}:history")
+    assert 0 < ttl <= 24 * 3600
+
+
+def test_without_an_ack_the_answer_comes_as_success_and_error_events(server, connect, token_for, stream_key):
+    _, token = token_for()
+    viewer = connect(server.url, token=token, namespaces=[CHAT])
+    viewer.emit("chat:send-message", {"liveId": stream_key, "message": "too early"}, CHAT)
+    error = viewer.wait_for("error", CHAT)
+    assert error["type"] == "error" and error["errorCode"] == "NOT_IN_ROOM"
+    viewer.emit("chat:join-room", {"liveId": stream_key}, CHAT)
+    success = viewer.wait_for("chat:join-room:success", CHAT)
+    assert success == {
+        "type": "chat:join-room:success",
+        "data": {"liveId": stream_key, "roomName": f"live:{stream_key}"},
+    }
+
+
+def test_messages_are_checked(app, server, connect, token_for, stream_key):
+    _, token = token_for()
+    viewer = connect(server.url, token=token, namespaces=[CHAT])
+    join(viewer, stream_key)
+    assert send(viewer, stream_key, "<i></i>   ")["errorCode"] == "INVALID_MESSAGE"
+    assert send(viewer, stream_key, 42)["errorCode"] == "INVALID_MESSAGE"
+    assert send(viewer, stream_key, "x" * 501)["errorCode"] == "MESSAGE_TOO_LONG"
+    assert send(viewer, stream_key, "x" * 500)["success"] is True
+    assert viewer.call("chat:send-message", "not an object", CHAT)["errorCode"] == "VALIDATION_ERROR"
+
+    ended = create_stream(app, status="ENDED")
+    assert join(viewer, ended)["success"] is True
+    assert send(viewer, ended, "after the show")["errorCode"] == "STREAM_ENDED"
+
+
+def test_admins_delete_messages_and_mute_and_ban_for_a_time(app, server, connect, token_for, stream_key):
+    admin_user, admin_token = token_for(role="ADMIN", name="Boss")
+    bob_user, bob_token = token_for(name="Bob")
+    admin = connect(server.url, token=admin_token, namespaces=[CHAT])
+    bob = connect(server.url, token=bob_token, namespaces=[CHAT])
+    join(admin, stream_key)
+    join(bob, stream_key)
+
+    sent = send(bob, stream_key, "spam")["data"]
+    assert bob.call("chat:delete-message", {"liveId": stream_key, "messageId": sent["id"]}, CHAT)["errorCode"] == (
+        "FORBIDDEN"
+    )
+    deleted = admin.call("chat:delete-message", {"liveId": stream_key, "messageId": sent["id"]}, CHAT)
+    assert deleted["data"]["removedFromHistory"] is True
+    assert bob.wait_for("chat:message-deleted", CHAT)["data"]["messageId"] == sent["id"]
+
+    assert bob.call("chat:mute-user", {"liveId": stream_key, "userId": str(admin_user.id)}, CHAT)["errorCode"] == (
+        "FORBIDDEN"
+    )
+    muted = admin.call("chat:mute-user", {"liveId": stream_key, "userId": str(bob_user.id), "minutes": 5}, CHAT)
+    assert muted["success"] is True and muted["data"]["action"] == "MUTE"
+    assert bob.wait_for("chat:user-muted", CHAT)["data"]["minutes"] == 5
+    assert admin.wait_for("chat:user-muted", CHAT)["data"]["userId"] == str(bob_user.id)
+    refused = send(bob, stream_key, "let me talk")
+    assert refused["errorCode"] == "CHAT_MUTED" and refused["until"] == muted["data"]["expiresAt"]
+
+    admin.call("chat:ban-user", {"liveId": stream_key, "userId": str(bob_user.id), "minutes": 60}, CHAT)
+    bob.wait_for("chat:user-banned", CHAT)
+    bob.call("chat:leave-room", {"liveId": stream_key}, CHAT)
+    assert join(bob, stream_key)["errorCode"] == "CHAT_BANNED"
+    with app.app_context():
+        actions = sorted(db.session.scalars(db.select(ChatModeration.action)).all())
+    assert actions == ["BAN", "DELETE_MESSAGE", "MUTE"]
+
+
+def test_a_chatty_user_is_rate_limited_and_stays_connected(server, connect, token_for, stream_key):
+    _, token = token_for()
+    viewer = connect(server.url, token=token, namespaces=[CHAT])
+    join(viewer, stream_key)
+    answers = [send(viewer, stream_key, f"m{i}") for i in range(21)]
+    assert all(answer["success"] for answer in answers[:20])
+    assert answers[20]["errorCode"] == "RATE_LIMIT_EXCEEDED"
+    assert 1 <= answers[20]["retryAfter"] <= 10
+    assert viewer.client.connected
+    # Other events have their own budget.
+    assert viewer.call("chat:leave-room", {"liveId": stream_key}, CHAT)["success"] is True

@@ -1,0 +1,83 @@
+"""Connect-time authentication on the three namespaces, over a real gunicorn server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask_jwt_extended import create_access_token
+
+from dorami_api.auth.sessions import revoke_sessions
+from dorami_api.extensions import db
+from dorami_api.users.models import User
+from tests.support.auth import create_user, login
+from tests.support.sockets import NAMESPACES, SocketRefused, Viewer
+
+
+@pytest.fixture
+def server(live_server):
+    return live_server()
+
+
+def refusal(url, **kwargs) -> dict:
+    with pytest.raises(SocketRefused) as refused:
+        Viewer(url, **kwargs)
+    return refused.value.errors
+
+
+def test_a_socket_without_a_token_is_refused_with_unauthorized_on_every_namespace(server):
+    errors = refusal(server.url)
+    assert errors == dict.fromkeys(NAMESPACES, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize("how", ["auth", "header", "cookie"])
+def test_the_token_is_read_from_auth_then_header_then_cookie(app, server, how):
+    user = create_user(app)
+    token = login(app, user)["access"]
+    kwargs = {
+        "auth": {"auth": {"token": token}},
+        "header": {"headers": {"Authorization": f"Bearer {token}"}},
+        "cookie": {"headers": {"Cookie": f"accessToken={token}"}},
+    }[how]
+    viewer = Viewer(server.url, **kwargs)
+    try:
+        welcome = viewer.wait_for("connection:success", "/chat")
+        assert welcome["data"] == {"userId": str(user.id), "authenticated": True, "namespace": "/chat"}
+    finally:
+        viewer.close()
+
+
+def test_expired_revoked_and_suspended_tokens_get_their_own_codes(app, server):
+    user = create_user(app)
+    tokens = login(app, user)
+    with app.app_context():
+        expired = create_access_token(
+            identity=str(user.id),
+            additional_claims={"type": "access", "sid": tokens["session_id"], "role": "USER"},
+            expires_delta=timedelta(seconds=-5),
+        )
+    assert set(refusal(server.url, token=expired, namespaces=["/chat"]).values()) == {"TOKEN_EXPIRED"}
+    assert set(refusal(server.url, token="not-a-jwt", namespaces=["/chat"]).values()) == {"UNAUTHORIZED"}
+
+    with app.app_context():
+        revoke_sessions(user.id, None, "logout")
+    assert refusal(server.url, token=tokens["access"], namespaces=["/chat"]) == {"/chat": "TOKEN_REVOKED"}
+
+    other = create_user(app)
+    other_token = login(app, other)["access"]
+    with app.app_context():
+        db.session.get(User, other.id).status = "SUSPENDED"
+        db.session.commit()
+    assert refusal(server.url, token=other_token, namespaces=["/chat"]) == {"/chat": "ACCOUNT_SUSPENDED"}
+
+
+def test_guests_are_refused_unless_allowed_and_never_reach_chat(live_server):
+    server = live_server(SOCKET_ALLOW_GUESTS="true")
+    guest = Viewer(server.url, namespaces=["/", "/streaming"])
+    try:
+        assert guest.wait_for("connection:success", "/")["data"]["authenticated"] is False
+    finally:
+        guest.close()
+    assert refusal(server.url, namespaces=["/chat"]) == {"/chat": "UNAUTHORIZED"}
+    # A bad token is refused even when guests are allowed: the client must refresh it.
+    assert refusal(server.url, namespaces=["/streaming"], token="stale") == {"/streaming": "UNAUTHORIZED"}

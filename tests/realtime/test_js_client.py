@@ -1,0 +1,69 @@
+"""The official Socket.IO JavaScript client (socket.io-client from npm) against a real server:
+connect with and without a token, chat round trip, history on join, rate limit, and a product
+broadcast from another process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.sockets import broadcast_from_another_process, create_stream
+
+JS_DIR = Path(__file__).resolve().parents[1] / "js"
+
+
+@pytest.fixture(scope="module")
+def node_client():
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        pytest.fail("node and npm are required (scripts/ensure-tools.sh installs them)")
+    if not (JS_DIR / "node_modules" / "socket.io-client").exists():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, check=True, timeout=300, capture_output=True)
+    return node
+
+
+def test_the_javascript_client_connects_chats_and_receives_broadcasts(
+    app, app_env, live_server, node_client, token_for
+):
+    server = live_server(workers=2)
+    stream_key = create_stream(app)
+    _, token = token_for(name="Node")
+    process = subprocess.Popen(
+        [node_client, str(JS_DIR / "smoke.mjs"), server.url, token, stream_key],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    steps = []
+    deadline = time.monotonic() + 90
+    try:
+        for line in process.stdout:
+            step = json.loads(line) if line.startswith("{") else {"step": "output", "line": line}
+            steps.append(step)
+            if step["step"] == "ready-for-product":
+                product = {"id": "p-js", "name": "Lamp", "price": "10.00", "available": 2}
+                broadcast_from_another_process(app_env, f"product_updated({stream_key!r}, {product!r})")
+            if time.monotonic() > deadline:
+                break
+        process.wait(timeout=max(1, deadline - time.monotonic()))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+    names = [step["step"] for step in steps]
+    assert process.returncode == 0, steps
+    assert names == [
+        "refused-without-token",
+        "joined",
+        "round-trip",
+        "history",
+        "rate-limited",
+        "ready-for-product",
+        "product",
+        "ok",
+    ]

@@ -1,0 +1,131 @@
+"""`/streaming` over real servers: distinct viewers across processes, coalesced updates, peak
+viewers, self-healing after a worker is killed, `stream:ended`, guests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from dorami_api.extensions import db
+from dorami_api.realtime.presence import viewer_count
+from dorami_api.streaming.models import LiveStream
+from tests.support.sockets import (
+    broadcast_from_another_process,
+    create_stream,
+    serving_pid,
+    viewers_on_distinct_workers,
+)
+
+STREAMING = "/streaming"
+
+
+def watch(viewer, stream_key):
+    return viewer.call("stream:viewer:join", {"streamKey": stream_key}, STREAMING)
+
+
+def updates(viewer, count):
+    return lambda: viewer.wait_for(
+        "stream:viewer:update", STREAMING, match=lambda d: d["data"]["viewerCount"] == count, timeout=15
+    )
+
+
+def peak(app, stream_key):
+    with app.app_context():
+        return db.session.scalar(db.select(LiveStream.peak_viewers).where(LiveStream.stream_key == stream_key))
+
+
+def test_a_user_with_tabs_on_two_workers_counts_once(app, live_server, connect, token_for):
+    server = live_server(workers=2)
+    stream_key = create_stream(app)
+    _, alice_token = token_for()
+    _, bob_token = token_for()
+    tab_one, tab_two = viewers_on_distinct_workers(server.url, server.port, alice_token, namespaces=[STREAMING])
+    bob = connect(server.url, token=bob_token, namespaces=[STREAMING])
+    try:
+        assert watch(tab_one, stream_key)["data"] == {"streamKey": stream_key, "viewerCount": 1}
+        assert watch(tab_two, stream_key)["data"]["viewerCount"] == 1
+        assert watch(bob, stream_key)["data"]["viewerCount"] == 2
+        updates(bob, 2)()
+        # One of Alice's tabs closes on one worker: she still watches on the other.
+        tab_one.close()
+        time.sleep(0.3)
+        with app.app_context():
+            assert viewer_count(stream_key) == 2
+        assert tab_two.call("stream:viewer:leave", {"streamKey": stream_key}, STREAMING)["data"]["viewerCount"] == 1
+        updates(bob, 1)()
+        assert peak(app, stream_key) == 2
+        assert bob.call("stream:viewer:join", {"streamKey": "nope"}, STREAMING)["errorCode"] == "STREAM_NOT_FOUND"
+    finally:
+        tab_one.close()
+        tab_two.close()
+
+
+def test_viewer_updates_are_coalesced_to_one_per_second(app, live_server, connect, token_for):
+    server = live_server(workers=1)
+    stream_key = create_stream(app)
+    _, observer_token = token_for()
+    observer = connect(server.url, token=observer_token, namespaces=[STREAMING])
+    watch(observer, stream_key)
+    crowd = [connect(server.url, token=token_for()[1], namespaces=[STREAMING]) for _ in range(8)]
+    started = time.monotonic()
+    for viewer in crowd:
+        watch(viewer, stream_key)
+    updates(observer, 9)()
+    times = [t for t in observer.arrival_times("stream:viewer:update", STREAMING) if t >= started - 1]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    assert len(times) <= 4, f"{len(times)} updates for 8 joins"
+    assert all(gap >= 0.9 for gap in gaps), gaps
+    assert peak(app, stream_key) == 9
+
+
+def test_viewers_of_a_killed_worker_drop_out_of_the_count(app, live_server, connect, token_for):
+    server = live_server(workers=2, SOCKET_PRESENCE_TTL="3")
+    stream_key = create_stream(app)
+    doomed, survivor = viewers_on_distinct_workers(server.url, server.port, token_for()[1], namespaces=[STREAMING])
+    observer_token = token_for()[1]
+    observer = None
+    for _ in range(10):  # an observer on the surviving worker
+        candidate = connect(server.url, token=observer_token, namespaces=[STREAMING])
+        if serving_pid(candidate, server.port) == serving_pid(survivor, server.port):
+            observer = candidate
+            break
+        candidate.close()
+    assert observer is not None
+    try:
+        watch(doomed, stream_key)
+        watch(observer, stream_key)
+        updates(observer, 2)()
+        os.kill(serving_pid(doomed, server.port), signal.SIGKILL)
+        updates(observer, 1)()  # within TTL (3 s) + one refresh period
+        with app.app_context():
+            assert viewer_count(stream_key) == 1
+    finally:
+        doomed.close()
+        survivor.close()
+
+
+def test_stream_end_reaches_every_room_and_guests_watch_read_only(app, app_env, live_server, connect):
+    server = live_server(SOCKET_ALLOW_GUESTS="true")
+    stream_key = create_stream(app)
+    guest = connect(server.url, namespaces=["/", STREAMING])
+    assert watch(guest, stream_key)["data"]["viewerCount"] == 1
+    assert guest.call("join:stream", {"streamId": stream_key}, "/")["success"] is True
+    broadcast_from_another_process(app_env, f"stream_ended({stream_key!r}, {{'peakViewers': 1}})")
+    for namespace in ("/", STREAMING):
+        ended = guest.wait_for("stream:ended", namespace)
+        assert ended["data"] == {"streamKey": stream_key, "peakViewers": 1}
+
+
+def test_join_and_leave_events_are_rate_limited_per_socket_for_guests(app, live_server, connect):
+    server = live_server(SOCKET_ALLOW_GUESTS="true")
+    stream_key = create_stream(app)
+    guest = connect(server.url, namespaces=["/"])
+    other_guest = connect(server.url, namespaces=["/"])
+    answers = [guest.call("join:stream", {"streamId": stream_key}, "/") for _ in range(11)]
+    assert all(answer["success"] for answer in answers[:10])
+    assert answers[10]["errorCode"] == "RATE_LIMIT_EXCEEDED" and answers[10]["retryAfter"] >= 1
+    assert other_guest.call("join:stream", {"streamId": stream_key}, "/")["success"] is True
+    guest.emit("leave:stream", {"streamId": stream_key}, "/")
+    assert guest.wait_for("error", "/")["errorCode"] == "RATE_LIMIT_EXCEEDED"
+    assert guest.client.connected

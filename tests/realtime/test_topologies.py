@@ -1,0 +1,110 @@
+"""The two deployment topologies of SPEC §7, with real processes end to end:
+(a) one gunicorn with several gevent workers and WebSocket-only clients;
+(b) two single-worker instances behind nginx with sticky sessions, where polling works too.
+In both, a chat message sent on one process reaches viewers on the other, a broadcast from a
+process that serves no sockets (a REST worker, the jobs worker) reaches sockets on every process,
+and a revoked session loses its sockets wherever they are."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from dorami_api.auth.sessions import revoke_sessions
+from tests.support.auth import create_user, login
+from tests.support.nginx import start_nginx
+from tests.support.sockets import (
+    broadcast_from_another_process,
+    create_stream,
+    viewers_on_distinct_workers,
+)
+
+CHAT = "/chat"
+PRODUCT = {"id": "p-1", "name": "Silk scarf", "price": "29.50", "available": 3}
+
+
+def _join_everything(viewer, stream_key):
+    assert viewer.call("chat:join-room", {"liveId": stream_key}, CHAT)["success"] is True
+    assert viewer.call("join:stream", {"streamId": stream_key}, "/")["success"] is True
+
+
+def _assert_fan_out(app_env, sender, receivers, stream_key):
+    sent = sender.call("chat:send-message", {"liveId": stream_key, "message": "across processes"}, CHAT)
+    assert sent["success"] is True
+    for receiver in receivers:
+        got = receiver.wait_for("chat:message", CHAT, match=lambda d: d["data"]["id"] == sent["data"]["id"])
+        assert got["data"]["message"] == "across processes"
+
+    broadcast_from_another_process(app_env, f"product_updated({stream_key!r}, {PRODUCT!r})")
+    for viewer in [sender, *receivers]:
+        assert viewer.wait_for("live:product:updated", "/")["data"] == PRODUCT
+
+
+def test_several_gevent_workers_share_rooms_through_redis(app, app_env, live_server):
+    server = live_server(workers=2)
+    stream_key = create_stream(app)
+    user = create_user(app, name="Viewer")
+    tokens = login(app, user)
+    first, second = viewers_on_distinct_workers(server.url, server.port, tokens["access"])
+    for viewer in (first, second):
+        _join_everything(viewer, stream_key)
+    try:
+        _assert_fan_out(app_env, first, [second], stream_key)
+
+        # Revoked from this (third) process: both workers cut their sockets of that session.
+        with app.app_context():
+            revoke_sessions(user.id, None, "logout-all")
+        for viewer in (first, second):
+            assert viewer.wait_for("session:revoked", "/")["data"] == {"reason": "logout-all"}
+            viewer.wait_disconnected()
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.fixture
+def behind_nginx(live_server, tmp_path):
+    instances = [live_server(workers=1), live_server(workers=1)]
+    nginx = start_nginx(tmp_path, [instance.port for instance in instances])
+    yield nginx, instances
+    nginx.stop()
+
+
+def test_two_instances_behind_nginx_with_sticky_sessions_serve_polling_clients(app, app_env, behind_nginx, connect):
+    nginx, (one, two) = behind_nginx
+    stream_key = create_stream(app)
+    _, token_one = _user_token(app, "One")
+    _, token_two = _user_token(app, "Two")
+    polling = ("polling",)
+    on_one = connect(
+        nginx.url, token=token_one, transports=polling, headers={"Cookie": f"dorami_route={nginx.route_to(one.port)}"}
+    )
+    on_two = connect(
+        nginx.url, token=token_two, transports=polling, headers={"Cookie": f"dorami_route={nginx.route_to(two.port)}"}
+    )
+    # A WebSocket client crosses nginx too (the Upgrade headers are passed through).
+    _, token_ws = _user_token(app, "Socket")
+    websocket = connect(nginx.url, token=token_ws, transports=("websocket",))
+    for viewer in (on_one, on_two, websocket):
+        _join_everything(viewer, stream_key)
+    _assert_fan_out(app_env, on_one, [on_two, websocket], stream_key)
+
+
+def test_a_polling_client_without_a_route_is_pinned_by_the_cookie_nginx_gives_it(app, behind_nginx, connect):
+    nginx, _instances = behind_nginx
+    stream_key = create_stream(app)
+    _, token = _user_token(app, "Newcomer")
+    first_response = requests.get(f"{nginx.url}/api/v1/health/live", headers={"Connection": "close"}, timeout=5)
+    assert "dorami_route=" in first_response.headers["Set-Cookie"]
+    # Several polling sessions, each pinned only by the cookie nginx set on its handshake.
+    for _ in range(4):
+        viewer = connect(nginx.url, token=token, transports=("polling",), namespaces=[CHAT])
+        assert viewer.call("chat:join-room", {"liveId": stream_key}, CHAT)["success"] is True
+        sent = viewer.call("chat:send-message", {"liveId": stream_key, "message": "polling works"}, CHAT)
+        assert viewer.wait_for("chat:message", CHAT, match=lambda d, s=sent: d["data"]["id"] == s["data"]["id"])
+        viewer.close()
+
+
+def _user_token(app, name):
+    user = create_user(app, name=name)
+    return user, login(app, user)["access"]
