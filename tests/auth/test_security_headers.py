@@ -72,3 +72,19 @@ def test_actual_requests_expose_the_useful_headers_to_allowed_origins_only(make_
         assert name in exposed
     refused = client.get("/api/v1/auth/csrf", headers={"Origin": REFUSED})
     assert "Access-Control-Allow-Origin" not in refused.headers
+
+
+def test_production_cookies_are_secure(make_app):
+    app = make_app(APP_ENV="production", PROFILE_ENCRYPTION_KEY="00" * 32)
+    client = app.test_client(use_cookies=False)
+    response = client.post(
+        "/api/v1/auth/register", json={"email": "prod@dorami.test", "password": "0123456789", "name": "P"}
+    )
+    assert response.status_code == 201
+    token_cookies = [
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith(("accessToken=", "refreshToken="))
+    ]
+    assert len(token_cookies) == 2
+    for cookie in token_cookies:
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Max-Age=" in cookie
+    assert response.headers["Cache-Control"] == "no-store"
