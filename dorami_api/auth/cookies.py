@@ -3,6 +3,7 @@ token's lifetime. The refresh cookie is only sent to the auth routes that use it
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -15,7 +16,8 @@ REFRESH_PATH = "/api/v1/auth"
 
 
 def _seconds_until(moment: datetime) -> int:
-    return max(0, int((moment - datetime.now(UTC)).total_seconds()))
+    # Rounded up: `exp` is whole seconds, and a cookie must not die before its token.
+    return max(0, math.ceil((moment - datetime.now(UTC)).total_seconds()))
 
 
 def set_auth_cookies(response: Response, pair: TokenPair) -> Response:

@@ -119,3 +119,24 @@ def test_two_tabs_refreshing_at_once_both_succeed(live_server):
         ).status_code
         == 200
     )
+
+
+def test_a_browser_session_outlives_its_short_access_token(make_app):
+    client = make_app(JWT_EXPIRATION="2s").test_client()
+    register(client)
+    assert client.get("/api/v1/auth/me").status_code == 200
+    time.sleep(2.2)
+    # The cookie's Max-Age (the token's lifetime) has passed as well: refresh, then carry on.
+    assert client.get("/api/v1/auth/me").status_code == 401
+    assert _refresh(client, headers=csrf_headers(client)).status_code == 200
+    assert client.get("/api/v1/auth/me").status_code == 200
+
+
+def test_an_expired_access_token_is_401_token_expired(make_app):
+    client = make_app(JWT_EXPIRATION="1s").test_client(use_cookies=False)
+    tokens = register(client)
+    time.sleep(1.5)
+    response = client.get("/api/v1/auth/me", headers=auth_header(tokens["accessToken"]))
+    assert (response.status_code, response.get_json()["errorCode"]) == (401, "TOKEN_EXPIRED")
+    renewed = _refresh(client, tokens["refreshToken"]).get_json()["data"]
+    assert client.get("/api/v1/auth/me", headers=auth_header(renewed["accessToken"])).status_code == 200
