@@ -9,6 +9,7 @@ never limited. A 429 answers in the error envelope with `Retry-After` and `detai
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 
@@ -100,7 +101,10 @@ def _ip_key() -> str:
 def _login_account_key() -> str:
     payload = request.get_json(silent=True)
     email = payload.get("email") if isinstance(payload, dict) else None
-    return f"account:{str(email).strip().lower()}" if email else "account:-"
+    if not email:
+        return "account:-"
+    # Hashed: the key has a fixed size whatever the body holds, and Redis never lists emails.
+    return "account:" + hashlib.sha256(str(email).strip().lower().encode()).hexdigest()[:32]
 
 
 # login, register and refresh: RATELIMIT_AUTH per client IP, per route (SPEC §9).
