@@ -46,7 +46,7 @@ def _grace() -> timedelta:
     return timedelta(seconds=current_app.config["DORAMI"].refresh_reuse_grace_seconds)
 
 
-def refresh_session(presented: str | None) -> tuple[User, TokenPair]:
+def refresh_session(presented: str | None, _second_look: bool = False) -> tuple[User, TokenPair]:
     if not presented:
         raise ApiError(401, "NO_REFRESH_TOKEN", "No refresh token was presented")
     try:
@@ -58,7 +58,12 @@ def refresh_session(presented: str | None) -> tuple[User, TokenPair]:
         raise _failed()
 
     presented_hash = tokens.token_hash(presented)
-    session = db.session.scalar(sa.select(AuthSession).where(AuthSession.id == session_id).with_for_update())
+    session = db.session.scalar(
+        sa.select(AuthSession)
+        .where(AuthSession.id == session_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     now = datetime.now(UTC)
     if session is None or session.user_id != user_id or session.revoked_at or session.expires_at <= now:
         db.session.rollback()
@@ -70,12 +75,27 @@ def refresh_session(presented: str | None) -> tuple[User, TokenPair]:
 
     if presented_hash == session.refresh_token_hash:
         pair = tokens.issue_token_pair(str(user_id), str(session_id), user.role)
-        _remember_for_grace(presented, presented_hash, pair)
-        session.previous_refresh_hash = presented_hash
-        session.refresh_token_hash = tokens.token_hash(pair.refresh_token)
-        session.rotated_at = now
-        session.last_used_at = now
-        session.expires_at = pair.refresh_expires_at
+        # Compare-and-swap on top of the row lock: where the database cannot lock rows (the
+        # embedded SQLite), a concurrent rotation makes this match nothing instead of
+        # overwriting the winner's token.
+        swapped = db.session.execute(
+            sa.update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.refresh_token_hash == presented_hash)
+            .values(
+                previous_refresh_hash=presented_hash,
+                refresh_token_hash=tokens.token_hash(pair.refresh_token),
+                rotated_at=now,
+                last_used_at=now,
+                expires_at=pair.refresh_expires_at,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if swapped != 1:
+            db.session.rollback()
+            if _second_look:
+                raise _failed()
+            return refresh_session(presented, _second_look=True)  # now a grace-window replay
+        _remember_for_grace(presented, presented_hash, pair)  # before commit: the loser finds it
         db.session.commit()
         return user, pair
 
