@@ -5,23 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 import requests
 
-from dorami_api.auth import sessions
 from tests.support.auth import auth_header, csrf_headers, register
-
-
-@pytest.fixture
-def revocations():
-    seen = []
-
-    def listener(user_id, session_ids, reason):
-        seen.append((user_id, session_ids, reason))
-
-    sessions.on_revocation(listener)
-    yield seen
-    sessions._revocation_listeners.remove(listener)
 
 
 def _refresh(client, token=None, **kwargs):

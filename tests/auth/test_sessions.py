@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
-from dorami_api.auth import sessions
 from dorami_api.auth.principal import blocklist_key
 from dorami_api.auth.tokens import decode
 from dorami_api.extensions import redis_store
 from tests.support.auth import PASSWORD, auth_header, bearer, create_user, register
-
-
-@pytest.fixture
-def revocations():
-    seen = []
-
-    def listener(user_id, session_ids, reason):
-        seen.append((user_id, session_ids, reason))
-
-    sessions.on_revocation(listener)
-    yield seen
-    sessions._revocation_listeners.remove(listener)
 
 
 def _login(client, email):
