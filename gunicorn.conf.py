@@ -1,28 +1,43 @@
 """gunicorn settings: the process manager of production (the PM2 of the replaced service).
 
 Start: gunicorn -c gunicorn.conf.py wsgi:app
+- crashed workers are replaced by the master at once (PM2 autorestart);
+- `kill -HUP <master>` starts new workers, then stops the old ones gracefully (PM2 reload);
+- `kill -TERM <master>` (or Ctrl-C) stops gracefully within `graceful_timeout`;
+- `kill -TTIN` / `-TTOU` add or remove one worker while running.
+The worker class, with the shutdown sequence, keep-alive handling and memory guard, is in
+dorami_api/observability/worker.py.
 """
 
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 from dorami_api.config import Config, ConfigError
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '3001')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
-# The only worker that serves both WebSocket upgrades and HTTP on gevent (ARCHITECTURE.md).
-worker_class = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
+# gevent-websocket (ARCHITECTURE.md: the only worker serving WebSocket upgrades and HTTP on gevent),
+# with the shutdown sequence and memory guard of SPEC §8.
+worker_class = "dorami_api.observability.worker.DoramiWorker"
 # Every open socket is a connection: gunicorn's default of 1000 would cap viewers per worker.
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
 graceful_timeout = 30
 timeout = 60
-keepalive = 5
+# Seconds an idle keep-alive connection stays open (enforced by our worker; pywsgi has no limit).
+keepalive = int(os.environ.get("KEEPALIVE_SECONDS", "5"))
 # No preload: each worker imports the app after gevent has patched its own process.
 preload_app = False
+# The app writes one access line per request itself (with its request id, redacted, JSON when
+# LOG_FORMAT=json; ACCESS_LOG_FILE sends those lines to a file). gunicorn's own lines (worker
+# boots, exits, the shutdown steps) go to stderr, or to ERROR_LOG_FILE.
 accesslog = None
-errorlog = "-"
+errorlog = os.environ.get("ERROR_LOG_FILE") or "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+logger_class = "dorami_api.observability.gunicorn_logger.DoramiGunicornLogger"
 
 
 def on_starting(server):
@@ -32,3 +47,38 @@ def on_starting(server):
     except ConfigError as error:
         print(f"dorami-api: configuration error: {error}", file=sys.stderr, flush=True)
         sys.exit(2)
+    _prepare_metrics_directory()
+    # gunicorn's SIGINT is an immediate stop; the seed guide stops gracefully on SIGINT too.
+    server.handle_int = server.handle_term
+
+
+def _prepare_metrics_directory():
+    """Each worker writes its samples into PROMETHEUS_MULTIPROC_DIR and /metrics adds them up.
+
+    Set before any worker starts (workers inherit the environment and import prometheus_client
+    only after the fork; the master never imports it before this). Created here unless the
+    operator chose one; samples of a previous run are removed so they are not added to this one's.
+    """
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not chosen:
+        created = tempfile.mkdtemp(prefix="dorami-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["DORAMI_OWNED_METRICS_DIR"] = created
+        return
+    Path(chosen).mkdir(parents=True, exist_ok=True)
+    for stale in Path(chosen).glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges (sockets, memory) must stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if server.reexec_pid:  # USR2: the new master (our child) keeps using the directory
+        return
+    owned = os.environ.get("DORAMI_OWNED_METRICS_DIR")
+    if owned and owned == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        shutil.rmtree(owned, ignore_errors=True)

@@ -192,6 +192,11 @@ class Config:
     frontend_url: str
     media_hook_secret: str | None
     embedded_database: bool = field(default=False)
+    # Operations (SPEC §8): where log lines go (None = stdout) and the worker memory guard.
+    access_log_file: str | None = None
+    error_log_file: str | None = None
+    max_worker_memory_mb: int = 1024
+    memory_check_seconds: int = 10
 
     @property
     def embedded_redis(self) -> bool:
@@ -303,4 +308,9 @@ class Config:
             kakao_profile_url=e.get("KAKAO_PROFILE_URL") or "https://kapi.kakao.com/v2/user/me",
             frontend_url=(e.get("FRONTEND_URL") or "http://localhost:3000").rstrip("/"),
             media_hook_secret=e.get("MEDIA_HOOK_SECRET") or None,
+            access_log_file=e.get("ACCESS_LOG_FILE") or None,
+            error_log_file=e.get("ERROR_LOG_FILE") or None,
+            # 0 turns the guard off.
+            max_worker_memory_mb=_int(e.get("MAX_WORKER_MEMORY_MB"), "MAX_WORKER_MEMORY_MB", 1024),
+            memory_check_seconds=_int(e.get("MEMORY_CHECK_SECONDS"), "MEMORY_CHECK_SECONDS", 10, minimum=1),
         )

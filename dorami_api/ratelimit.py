@@ -38,9 +38,10 @@ def init_app(app: Flask) -> None:
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_SWALLOW_ERRORS=True,
     )
-    # after_request hooks run last-registered-first: this one runs after the limiter's.
-    app.after_request(_retry_after_only_when_limited)
+    # after_request hooks run last-registered-first: the limiter's hook runs between these two.
+    app.after_request(_settle_retry_after)
     limiter.init_app(app)
+    app.after_request(_remember_retry_after)
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
 
 
@@ -125,13 +126,21 @@ def _exempt_request() -> bool:
     return request.method == "OPTIONS" or request.blueprint in EXEMPT_BLUEPRINTS
 
 
-def _retry_after_only_when_limited(response: Response) -> Response:
-    # Flask-Limiter adds Retry-After to every response; it means something only on a 429, and
-    # there it must agree with the body's retryAfter (the limiter rounds its own down).
-    if response.status_code != 429:
-        response.headers.pop("Retry-After", None)
-    elif "retry_after" in g:
+def _remember_retry_after(response: Response) -> Response:
+    g.route_retry_after = response.headers.get("Retry-After")
+    return response
+
+
+def _settle_retry_after(response: Response) -> Response:
+    # Flask-Limiter writes Retry-After on every response. It belongs on our 429s (equal to the
+    # body's retryAfter; the limiter rounds down), stays as the route set it elsewhere (a 503
+    # says when to retry), and is dropped where nobody asked for it.
+    if response.status_code == 429 and "retry_after" in g:
         response.headers["Retry-After"] = str(g.retry_after)
+    elif g.get("route_retry_after"):
+        response.headers["Retry-After"] = g.route_retry_after
+    else:
+        response.headers.pop("Retry-After", None)
     return response
 
 

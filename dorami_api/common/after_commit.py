@@ -13,6 +13,7 @@ from dorami_api.extensions import db
 
 log = logging.getLogger(__name__)
 _KEY = "dorami_after_commit"
+_COMMITTED = "dorami_after_commit_ready"
 
 
 def after_commit(callback: Callable, *args, **kwargs) -> None:
@@ -22,13 +23,25 @@ def after_commit(callback: Callable, *args, **kwargs) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _run_queued(session: Session) -> None:
+def _mark_committed(session: Session) -> None:
+    # No SQL may run inside after_commit itself; the callbacks (which read committed data
+    # afresh) run once the transaction has ended, below.
     queued = session.info.pop(_KEY, [])
+    if queued:
+        session.info.setdefault(_COMMITTED, []).extend(queued)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _run_committed(session: Session, transaction) -> None:
+    if transaction.parent is not None:
+        return
+    queued = session.info.pop(_COMMITTED, [])
     for callback, args, kwargs in queued:
         try:
             callback(*args, **kwargs)
         except Exception:  # the data is committed; a failed notification must not undo it
             log.exception("after-commit callback %s failed", getattr(callback, "__name__", callback))
+            session.rollback()
 
 
 @event.listens_for(Session, "after_rollback")

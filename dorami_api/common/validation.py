@@ -33,7 +33,41 @@ def validation_error(error: ValidationError) -> ApiError:
     return ApiError(400, "VALIDATION_ERROR", "The request is invalid", {"fields": fields})
 
 
+def _unstorable_text(data: Any, location: str = "body") -> str | None:
+    """The location of a string PostgreSQL cannot store (NUL character, lone surrogate), if any.
+    Checked on every body and query before validation, so no such value ever reaches the database
+    as a 500."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            return location
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            return location
+        return None
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list):
+        items = enumerate(data)
+    else:
+        return None
+    for key, value in items:
+        found = _unstorable_text(key, location) if isinstance(key, str) else None
+        found = found or _unstorable_text(value, f"{location}.{key}")
+        if found:
+            return found
+    return None
+
+
 def parse_model(model: type[Model], data: Any) -> Model:
+    bad = _unstorable_text(data)
+    if bad:
+        raise ApiError(
+            400,
+            "VALIDATION_ERROR",
+            "The request is invalid",
+            {"fields": [{"field": bad, "message": "Text holds a character that cannot be stored", "type": "string"}]},
+        )
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -103,7 +137,10 @@ def documented(
     """Describe a route for the OpenAPI document (response schema, errors, security)."""
 
     def decorator(view: Callable) -> Callable:
-        _doc(view).update(summary=summary, response=response, status=status, errors=errors, tags=tags, auth=auth)
+        notes = _doc(view)
+        notes.update(summary=summary, response=response, status=status, errors=errors, tags=tags)
+        if auth is not None:  # else keep the level a guard recorded ("user", "admin")
+            notes["auth"] = auth
         return view
 
     return decorator

@@ -134,8 +134,11 @@ def _announce(stream_key: str) -> None:
     # an older peak over REST.
     app = _state.app
     if app is not None and count > 0:
-        with app.app_context():
-            streams.record_peak(stream_key, count)
+        try:
+            with app.app_context():
+                streams.record_peak(stream_key, count)
+        except Exception:
+            log.exception("peak viewers of %s not recorded", stream_key)
     broadcast.viewer_count_updated(stream_key, count)
 
 

@@ -81,8 +81,9 @@ def _on_connect(client: connections.SocketClient) -> None:
     # Subscribed before this first socket is accepted, so no revocation published after it is missed.
     if _state.channel is None or _state.subscribed:
         return
+    pubsub = _subscribe()  # raises (and is retried on the next connect) while Redis is down
     _state.subscribed = True
-    socketio.start_background_task(_listen, _subscribe())
+    socketio.start_background_task(_listen, pubsub)
 
 
 def init_app(app: Flask) -> None:

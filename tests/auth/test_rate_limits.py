@@ -146,3 +146,22 @@ def test_a_dead_redis_does_not_take_the_api_down(make_app):
     assert [r.status_code for r in answers] == [200, 200, 200]
     # Counting goes on in memory (per process) until Redis is back.
     assert [r.headers["X-RateLimit-Remaining"] for r in answers] == ["19", "18", "17"]
+
+
+def test_a_routes_own_retry_after_survives_the_limiter(make_app):
+    from flask import Blueprint
+
+    from dorami_api.errors import ApiError
+
+    app = make_app(**LIMITED)
+    probe = Blueprint("busy_probe", __name__)
+
+    @probe.get("/busy")
+    def busy():
+        raise ApiError(503, "SERVICE_UNAVAILABLE", "Busy", headers={"Retry-After": "7"})
+
+    app.register_blueprint(probe, url_prefix="/api/v1/probe")
+    client = app.test_client(use_cookies=False)
+    response = client.get("/api/v1/probe/busy")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "7"
+    assert "Retry-After" not in client.get("/api/v1/auth/csrf").headers

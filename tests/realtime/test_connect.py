@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -81,3 +82,33 @@ def test_guests_are_refused_unless_allowed_and_never_reach_chat(live_server):
     assert refusal(server.url, namespaces=["/chat"]) == {"/chat": "UNAUTHORIZED"}
     # A bad token is refused even when guests are allowed: the client must refresh it.
     assert refusal(server.url, namespaces=["/streaming"], token="stale") == {"/streaming": "UNAUTHORIZED"}
+
+
+def test_revoking_one_session_cuts_only_its_sockets(app, server):
+    user = create_user(app)
+    first, second = login(app, user), login(app, user)
+    revoked = Viewer(server.url, token=first["access"])
+    kept = Viewer(server.url, token=second["access"])
+    try:
+        kept.wait_for("connection:success", "/chat")
+        with app.app_context():
+            revoke_sessions(user.id, [uuid.UUID(first["session_id"])], "session-deleted")
+        for namespace in NAMESPACES:
+            assert revoked.wait_for("session:revoked", namespace)["data"] == {"reason": "session-deleted"}
+        revoked.wait_disconnected()
+        assert kept.client.connected and not kept.received("session:revoked")
+    finally:
+        revoked.close()
+        kept.close()
+
+
+def test_the_embedded_mode_without_redis_serves_sockets_in_one_process(app, live_server):
+    server = live_server(REDIS_URL="")
+    user = create_user(app)
+    viewer = Viewer(server.url, token=login(app, user)["access"], namespaces=["/chat"])
+    try:
+        # No stream table check can pass for a made-up key, but the round trip proves the
+        # in-process rate limiter (Lua on the embedded Redis) and the reply path work.
+        assert viewer.call("chat:join-room", {"liveId": "nope"}, "/chat")["errorCode"] == "STREAM_NOT_FOUND"
+    finally:
+        viewer.close()

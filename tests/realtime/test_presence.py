@@ -25,9 +25,13 @@ def watch(viewer, stream_key):
 
 
 def updates(viewer, count):
-    return lambda: viewer.wait_for(
-        "stream:viewer:update", STREAMING, match=lambda d: d["data"]["viewerCount"] == count, timeout=15
-    )
+    """Wait for the next update announcing `count` (ignoring the ones already received)."""
+
+    def match(data):
+        return data["data"]["viewerCount"] == count
+
+    seen = len(viewer.received("stream:viewer:update", STREAMING, match))
+    return lambda: viewer.wait_for("stream:viewer:update", STREAMING, match=match, timeout=15, count=seen + 1)
 
 
 def peak(app, stream_key):
@@ -45,15 +49,17 @@ def test_a_user_with_tabs_on_two_workers_counts_once(app, live_server, connect, 
     try:
         assert watch(tab_one, stream_key)["data"] == {"streamKey": stream_key, "viewerCount": 1}
         assert watch(tab_two, stream_key)["data"]["viewerCount"] == 1
+        two = updates(bob, 2)
         assert watch(bob, stream_key)["data"]["viewerCount"] == 2
-        updates(bob, 2)()
+        two()
         # One of Alice's tabs closes on one worker: she still watches on the other.
         tab_one.close()
         time.sleep(0.3)
         with app.app_context():
             assert viewer_count(stream_key) == 2
+        one = updates(bob, 1)
         assert tab_two.call("stream:viewer:leave", {"streamKey": stream_key}, STREAMING)["data"]["viewerCount"] == 1
-        updates(bob, 1)()
+        one()
         assert peak(app, stream_key) == 2
         assert bob.call("stream:viewer:join", {"streamKey": "nope"}, STREAMING)["errorCode"] == "STREAM_NOT_FOUND"
     finally:
@@ -68,14 +74,16 @@ def test_viewer_updates_are_coalesced_to_one_per_second(app, live_server, connec
     observer = connect(server.url, token=observer_token, namespaces=[STREAMING])
     watch(observer, stream_key)
     crowd = [connect(server.url, token=token_for()[1], namespaces=[STREAMING]) for _ in range(8)]
+    nine = updates(observer, 9)
     started = time.monotonic()
     for viewer in crowd:
         watch(viewer, stream_key)
-    updates(observer, 9)()
+    nine()
     times = [t for t in observer.arrival_times("stream:viewer:update", STREAMING) if t >= started - 1]
     gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
     assert len(times) <= 4, f"{len(times)} updates for 8 joins"
-    assert all(gap >= 0.9 for gap in gaps), gaps
+    # Sent a second apart; measured on arrival, so allow for delivery jitter on a loaded machine.
+    assert all(gap >= 0.75 for gap in gaps), gaps
     assert peak(app, stream_key) == 9
 
 
@@ -93,11 +101,13 @@ def test_viewers_of_a_killed_worker_drop_out_of_the_count(app, live_server, conn
         candidate.close()
     assert observer is not None
     try:
+        two = updates(observer, 2)
         watch(doomed, stream_key)
         watch(observer, stream_key)
-        updates(observer, 2)()
+        two()
+        dropped = updates(observer, 1)
         os.kill(serving_pid(doomed, server.port), signal.SIGKILL)
-        updates(observer, 1)()  # within TTL (3 s) + one refresh period
+        dropped()  # within TTL (3 s) + one refresh period
         with app.app_context():
             assert viewer_count(stream_key) == 1
     finally:

@@ -41,6 +41,38 @@ class ServerProcess:
     def signal(self, signum: int) -> None:
         self.process.send_signal(signum)
 
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def worker_pids(self) -> set[int]:
+        """The master's live child processes (gunicorn workers), read from /proc."""
+        return children_of(self.process.pid)
+
+    def wait_for_log(self, text: str, timeout: float = 20, count: int = 1) -> str:
+        """Wait until `text` appears `count` times in the log; return the log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            log = self.log()
+            if log.count(text) >= count:
+                return log
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} not logged {count}x within {timeout}s:\n{self.log()[-3000:]}")
+
+    def wait_for_workers(self, count: int, exclude: set[int] = frozenset(), timeout: float = 30) -> set[int]:
+        """Wait until `count` workers run, none of them in `exclude`, and the server answers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pids = self.worker_pids()
+            if len(pids) == count and not pids & set(exclude):
+                wait_until_live(self.url, self.process, timeout=max(deadline - time.monotonic(), 1))
+                return pids
+            time.sleep(0.1)
+        raise AssertionError(f"wanted {count} new workers, have {self.worker_pids()}:\n{self.log()[-3000:]}")
+
+    def wait(self, timeout: float) -> int:
+        return self.process.wait(timeout=timeout)
+
     def stop(self, timeout: float = 35) -> int | None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -52,13 +84,27 @@ class ServerProcess:
         return self.process.returncode
 
 
+def children_of(parent: int) -> set[int]:
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # After the command name: state, then the parent pid. Zombies are already gone.
+        if int(fields[1]) == parent and fields[0] != "Z":
+            children.add(int(stat.parent.name))
+    return children
+
+
 def wait_until_live(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early with {process.returncode}")
         try:
-            if requests.get(f"{url}/api/v1/health/live", timeout=1).status_code == 200:
+            live = requests.get(f"{url}/api/v1/health/live", timeout=1, headers={"Connection": "close"})
+            if live.status_code == 200:
                 return
         except requests.RequestException:
             pass

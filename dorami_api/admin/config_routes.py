@@ -1,0 +1,50 @@
+"""GET /config/public and the admin's GET/PUT /admin/config (SPEC §6)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Blueprint
+from pydantic import Field
+
+from dorami_api.admin import config_service
+from dorami_api.auth.guards import admin_required
+from dorami_api.common.responses import ok
+from dorami_api.common.validation import Schema, body, documented
+
+public_bp = Blueprint("config", __name__)
+admin_bp = Blueprint("admin_config", __name__)
+
+
+class ConfigUpdate(Schema):
+    defaultShippingFee: Decimal | None = Field(default=None, ge=0, le=Decimal("99999999.99"), decimal_places=2)
+    bankName: str | None = Field(default=None, max_length=100)
+    bankAccountNumber: str | None = Field(default=None, max_length=100)
+    bankAccountHolder: str | None = Field(default=None, max_length=100)
+    noticeText: str | None = Field(default=None, max_length=2000)
+    noticeFontSize: int | None = Field(default=None, ge=10, le=24)
+    noticeFontFamily: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+@public_bp.get("/public")
+@documented("Shipping fee, bank-transfer details and notice banner", tags=("config",))
+def public_config():
+    return ok(config_service.public_config_json(config_service.system_config()))
+
+
+@admin_bp.get("")
+@admin_required
+@documented("The system configuration", tags=("admin",), auth="admin")
+def get_config():
+    return ok(config_service.admin_config_json(config_service.system_config()))
+
+
+@admin_bp.put("")
+@admin_required
+@body(ConfigUpdate)
+@documented("Change the system configuration (a changed notice is broadcast)", tags=("admin",), auth="admin")
+def put_config(body: ConfigUpdate):
+    changes = body.model_dump(exclude_unset=True)
+    # noticeText may be cleared with null; the other fields are required when given.
+    changes = {k: v for k, v in changes.items() if v is not None or k == "noticeText"}
+    return ok(config_service.admin_config_json(config_service.update_config(changes)))

@@ -1,0 +1,92 @@
+"""The shop-wide settings (SPEC §6): shipping fee, bank-transfer details, notice banner.
+
+One row, id 'system', created on first use. A changed notice is broadcast after commit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from dorami_api.admin.models import SYSTEM_CONFIG_ID, SystemConfig
+from dorami_api.common.after_commit import after_commit
+from dorami_api.common.db_types import money_str, utcnow
+from dorami_api.common.responses import iso
+from dorami_api.extensions import db
+from dorami_api.realtime import broadcast
+
+
+def _insert_if_missing() -> None:
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(insert(SystemConfig).values(id=SYSTEM_CONFIG_ID).on_conflict_do_nothing())
+
+
+def system_config(for_update: bool = False) -> SystemConfig:
+    """The settings row (created with its defaults if it does not exist yet)."""
+    query = sa.select(SystemConfig).where(SystemConfig.id == SYSTEM_CONFIG_ID)
+    if for_update:
+        query = query.with_for_update()
+    config = db.session.scalar(query)
+    if config is None:
+        _insert_if_missing()
+        config = db.session.scalar(query)
+    return config
+
+
+def notice_json(config: SystemConfig) -> dict:
+    return {"text": config.notice_text, "fontSize": config.notice_font_size, "fontFamily": config.notice_font_family}
+
+
+def bank_transfer_json(config: SystemConfig) -> dict:
+    return {
+        "bankName": config.bank_name,
+        "accountNumber": config.bank_account_number,
+        "accountHolder": config.bank_account_holder,
+    }
+
+
+def public_config_json(config: SystemConfig) -> dict:
+    return {
+        "defaultShippingFee": money_str(config.default_shipping_fee),
+        "bankTransfer": bank_transfer_json(config),
+        "notice": notice_json(config),
+    }
+
+
+def admin_config_json(config: SystemConfig) -> dict:
+    return {**public_config_json(config), "updatedAt": iso(config.updated_at)}
+
+
+# API field → column.
+FIELDS = {
+    "defaultShippingFee": "default_shipping_fee",
+    "bankName": "bank_name",
+    "bankAccountNumber": "bank_account_number",
+    "bankAccountHolder": "bank_account_holder",
+    "noticeText": "notice_text",
+    "noticeFontSize": "notice_font_size",
+    "noticeFontFamily": "notice_font_family",
+}
+NOTICE_COLUMNS = {"notice_text", "notice_font_size", "notice_font_family"}
+
+
+def update_config(changes: dict) -> SystemConfig:
+    """Apply the given fields; broadcast the notice if it changed."""
+    config = system_config(for_update=True)
+    notice_changed = False
+    for field, value in changes.items():
+        column = FIELDS[field]
+        if column == "default_shipping_fee":
+            value = Decimal(value)
+        if getattr(config, column) != value:
+            setattr(config, column, value)
+            notice_changed |= column in NOTICE_COLUMNS
+    config.updated_at = utcnow()
+    if notice_changed:
+        after_commit(broadcast.notice_updated, notice_json(config))
+    db.session.commit()
+    return config

@@ -1,0 +1,81 @@
+"""/cart: the signed-in user's holds (SPEC §6). Another user's line is a 404."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint
+from pydantic import Field
+
+from dorami_api.auth.guards import current_principal, login_required
+from dorami_api.cart import service
+from dorami_api.cart.serializers import cart_json, line_json
+from dorami_api.common.responses import created, no_content, ok
+from dorami_api.common.validation import Schema, body, documented
+
+bp = Blueprint("cart", __name__)
+
+
+class AddToCart(Schema):
+    productId: uuid.UUID
+    variantId: uuid.UUID | None = None
+    quantity: int = Field(default=1, ge=1, le=service.MAX_LINE_QUANTITY)
+
+
+class ChangeQuantity(Schema):
+    quantity: int = Field(ge=1, le=service.MAX_LINE_QUANTITY)
+
+
+def _me() -> uuid.UUID:
+    return uuid.UUID(current_principal().user_id)
+
+
+def _line(hold_id: uuid.UUID) -> dict:
+    return line_json(service.cart_line(_me(), hold_id))
+
+
+@bp.get("")
+@login_required
+@documented("My cart: live holds with their expiry, subtotal, shipping fee, total", tags=("cart",), auth="user")
+def get_cart():
+    return ok(cart_json(service.cart_lines(_me())))
+
+
+@bp.post("")
+@login_required
+@body(AddToCart)
+@documented(
+    "Hold stock in my cart (a repeated add merges and restarts the timer)",
+    status=201,
+    errors=(400, 404, 409),
+    tags=("cart",),
+    auth="user",
+)
+def add(body: AddToCart):
+    hold = service.add_to_cart(_me(), body.productId, body.variantId, body.quantity)
+    return created(_line(hold.id))
+
+
+@bp.patch("/<uuid:item_id>")
+@login_required
+@body(ChangeQuantity)
+@documented("Change a line's quantity (re-checks availability)", errors=(404, 409), tags=("cart",), auth="user")
+def change(item_id: uuid.UUID, body: ChangeQuantity):
+    service.change_quantity(_me(), item_id, body.quantity)
+    return ok(_line(item_id))
+
+
+@bp.delete("/<uuid:item_id>")
+@login_required
+@documented("Remove a line; its units are free at once", status=204, errors=(404,), tags=("cart",), auth="user")
+def remove(item_id: uuid.UUID):
+    service.remove_item(_me(), item_id)
+    return no_content()
+
+
+@bp.delete("")
+@login_required
+@documented("Empty my cart", status=204, tags=("cart",), auth="user")
+def clear():
+    service.clear_cart(_me())
+    return no_content()

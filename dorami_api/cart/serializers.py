@@ -1,0 +1,63 @@
+"""The cart as the API shows it: lines with absolute expiry times and money as strings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from dorami_api.cart.service import CartLine
+from dorami_api.common.db_types import money_str, utcnow
+from dorami_api.common.responses import iso
+from dorami_api.extensions import db
+from dorami_api.orders import pricing
+from dorami_api.streaming.models import LiveStream
+
+
+def _stream_keys(lines: list[CartLine]) -> dict:
+    ids = {line.product.stream_id for line in lines if line.product.stream_id}
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(LiveStream.id, LiveStream.stream_key).where(LiveStream.id.in_(ids))).all())
+
+
+def line_json(line: CartLine, stream_key: str | None = None) -> dict:
+    hold, product, variant = line.hold, line.product, line.variant
+    price = pricing.unit_price(product, variant)
+    return {
+        "id": str(hold.id),
+        "productId": str(product.id),
+        "variantId": str(variant.id) if variant else None,
+        "productName": product.name,
+        "variantLabel": pricing.variant_label(variant),
+        "imageUrl": product.image_url,
+        "streamId": str(product.stream_id) if product.stream_id else None,
+        "streamKey": stream_key,
+        "unitPrice": money_str(price),
+        "quantity": hold.quantity,
+        "lineTotal": money_str(price * hold.quantity),
+        "source": hold.source,
+        "status": hold.status,
+        # Absolute, from the server clock: a client counts down against `serverTime`.
+        "expiresAt": iso(hold.expires_at),
+        "createdAt": iso(hold.created_at),
+        "updatedAt": iso(hold.updated_at),
+    }
+
+
+def cart_json(lines: list[CartLine]) -> dict:
+    keys = _stream_keys(lines)
+    subtotal = sum(
+        (pricing.unit_price(line.product, line.variant) * line.hold.quantity for line in lines), Decimal("0.00")
+    )
+    fee = pricing.shipping_fee(subtotal, (line.product.stream_id for line in lines))
+    expiries = [line.hold.expires_at for line in lines if line.hold.expires_at]
+    return {
+        "items": [line_json(line, keys.get(line.product.stream_id)) for line in lines],
+        "itemCount": sum(line.hold.quantity for line in lines),
+        "subtotal": money_str(subtotal),
+        "shippingFee": money_str(fee),
+        "total": money_str(subtotal + fee),
+        "earliestExpiresAt": iso(min(expiries)) if expiries else None,
+        "serverTime": iso(utcnow()),
+    }

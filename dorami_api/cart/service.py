@@ -1,0 +1,203 @@
+"""Cart holds (SPEC §6): adding to the cart holds stock for the product's holdMinutes.
+
+A repeated add merges into the live line and restarts its timer; a quantity change re-checks
+availability; removing a line or clearing the cart frees its units at once (and offers them to
+the waitlist). Every change runs under the product lock (products/stock.py); every stock change is
+announced after commit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from dorami_api.cart.models import CartHold
+from dorami_api.common.after_commit import after_commit
+from dorami_api.common.db_types import utcnow
+from dorami_api.errors import ApiError, Conflict, NotFound
+from dorami_api.extensions import db
+from dorami_api.products import events, stock
+from dorami_api.products.models import Product, ProductVariant
+from dorami_api.waitlist import service as waitlist
+
+MAX_LINE_QUANTITY = 100
+
+
+@dataclass(frozen=True)
+class CartLine:
+    hold: CartHold
+    product: Product
+    variant: ProductVariant | None
+
+
+def settle_and_announce(product: Product) -> None:
+    after_commit(events.announce_stock_change, stock.settle(product))
+
+
+def _same_variant(variant_id: uuid.UUID | None):
+    return CartHold.variant_id.is_(None) if variant_id is None else CartHold.variant_id == variant_id
+
+
+def _check_line_quantity(quantity: int) -> None:
+    if quantity > MAX_LINE_QUANTITY:
+        raise ApiError(400, "QUANTITY_TOO_LARGE", f"At most {MAX_LINE_QUANTITY} units per cart line")
+
+
+def add_to_cart(user_id: uuid.UUID, product_id: uuid.UUID, variant_id: uuid.UUID | None, quantity: int) -> CartHold:
+    def work() -> uuid.UUID:
+        product = stock.lock_product(product_id)
+        if product.status == "HIDDEN":
+            raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
+        variant = stock.find_variant(product, variant_id)
+        now = utcnow()
+        line = db.session.scalar(
+            sa.select(CartHold)
+            .where(
+                CartHold.user_id == user_id,
+                CartHold.product_id == product_id,
+                _same_variant(variant_id),
+                stock.live_hold_filter(now),
+            )
+            .order_by(CartHold.created_at)
+            .limit(1)
+            .execution_options(populate_existing=True)
+        )
+        if line is not None:
+            total = line.quantity + quantity
+            _check_line_quantity(total)
+            # The line already holds its units: only the extra ones must be available.
+            counted = stock.ensure_available(product, variant, quantity)
+            line.quantity, line.expires_at, line.updated_at = total, waitlist.hold_expiry(product, now), now
+        else:
+            counted = stock.ensure_available(product, variant, quantity)
+            line = CartHold(
+                user_id=user_id,
+                product_id=product_id,
+                variant_id=variant_id,
+                quantity=quantity,
+                expires_at=waitlist.hold_expiry(product, now),
+            )
+            db.session.add(line)
+        held_now = counted + quantity if counted is not None else None
+        after_commit(events.announce_stock_change, stock.settle(product, held_now))
+        db.session.flush()
+        return line.id
+
+    _check_line_quantity(quantity)
+    stock.precheck({(product_id, variant_id): quantity})  # sold out: refused without queueing
+    stock.release_connection()
+    return db.session.get(CartHold, stock.atomic(work, gated=[product_id]))
+
+
+def _my_hold(user_id: uuid.UUID, hold_id: uuid.UUID) -> CartHold:
+    query = sa.select(CartHold).where(CartHold.id == hold_id, CartHold.user_id == user_id)
+    hold = db.session.scalar(query.execution_options(populate_existing=True))
+    if hold is None or hold.status not in ("ACTIVE", "EXPIRED"):
+        raise NotFound("CART_ITEM_NOT_FOUND", "Cart item not found")
+    return hold
+
+
+def _is_expired(hold: CartHold, now: datetime) -> bool:
+    return hold.status == "EXPIRED" or (hold.expires_at is not None and hold.expires_at <= now)
+
+
+def change_quantity(user_id: uuid.UUID, hold_id: uuid.UUID, quantity: int) -> CartHold:
+    _check_line_quantity(quantity)
+    product_id = _my_hold(user_id, hold_id).product_id
+
+    def work() -> None:
+        product = stock.lock_product(product_id)
+        hold = _my_hold(user_id, hold_id)
+        now = utcnow()
+        if _is_expired(hold, now):
+            raise Conflict("CART_EXPIRED", "This cart item has expired", {"itemIds": [str(hold.id)]})
+        variant = stock.find_variant(product, hold.variant_id) if hold.variant_id else None
+        before = hold.quantity
+        if quantity > before:
+            stock.ensure_available(product, variant, quantity, ignore_hold=hold)
+        hold.quantity, hold.expires_at, hold.updated_at = quantity, waitlist.hold_expiry(product, now), now
+        if quantity < before:  # units freed: the waitlist is offered them first
+            waitlist.promote_waiting_in_transaction(product)
+        settle_and_announce(product)
+
+    stock.atomic(work)
+    return db.session.get(CartHold, hold_id)
+
+
+def _release(product: Product, holds: list[CartHold]) -> None:
+    """Free these holds' units now (product locked): the waitlist is offered them first."""
+    now = utcnow()
+    ids = [hold.id for hold in holds if hold.status == "ACTIVE"]
+    if ids:
+        db.session.execute(
+            sa.update(CartHold)
+            .where(CartHold.id.in_(ids), CartHold.status == "ACTIVE")
+            .values(status="RELEASED", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        waitlist.end_promotion([hold.id for hold in holds if hold.source == "WAITLIST"], "CANCELLED")
+    # Expired lines that no job has swept yet simply leave the cart.
+    stale = [hold.id for hold in holds if hold.status == "EXPIRED"]
+    if stale:
+        db.session.execute(
+            sa.update(CartHold)
+            .where(CartHold.id.in_(stale))
+            .values(status="RELEASED", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    waitlist.promote_waiting_in_transaction(product)
+    settle_and_announce(product)
+
+
+def remove_item(user_id: uuid.UUID, hold_id: uuid.UUID) -> None:
+    product_id = _my_hold(user_id, hold_id).product_id
+
+    def work() -> None:
+        product = stock.lock_product(product_id)
+        _release(product, [_my_hold(user_id, hold_id)])
+
+    stock.atomic(work)
+
+
+def clear_cart(user_id: uuid.UUID) -> None:
+    def mine() -> list[CartHold]:
+        return db.session.scalars(
+            sa.select(CartHold)
+            .where(CartHold.user_id == user_id, CartHold.status.in_(("ACTIVE", "EXPIRED")))
+            .execution_options(populate_existing=True)
+        ).all()
+
+    product_ids = {hold.product_id for hold in mine()}
+
+    def work() -> None:
+        products = stock.lock_products(product_ids)
+        by_product: dict[uuid.UUID, list[CartHold]] = {}
+        for hold in mine():
+            if hold.product_id in products:  # a line added meanwhile waits for the next clear
+                by_product.setdefault(hold.product_id, []).append(hold)
+        for product_id, holds in by_product.items():
+            _release(products[product_id], holds)
+
+    if product_ids:
+        stock.atomic(work)
+
+
+def cart_lines(user_id: uuid.UUID, now: datetime | None = None) -> list[CartLine]:
+    """The user's live holds, oldest first (expired ones no longer hold anything)."""
+    rows = db.session.execute(
+        sa.select(CartHold, Product, ProductVariant)
+        .join(Product, Product.id == CartHold.product_id)
+        .outerjoin(ProductVariant, ProductVariant.id == CartHold.variant_id)
+        .where(CartHold.user_id == user_id, stock.live_hold_filter(now or utcnow()))
+        .order_by(CartHold.created_at, CartHold.id)
+    ).all()
+    return [CartLine(hold, product, variant) for hold, product, variant in rows]
+
+
+def cart_line(user_id: uuid.UUID, hold_id: uuid.UUID) -> CartLine:
+    hold = _my_hold(user_id, hold_id)
+    product = db.session.get(Product, hold.product_id)
+    variant = db.session.get(ProductVariant, hold.variant_id) if hold.variant_id else None
+    return CartLine(hold, product, variant)

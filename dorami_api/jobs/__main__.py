@@ -1,0 +1,32 @@
+"""`python -m dorami_api.jobs`: the Procfile's `worker` process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+from dorami_api.config import Config, ConfigError
+
+
+def main() -> int:
+    try:
+        config = Config.from_env()
+    except ConfigError as error:
+        print(f"dorami-jobs: configuration error: {error}", file=sys.stderr)
+        return 2
+    from dorami_api import create_app
+    from dorami_api.jobs.runner import install_signal_handlers, run_forever
+
+    app = create_app(config)
+    logging.getLogger("dorami_api").setLevel(config.log_level)
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    print(f"dorami-jobs: {config.env}, ticking every second", flush=True)
+    run_forever(app, stop)
+    print("dorami-jobs: stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

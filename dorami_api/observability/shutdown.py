@@ -1,0 +1,91 @@
+"""The graceful shutdown sequence of a server process (SPEC §8, in the seed guide's order):
+
+1. stop accepting connections                       (the worker)
+2. tell connected sockets and close them            notify_shutdown(): the registered callbacks
+3. let in-flight HTTP requests finish               (the worker)
+4. close Redis                                      close_redis()
+5. close the HTTP server                            (the worker)
+6. close the database                               close_database(app)
+
+Other packages hook into step 2 with register(); the realtime layer registers the callback that
+emits `server:shutdown` to this process's sockets and disconnects them, so that clients
+reconnect to another process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+# One hung callback must not eat the whole 30 s budget of the shutdown.
+CALLBACK_SECONDS = 10.0
+
+_callbacks: list[tuple[str, Callable[[], object]]] = []
+
+
+def register(name: str, callback: Callable[[], object]) -> None:
+    """Run `callback()` when this process starts its graceful shutdown, in registration order.
+
+    Registering a name again replaces its callback in place (create_app may run more than once
+    in one process)."""
+    for index, (existing, _) in enumerate(_callbacks):
+        if existing == name:
+            _callbacks[index] = (name, callback)
+            return
+    _callbacks.append((name, callback))
+
+
+def registered() -> list[str]:
+    return [name for name, _ in _callbacks]
+
+
+def _bounded(callback: Callable[[], object], seconds: float) -> None:
+    from gevent import Timeout, monkey
+
+    if monkey.is_module_patched("socket"):
+        with Timeout(seconds, TimeoutError(f"still running after {seconds}s")):
+            callback()
+    else:
+        callback()
+
+
+def notify_shutdown(logger: logging.Logger | logging.LoggerAdapter | None = None) -> list[str]:
+    """Step 2: run every registered callback; a failing one is logged and the others still run."""
+    logger = logger or log
+    done = []
+    for name, callback in list(_callbacks):
+        try:
+            _bounded(callback, CALLBACK_SECONDS)
+            done.append(name)
+        except Exception as error:
+            logger.warning("shutdown callback %s failed: %s: %s", name, type(error).__name__, error)
+    return done
+
+
+def close_redis(logger: logging.Logger | logging.LoggerAdapter | None = None) -> None:
+    """Step 4: close the app's Redis connections (the pools reconnect if used again)."""
+    from dorami_api.extensions import redis_store
+
+    for client in (getattr(redis_store, "_client", None), getattr(redis_store, "health_client", None)):
+        if client is None:
+            continue
+        try:
+            client.close()
+        except Exception as error:
+            (logger or log).warning("closing Redis failed: %s", type(error).__name__)
+
+
+def close_database(app, logger: logging.Logger | logging.LoggerAdapter | None = None) -> None:
+    """Step 6: return every pooled database connection."""
+    from dorami_api.extensions import db
+
+    if not hasattr(app, "app_context"):
+        return
+    try:
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+    except Exception as error:
+        (logger or log).warning("closing the database failed: %s", type(error).__name__)

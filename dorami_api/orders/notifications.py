@@ -1,0 +1,49 @@
+"""Order broadcasts, run after commit (SPEC §6): social proof to the stream rooms (a display name
+and a product name — never an email or an address), the full order to admins, status changes to
+the buyer's own room."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from dorami_api.extensions import db
+from dorami_api.orders.models import Order
+from dorami_api.orders.serializers import admin_order_json, order_json
+from dorami_api.realtime import broadcast
+from dorami_api.streaming.models import LiveStream
+from dorami_api.users.models import User
+
+
+def display_name(user: User | None) -> str:
+    """The Instagram handle, else the first name only."""
+    if user is None:
+        return "Someone"
+    if user.instagram_id:
+        return user.instagram_id
+    first = (user.name or "").strip().split()
+    return first[0] if first else "Someone"
+
+
+def announce_new_order(order_id: str) -> None:
+    order = db.session.get(Order, order_id, populate_existing=True)
+    if order is None:
+        return
+    stream_ids = list(dict.fromkeys(item.stream_id for item in order.items if item.stream_id))
+    if stream_ids:
+        keys = dict(
+            db.session.execute(
+                sa.select(LiveStream.id, LiveStream.stream_key).where(LiveStream.id.in_(stream_ids))
+            ).all()
+        )
+        name = display_name(db.session.get(User, order.user_id))
+        for stream_id in stream_ids:
+            first_item = next(item for item in order.items if item.stream_id == stream_id)
+            if stream_id in keys:
+                broadcast.purchase_notification(keys[stream_id], name, first_item.product_name)
+    broadcast.order_new(admin_order_json(order))
+
+
+def announce_order_updated(order_id: str) -> None:
+    order = db.session.get(Order, order_id, populate_existing=True)
+    if order is not None:
+        broadcast.order_updated(str(order.user_id), order_json(order))

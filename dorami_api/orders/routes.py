@@ -1,0 +1,116 @@
+"""/orders: the buyer's side (SPEC §6). Another user's order is a 404."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from flask import Blueprint, request
+
+from dorami_api.auth.guards import current_principal, login_required
+from dorami_api.common.responses import ok, page_of
+from dorami_api.common.validation import body, documented, query
+from dorami_api.errors import ApiError, NotFound
+from dorami_api.extensions import db
+from dorami_api.orders import lifecycle, service
+from dorami_api.orders.models import Order
+from dorami_api.orders.schemas import Cancel, CartCheckout, DirectOrder, MyOrdersQuery
+from dorami_api.orders.serializers import order_json
+
+bp = Blueprint("orders", __name__)
+MAX_KEY_LENGTH = 200
+
+
+def _me() -> uuid.UUID:
+    return uuid.UUID(current_principal().user_id)
+
+
+def idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        message = f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters"
+        raise ApiError(400, "INVALID_IDEMPOTENCY_KEY", message)
+    return key
+
+
+def _placed(order: Order, created: bool):
+    """201 for a new order; 200 with the same body when the key was seen before."""
+    return ok(order_json(order), 201 if created else 200)
+
+
+@bp.post("")
+@login_required
+@body(CartCheckout, optional=True)
+@documented(
+    "Check out my cart (all or the listed lines); honours Idempotency-Key",
+    status=201,
+    errors=(400, 403, 404, 409),
+    tags=("orders",),
+    auth="user",
+)
+def checkout(body: CartCheckout):
+    return _placed(*service.place_cart_order(_me(), body.cartItemIds, idempotency_key()))
+
+
+@bp.post("/direct")
+@login_required
+@body(DirectOrder)
+@documented(
+    "Buy without a cart; honours Idempotency-Key",
+    status=201,
+    errors=(400, 403, 404, 409),
+    tags=("orders",),
+    auth="user",
+)
+def direct(body: DirectOrder):
+    wanted = [service.Wanted(item.productId, item.variantId, item.quantity) for item in body.items]
+    return _placed(*service.place_direct_order(_me(), wanted, idempotency_key()))
+
+
+@bp.get("")
+@login_required
+@query(MyOrdersQuery)
+@documented("My orders, newest first", tags=("orders",), auth="user")
+def my_orders(query: MyOrdersQuery):
+    conditions = [Order.user_id == _me()]
+    if query.status:
+        conditions.append(Order.status == query.status)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Order).where(*conditions))
+    orders = db.session.scalars(
+        sa.select(Order)
+        .where(*conditions)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .offset((query.page - 1) * query.limit)
+        .limit(query.limit)
+    ).all()
+    return ok(page_of([order_json(order) for order in orders], query.page, query.limit, total))
+
+
+def _my_order(order_id: str) -> Order:
+    order = lifecycle.order_or_404(order_id)
+    if order.user_id != _me():
+        raise NotFound("ORDER_NOT_FOUND", "Order not found")
+    return order
+
+
+@bp.get("/<order_id>")
+@login_required
+@documented(
+    "One of my orders (with bank-transfer instructions while unpaid)", errors=(404,), tags=("orders",), auth="user"
+)
+def my_order(order_id: str):
+    return ok(order_json(_my_order(order_id)))
+
+
+@bp.post("/<order_id>/cancel")
+@login_required
+@body(Cancel, optional=True)
+@documented(
+    "Cancel my unpaid order (stock returns, the waitlist is served)", errors=(404, 409), tags=("orders",), auth="user"
+)
+def cancel(order_id: str, body: Cancel):
+    order = lifecycle.cancel(order_id, sources=lifecycle.BUYER_CANCELLABLE, owner=_me(), reason=body.reason)
+    return ok(order_json(order))

@@ -1,0 +1,254 @@
+"""Placing orders (SPEC §6): from the cart (all or selected lines) or directly.
+
+One transaction per order: lock the products (ascending ids), check, take the stock, number the
+order, write it with its snapshots, commit; broadcasts go out after commit. An Idempotency-Key
+makes a retried request return the first order: checked before any work, again under the product
+locks (a concurrent twin of the request commits before we get them), and finally enforced by the
+unique (user_id, idempotency_key) constraint — the loser rolls back everything and answers with
+the winner's order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from dorami_api.cart.models import CartHold
+from dorami_api.common.after_commit import after_commit
+from dorami_api.common.db_types import utcnow
+from dorami_api.errors import ApiError, Conflict, Forbidden, NotFound
+from dorami_api.extensions import db
+from dorami_api.orders import numbering, pricing
+from dorami_api.orders.models import Order, OrderItem
+from dorami_api.orders.notifications import announce_new_order
+from dorami_api.products import events, stock
+from dorami_api.products.models import Product, ProductVariant
+from dorami_api.users.crypto import decrypt_address
+from dorami_api.users.models import User
+from dorami_api.waitlist import service as waitlist
+
+
+@dataclass(frozen=True)
+class Wanted:
+    product_id: uuid.UUID
+    variant_id: uuid.UUID | None
+    quantity: int
+
+
+@dataclass
+class Line:
+    product: Product
+    variant: ProductVariant | None
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Buyer:
+    user_id: uuid.UUID
+    email: str | None
+    depositor_name: str
+    instagram_id: str | None
+    address: dict
+
+
+def find_by_key(user_id: uuid.UUID, key: str) -> Order | None:
+    return db.session.scalar(
+        sa.select(Order)
+        .where(Order.user_id == user_id, Order.idempotency_key == key)
+        .execution_options(populate_existing=True)
+    )
+
+
+def buyer(user_id: uuid.UUID) -> Buyer:
+    """Who is buying: a complete profile is required; its address is snapshot decrypted."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.profile_complete:
+        raise Forbidden("PROFILE_INCOMPLETE", "Complete your name, depositor name and shipping address first")
+    return Buyer(
+        user_id=user.id,
+        email=user.email,
+        depositor_name=user.depositor_name,
+        instagram_id=user.instagram_id,
+        address=decrypt_address(user.shipping_address_enc, str(user.id)),
+    )
+
+
+def _idempotent(user_id: uuid.UUID, key: str | None, place: Callable[[], Order]) -> tuple[Order, bool]:
+    """(order, created). The same key from the same user always yields the first order."""
+    if key:
+        existing = find_by_key(user_id, key)
+        if existing is not None:
+            return existing, False
+    try:
+        order_id = place()
+    except IntegrityError as error:
+        db.session.rollback()
+        winner = find_by_key(user_id, key) if key else None
+        if winner is None:
+            raise error
+        return winner, False
+    if isinstance(order_id, Order):  # an earlier twin found under the lock
+        return order_id, False
+    return db.session.get(Order, order_id, populate_existing=True), True
+
+
+def _write_order(
+    who: Buyer,
+    key: str | None,
+    lines: list[Line],
+    settlements: list[stock.StockSettlement],
+    terms: pricing.ShippingTerms,
+) -> str:
+    """Number and write the order (products locked, stock taken and settled), queue broadcasts."""
+    subtotal = sum((pricing.unit_price(line.product, line.variant) * line.quantity for line in lines), Decimal("0"))
+    stream_ids = [line.product.stream_id for line in lines]
+    if not terms.covers(stream_ids):  # a product moved to another stream meanwhile
+        terms = pricing.shipping_terms(stream_ids)
+    fee = terms.fee(subtotal, stream_ids)
+    for settlement in settlements:
+        after_commit(events.announce_stock_change, settlement)
+    order = Order(
+        id=numbering.next_order_id(),
+        user_id=who.user_id,
+        status="PENDING_PAYMENT",
+        subtotal=subtotal,
+        shipping_fee=fee,
+        total=subtotal + fee,
+        user_email=who.email,
+        depositor_name=who.depositor_name,
+        instagram_id=who.instagram_id,
+        shipping_address=who.address,
+        idempotency_key=key,
+        items=[
+            OrderItem(
+                position=position,
+                product_id=line.product.id,
+                variant_id=line.variant.id if line.variant else None,
+                stream_id=line.product.stream_id,
+                product_name=line.product.name,
+                variant_label=pricing.variant_label(line.variant),
+                unit_price=pricing.unit_price(line.product, line.variant),
+                quantity=line.quantity,
+            )
+            for position, line in enumerate(lines)
+        ],
+    )
+    db.session.add(order)
+    after_commit(announce_new_order, order.id)
+    return order.id
+
+
+def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None) -> tuple[Order, bool]:
+    """Buy without a cart. Lines of the same product and variant are added together.
+
+    The hot path of a flash sale: refuse early without a lock when the stock is gone, read the
+    shipping terms before locking, give the connection back while queueing, and keep the locked
+    section to a few statements."""
+    totals: dict[tuple[uuid.UUID, uuid.UUID | None], int] = {}
+    for item in wanted:
+        totals[(item.product_id, item.variant_id)] = totals.get((item.product_id, item.variant_id), 0) + item.quantity
+    product_ids = {product_id for product_id, _ in totals}
+
+    def place():
+        who = buyer(user_id)
+        streams = stock.precheck(totals)
+        terms = pricing.shipping_terms(streams.values())
+        stock.release_connection()
+
+        def work():
+            products = stock.lock_products(product_ids)
+            if key and (twin := find_by_key(user_id, key)) is not None:
+                return twin
+            lines, held = [], {}
+            for (product_id, variant_id), quantity in totals.items():
+                product = products[product_id]
+                variant = stock.find_variant(product, variant_id)
+                counted = stock.ensure_available(product, variant, quantity)
+                stock.take_stock(product, variant, quantity)
+                lines.append(Line(product, variant, quantity))
+                held[product_id] = counted if variant is None and len(totals) == 1 else None
+            settlements = [stock.settle(product, held.get(product_id)) for product_id, product in products.items()]
+            return _write_order(who, key, lines, settlements, terms)
+
+        return stock.atomic(work, gated=product_ids)
+
+    return _idempotent(user_id, key, place)
+
+
+def _cart_holds(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None) -> list[CartHold]:
+    query = sa.select(CartHold).where(CartHold.user_id == user_id)
+    # Listed lines are read whatever their state (to say why they cannot be bought).
+    query = query.where(CartHold.id.in_(item_ids)) if item_ids else query.where(CartHold.status == "ACTIVE")
+    return db.session.scalars(query.order_by(CartHold.created_at).execution_options(populate_existing=True)).all()
+
+
+def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: str | None) -> tuple[Order, bool]:
+    """Check out the cart: the holds already reserve the units, so each becomes sold stock."""
+
+    def place():
+        who = buyer(user_id)
+        holds = _cart_holds(user_id, item_ids)
+        product_ids = {hold.product_id for hold in holds}
+        terms = pricing.shipping_terms(
+            db.session.scalars(sa.select(Product.stream_id).where(Product.id.in_(product_ids))).all()
+        )
+
+        def work():
+            products = stock.lock_products(product_ids)
+            if key and (twin := find_by_key(user_id, key)) is not None:
+                return twin
+            holds = _checkable_holds(user_id, item_ids, products)
+            lines = []
+            for hold in holds:
+                product = products[hold.product_id]
+                variant = stock.find_variant(product, hold.variant_id) if hold.variant_id else None
+                on_hand = variant.stock if variant is not None else product.stock
+                if on_hand < hold.quantity:  # stock was cut below what the carts hold
+                    stock.refuse_unavailable(product.id, on_hand, hold.quantity)
+                stock.take_stock(product, variant, hold.quantity)
+                hold.status, hold.updated_at = "ORDERED", utcnow()
+                lines.append(Line(product, variant, hold.quantity))
+            waitlist.end_promotion([hold.id for hold in holds if hold.source == "WAITLIST"], "COMPLETED")
+            used = {hold.product_id for hold in holds}
+            settlements = [stock.settle(product) for product_id, product in products.items() if product_id in used]
+            return _write_order(who, key, lines, settlements, terms)
+
+        return stock.atomic(work)
+
+    return _idempotent(user_id, key, place)
+
+
+def _checkable_holds(
+    user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, products: dict[uuid.UUID, Product]
+) -> list[CartHold]:
+    """The holds to check out, read again under the product locks. Listed lines must all be
+    live; the whole cart means its live lines (CART_EXPIRED when only expired ones are left)."""
+    now = utcnow()
+    holds = _cart_holds(user_id, item_ids)
+    if item_ids:
+        found = {hold.id: hold for hold in holds}
+        missing = [str(i) for i in item_ids if i not in found or found[i].status in ("ORDERED", "RELEASED")]
+        if missing:
+            raise NotFound("CART_ITEM_NOT_FOUND", "Cart item not found", {"itemIds": missing})
+    expired = [h for h in holds if h.status == "EXPIRED" or (h.expires_at is not None and h.expires_at <= now)]
+    if not item_ids:
+        live = [hold for hold in holds if hold not in expired]
+        holds, expired = live, (expired if not live else [])
+    if expired:
+        raise Conflict(
+            "CART_EXPIRED",
+            "Some cart items have expired; add them again",
+            {"itemIds": [str(hold.id) for hold in expired]},
+        )
+    holds = [hold for hold in holds if hold.status == "ACTIVE"]
+    if not holds:
+        raise Conflict("CART_EMPTY", "Your cart is empty")
+    if any(hold.product_id not in products for hold in holds):
+        # A line for a new product appeared after we chose which products to lock.
+        raise ApiError(409, "CART_CHANGED", "Your cart changed while checking out; try again")
+    return holds

@@ -1,0 +1,110 @@
+"""/api/v1/products: the public catalogue and its admin (SPEC §5)."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint
+
+from dorami_api.auth.guards import admin_required
+from dorami_api.common.fields import page_schema
+from dorami_api.common.responses import created, no_content, ok, page_of
+from dorami_api.common.validation import body, documented, query
+from dorami_api.common.viewer import viewer_is_admin
+from dorami_api.errors import Forbidden
+from dorami_api.products import service
+from dorami_api.products.schemas import (
+    ProductCreate,
+    ProductListQuery,
+    ProductOut,
+    ProductUpdate,
+    StockAdjustment,
+)
+
+bp = Blueprint("products", __name__)
+TAGS = ("products",)
+
+
+@bp.get("")
+@documented(
+    "List products (hidden and expired ones never, except for admins asking includeHidden)",
+    response=page_schema(ProductOut),
+    errors=(400, 403),
+    tags=TAGS,
+    auth="optional",
+)
+@query(ProductListQuery)
+def list_products(query: ProductListQuery):
+    include_hidden = query.includeHidden or query.status == "HIDDEN"
+    if include_hidden and not viewer_is_admin():
+        raise Forbidden("FORBIDDEN", "Only administrators see hidden products")
+    items, total = service.list_products(query, include_hidden=include_hidden)
+    return ok(page_of(items, query.page, query.limit, total))
+
+
+@bp.get("/<uuid:product_id>")
+@documented(
+    "A product (a hidden one is 404 except for admins)", response=ProductOut, errors=(404,), tags=TAGS, auth="optional"
+)
+def get_product(product_id: uuid.UUID):
+    return ok(service.get_product(product_id, include_hidden=viewer_is_admin()))
+
+
+@bp.post("")
+@documented(
+    "Create a product (broadcast live:product:added)",
+    response=ProductOut,
+    status=201,
+    errors=(400, 404, 409),
+    tags=TAGS,
+)
+@admin_required
+@body(ProductCreate)
+def create_product(body: ProductCreate):
+    return created(service.create_product(body))
+
+
+@bp.patch("/<uuid:product_id>")
+@documented(
+    "Edit a product; `variants` replaces the list (broadcast live:product:updated)",
+    response=ProductOut,
+    errors=(400, 404, 409),
+    tags=TAGS,
+)
+@admin_required
+@body(ProductUpdate)
+def update_product(product_id: uuid.UUID, body: ProductUpdate):
+    return ok(service.update_product(product_id, body))
+
+
+@bp.delete("/<uuid:product_id>")
+@documented("Delete a product (broadcast live:product:deleted)", status=204, errors=(404,), tags=TAGS)
+@admin_required
+def delete_product(product_id: uuid.UUID):
+    service.delete_product(product_id)
+    return no_content()
+
+
+@bp.post("/<uuid:product_id>/stock")
+@documented(
+    "Adjust stock on hand by a signed delta (never below 0: 409)",
+    response=ProductOut,
+    errors=(400, 404, 409),
+    tags=TAGS,
+)
+@admin_required
+@body(StockAdjustment)
+def adjust_stock(product_id: uuid.UUID, body: StockAdjustment):
+    return ok(service.adjust_stock(product_id, body))
+
+
+@bp.post("/<uuid:product_id>/sold-out")
+@documented(
+    "Close the sale: nothing more is available (broadcast live:product:soldout)",
+    response=ProductOut,
+    errors=(404, 409),
+    tags=TAGS,
+)
+@admin_required
+def mark_sold_out(product_id: uuid.UUID):
+    return ok(service.mark_sold_out(product_id))

@@ -1,0 +1,276 @@
+"""Catalogue rules (SPEC §5): listing, creating, editing, deleting products, adjusting stock.
+
+Every write locks the product row (stock.lock_product), settles its status through
+stock.settle (SOLD_OUT at zero available, AVAILABLE again after a restock; `version` + 1), commits,
+and only then broadcasts (products/events.py through after_commit).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from dorami_api.common.after_commit import after_commit
+from dorami_api.errors import ApiError, Conflict, NotFound
+from dorami_api.extensions import db
+from dorami_api.products import events, stock
+from dorami_api.products.models import Product, ProductVariant
+from dorami_api.products.schemas import ProductCreate, ProductListQuery, ProductUpdate, StockAdjustment, VariantIn
+from dorami_api.products.serializers import held_by_variant, product_json
+from dorami_api.streaming.models import LiveStream
+from dorami_api.waitlist import service as waitlist
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_products(query: ProductListQuery, include_hidden: bool = False) -> tuple[list[dict], int]:
+    """One page of products and the total. The public never sees hidden or expired products."""
+    conditions = []
+    if query.streamId is not None:
+        conditions.append(Product.stream_id == query.streamId)
+    if query.streamKey is not None:
+        conditions.append(
+            Product.stream_id.in_(sa.select(LiveStream.id).where(LiveStream.stream_key == query.streamKey))
+        )
+    if query.status is not None:
+        conditions.append(Product.status == query.status)
+    if query.search is not None:
+        conditions.append(Product.name.ilike(f"%{_escape_like(query.search)}%", escape="\\"))
+    if not include_hidden:
+        now = datetime.now(UTC)
+        conditions.append(Product.status != "HIDDEN")
+        conditions.append(sa.or_(Product.expires_at.is_(None), Product.expires_at > now))
+
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Product).where(*conditions))
+    products = db.session.scalars(
+        sa.select(Product)
+        .where(*conditions)
+        .options(selectinload(Product.variants))
+        .order_by(Product.sort_order.asc(), Product.created_at.desc(), Product.id.asc())
+        .offset(query.offset)
+        .limit(query.limit)
+    ).all()
+    ids = [p.id for p in products]
+    held, variant_held = stock.held_by_product(ids), held_by_variant(ids)
+    stream_ids = {p.stream_id for p in products if p.stream_id}
+    keys = dict(
+        db.session.execute(sa.select(LiveStream.id, LiveStream.stream_key).where(LiveStream.id.in_(stream_ids))).all()
+        if stream_ids
+        else []
+    )
+    items = [product_json(p, held.get(p.id, 0), keys.get(p.stream_id), variant_held=variant_held) for p in products]
+    return items, total
+
+
+def get_product(product_id: uuid.UUID, include_hidden: bool = False) -> dict:
+    product = db.session.get(Product, product_id)
+    if product is None or (product.status == "HIDDEN" and not include_hidden):
+        raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
+    return product_json(product)
+
+
+def _check_stream(stream_id: uuid.UUID | None) -> None:
+    if stream_id is None:
+        return
+    status = db.session.scalar(sa.select(LiveStream.status).where(LiveStream.id == stream_id))
+    if status is None:
+        raise NotFound("STREAM_NOT_FOUND", "Live stream not found")
+    if status == "ENDED":
+        raise Conflict("STREAM_ENDED", "The live stream has ended; products can no longer be added to it")
+
+
+def _new_variant(spec: VariantIn) -> ProductVariant:
+    return ProductVariant(
+        color=spec.color,
+        size=spec.size,
+        label=spec.label,
+        price=spec.price,
+        stock=spec.stock,
+        sort_order=spec.sortOrder,
+    )
+
+
+def _units_for_variants(variants: list[VariantIn], stock_given: int | None) -> int:
+    total = sum(v.stock for v in variants)
+    if stock_given is not None and stock_given != total:
+        raise ApiError(
+            400,
+            "VALIDATION_ERROR",
+            "With variants, stock is the sum of the variants' stock",
+            {"fields": [{"field": "stock", "message": f"must be {total} or omitted", "type": "value_error"}]},
+        )
+    return total
+
+
+def create_product(body: ProductCreate) -> dict:
+    _check_stream(body.streamId)
+    units = _units_for_variants(body.variants, body.stock) if body.variants else (body.stock or 0)
+    product = Product(
+        stream_id=body.streamId,
+        name=body.name,
+        description=body.description,
+        price=body.price,
+        original_price=body.originalPrice,
+        image_url=body.imageUrl,
+        images=list(body.images),
+        status=body.status if body.status == "HIDDEN" else ("AVAILABLE" if units > 0 else "SOLD_OUT"),
+        stock=units,
+        hold_minutes=body.holdMinutes,
+        sort_order=body.sortOrder,
+        expires_at=body.expiresAt,
+        version=1,
+        variants=[_new_variant(v) for v in body.variants],
+    )
+    db.session.add(product)
+    db.session.flush()
+    after_commit(events.announce_product_change, product.id, None)
+    db.session.commit()
+    return product_json(product)
+
+
+def _sync_variants(product: Product, specs: list[VariantIn]) -> None:
+    """Make the product's variants exactly `specs`. A removed variant must not be held in a cart."""
+    existing = {v.id: v for v in product.variants}
+    for spec in specs:
+        if spec.id is not None and spec.id not in existing:
+            raise NotFound("VARIANT_NOT_FOUND", f"Variant {spec.id} is not a variant of this product")
+    kept_ids = {spec.id for spec in specs if spec.id is not None}
+    for variant in list(product.variants):
+        if variant.id in kept_ids:
+            continue
+        if stock.held_quantity(product.id, variant.id, any_variant=False):
+            raise Conflict("VARIANT_HELD", "A variant held in carts cannot be removed", {"variantId": str(variant.id)})
+        product.variants.remove(variant)
+    # Park the kept variants on placeholder options first, so that options can swap between
+    # variants without tripping the unique (product, color, size, label) constraint.
+    for spec in specs:
+        if spec.id is not None:
+            existing[spec.id].label = f"~{spec.id.hex}"
+    db.session.flush()
+    for spec in specs:
+        if spec.id is None:
+            continue
+        variant = existing[spec.id]
+        variant.color, variant.size, variant.label = spec.color, spec.size, spec.label
+        variant.price, variant.stock, variant.sort_order = spec.price, spec.stock, spec.sortOrder
+    db.session.flush()
+    for spec in specs:
+        if spec.id is None:
+            product.variants.append(_new_variant(spec))
+
+
+_COLUMNS = {
+    "name": "name",
+    "description": "description",
+    "price": "price",
+    "originalPrice": "original_price",
+    "imageUrl": "image_url",
+    "holdMinutes": "hold_minutes",
+    "sortOrder": "sort_order",
+    "expiresAt": "expires_at",
+}
+
+
+def _offer_to_waitlist(product: Product) -> None:
+    """Units that came back (restock, unhiding) go to the waitlist first, in this transaction."""
+    if product.status != "HIDDEN":
+        waitlist.promote_waiting_in_transaction(product)
+
+
+def update_product(product_id: uuid.UUID, body: ProductUpdate) -> dict:
+    def work() -> Product:
+        product = stock.lock_product(product_id)
+        before = events.placement_of(product)
+        sent = body.model_fields_set
+        if "streamId" in sent and body.streamId != product.stream_id:
+            _check_stream(body.streamId)
+            product.stream_id = body.streamId
+        for field, column in _COLUMNS.items():
+            if field in sent:
+                setattr(product, column, getattr(body, field))
+        if "images" in sent:
+            product.images = list(body.images)
+        if "variants" in sent:
+            _sync_variants(product, body.variants)
+            product.stock = _units_for_variants(body.variants, body.stock if "stock" in sent else None)
+        elif "stock" in sent:
+            if product.variants:
+                raise ApiError(400, "VARIANT_REQUIRED", "Set the stock of each variant of this product")
+            product.stock = body.stock
+        if body.status == "HIDDEN":
+            product.status = "HIDDEN"
+        elif body.status == "AVAILABLE" and product.status == "HIDDEN":
+            # Back on sale; settle() turns it SOLD_OUT at once if nothing is available.
+            product.status = "AVAILABLE"
+        _offer_to_waitlist(product)
+        settlement = stock.settle(product)
+        after_commit(events.announce_product_change, product.id, before, settlement)
+        return product
+
+    return product_json(stock.atomic(work))
+
+
+def delete_product(product_id: uuid.UUID) -> None:
+    def work() -> None:
+        product = stock.lock_product(product_id)
+        data = product_json(product)
+        data["version"] += 1  # the deletion is the product's newest change
+        featuring = db.session.scalars(
+            sa.select(LiveStream.stream_key).where(LiveStream.featured_product_id == product.id)
+        )
+        for stream_key in featuring.all():
+            after_commit(events.announce_featured, stream_key, None)
+        db.session.delete(product)
+        after_commit(events.announce_deleted, data)
+
+    stock.atomic(work)
+
+
+def adjust_stock(product_id: uuid.UUID, body: StockAdjustment) -> dict:
+    def work() -> Product:
+        product = stock.lock_product(product_id)
+        variant = stock.find_variant(product, body.variantId)
+        on_hand = variant.stock if variant is not None else product.stock
+        if on_hand + body.delta < 0:
+            raise Conflict(
+                "INSUFFICIENT_STOCK",
+                f"Only {on_hand} on hand; stock cannot go below 0",
+                {"productId": str(product.id), "stock": on_hand, "delta": body.delta},
+            )
+        if body.delta > 0:
+            stock.return_stock(product, variant, body.delta)
+            _offer_to_waitlist(product)
+        else:
+            stock.take_stock(product, variant, -body.delta)
+        after_commit(events.announce_stock_change, stock.settle(product))
+        return product
+
+    return product_json(stock.atomic(work))
+
+
+def mark_sold_out(product_id: uuid.UUID) -> dict:
+    """Close the sale: stock on hand is cut to the units already held in carts (those buyers
+    keep their chance), so nothing more is available, and the product is SOLD_OUT until a
+    restock. Keeping stock and status consistent means no later hold release re-opens it."""
+
+    def work() -> Product:
+        product = stock.lock_product(product_id)
+        if product.status == "HIDDEN":
+            raise Conflict("PRODUCT_HIDDEN", "A hidden product is not on sale")
+        if product.status == "SOLD_OUT" and stock.available_units(product) == 0:
+            return product
+        if product.variants:
+            for variant in product.variants:
+                variant.stock = min(variant.stock, stock.held_quantity(product.id, variant.id, any_variant=False))
+            product.stock = sum(variant.stock for variant in product.variants)
+        else:
+            product.stock = min(product.stock, stock.held_quantity(product.id))
+        after_commit(events.announce_stock_change, stock.settle(product))
+        return product
+
+    return product_json(stock.atomic(work))

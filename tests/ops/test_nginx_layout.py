@@ -1,0 +1,105 @@
+"""The compose layout for real, with the shipped deploy/nginx.conf: nginx in front of two
+single-worker instances. REST is spread over both, Socket.IO polling sessions stick to one
+instance, request ids pass through, /metrics answers from inside."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.auth import create_user, login
+from tests.support.server import free_port
+from tests.support.sockets import Viewer
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def nginx_binary() -> str | None:
+    for candidate in ("/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"):
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def local_config(directory: Path, port: int, upstream_ports: list[int]) -> str:
+    """deploy/nginx.conf with loopback addresses for compose's service names, and a pid file,
+    temp directories and (as root) a user that fit a test."""
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    for index, upstream_port in enumerate(upstream_ports, start=1):
+        config = config.replace(f"api-{index}:3001", f"127.0.0.1:{upstream_port}")
+    assert "api-" not in config
+    config = config.replace("pid /tmp/nginx.pid;", f"pid {directory}/nginx.pid;\ndaemon off;")
+    if os.geteuid() == 0:
+        config = "user root;\n" + config
+    config = config.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    temp = "".join(
+        f"    {kind}_temp_path {directory}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return config.replace("http {\n", "http {\n" + temp, 1)
+
+
+@pytest.fixture
+def layout(live_server, tmp_path):
+    nginx = nginx_binary()
+    if nginx is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light; scripts/ensure-tools.sh)")
+    instances = [live_server(workers=1, PROXY_HOPS="1", LOG_LEVEL="INFO") for _ in range(2)]
+    port = free_port()
+    (tmp_path / "nginx.conf").write_text(local_config(tmp_path, port, [i.port for i in instances]))
+    process = subprocess.Popen(
+        [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", str(tmp_path / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            assert process.poll() is None, (tmp_path / "error.log").read_text()
+            try:
+                requests.get(f"{url}/api/v1/health/live", timeout=1, headers={"Connection": "close"})
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "nginx did not answer"
+                time.sleep(0.1)
+        yield url, instances
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_rest_is_spread_and_request_ids_pass_through(layout):
+    url, instances = layout
+    for number in range(20):
+        response = requests.get(f"{url}/api/v1/health/live", headers={"X-Request-Id": f"via-nginx-{number}"}, timeout=5)
+        assert response.status_code == 200
+        assert response.headers["X-Request-Id"] == f"via-nginx-{number}"
+    # Both instances served some of them (round robin), each logging the client's id.
+    for instance in instances:
+        assert re.search(r"\[via-nginx-\d+\] GET /api/v1/health/live 200", instance.log())
+    # Without an id, nginx's own one reaches the app and comes back.
+    generated = requests.get(f"{url}/api/v1/health/live", timeout=5).headers["X-Request-Id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    assert any(f"[{generated}]" in instance.log() for instance in instances)
+    assert requests.get(f"{url}/metrics", timeout=5).status_code == 200  # from inside
+
+
+def test_socketio_polling_sessions_stick_to_one_instance(app, layout):
+    url, _ = layout
+    token = login(app, create_user(app))["access"]
+    viewers = [Viewer(url, token=token, transports=("polling",)) for _ in range(3)]
+    try:
+        for viewer in viewers:
+            answer = viewer.call("chat:join-room", {"liveId": "no-such-stream"}, "/chat")
+            assert answer["success"] is False  # answered by the instance holding the session
+            assert viewer.client.connected
+    finally:
+        for viewer in viewers:
+            viewer.close()

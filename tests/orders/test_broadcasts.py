@@ -1,0 +1,72 @@
+"""What orders tell the world (SPEC §6, §7), recorded at broadcast.py — the one module that knows
+event names and rooms: social proof without personal data, the full order to admins, status
+changes to the buyer, product stock changes — and nothing for a change that rolled back."""
+
+from __future__ import annotations
+
+import pytest
+
+from dorami_api.realtime import broadcast
+from tests.orders.helpers import ADMIN_ORDERS, ORDERS, buy, placed
+from tests.support.commerce import admin, make_product, make_stream, shopper
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    events = []
+
+    def record(name):
+        return lambda *args: events.append((name, *args))
+
+    for name in ("purchase_notification", "order_new", "order_updated", "product_updated", "product_soldout"):
+        monkeypatch.setattr(broadcast, name, record(name))
+    return events
+
+
+def _named(sent, name):
+    return [event[1:] for event in sent if event[0] == name]
+
+
+def test_a_new_order_is_social_proof_for_viewers_and_news_for_admins(app, client, sent):
+    stream_id, stream_key = make_stream(app)
+    product_id = make_product(app, stock=2, stream_id=stream_id, name="Pearl earrings")
+    _, alice = shopper(app, name="Alice Park", email="alice@dorami.test")
+    _, bob = shopper(app, name="Bob", instagram_id="@bob.live")
+
+    order = placed(buy(client, alice, (product_id, 1)))
+    assert _named(sent, "purchase_notification") == [(stream_key, "Alice", "Pearl earrings")]
+    (admin_view,) = _named(sent, "order_new")
+    assert admin_view[0]["id"] == order["id"] and admin_view[0]["userEmail"] == "alice@dorami.test"
+    assert _named(sent, "product_updated")[0][0] == stream_key
+    assert _named(sent, "product_updated")[0][1]["available"] == 1
+
+    placed(buy(client, bob, (product_id, 1)))
+    assert _named(sent, "purchase_notification")[-1] == (stream_key, "@bob.live", "Pearl earrings")
+    assert len(_named(sent, "product_soldout")) == 1
+
+    sent.clear()
+    refused = buy(client, bob, (product_id, 1))
+    assert refused.status_code == 409
+    assert sent == []  # nothing happened, nothing is said
+
+
+def test_status_changes_go_to_the_buyers_own_room(app, client, sent):
+    product_id = make_product(app, stock=5)
+    alice_user, alice = shopper(app)
+    boss = admin(app)
+    order = placed(buy(client, alice, (product_id, 1)))
+    client.post(f"{ADMIN_ORDERS}/{order['id']}/confirm-payment", headers=boss)
+    client.post(f"{ADMIN_ORDERS}/{order['id']}/ship", json={"trackingNumber": "TRACK-1"}, headers=boss)
+    updates = _named(sent, "order_updated")
+    assert [(user, data["status"]) for user, data in updates] == [
+        (str(alice_user.id), "PAID"),
+        (str(alice_user.id), "SHIPPED"),
+    ]
+
+    second = placed(buy(client, alice, (product_id, 1)))
+    client.post(f"{ORDERS}/{second['id']}/cancel", headers=alice)
+    assert _named(sent, "order_updated")[-1][1]["status"] == "CANCELLED"
+    assert client.post(f"{ADMIN_ORDERS}/{order['id']}/deliver", headers=boss).status_code == 200
+    count = len(_named(sent, "order_updated"))
+    assert client.post(f"{ADMIN_ORDERS}/{order['id']}/deliver", headers=boss).status_code == 409
+    assert len(_named(sent, "order_updated")) == count  # a refused transition says nothing

@@ -1,0 +1,1 @@
+from tests.products.helpers import actors, emitted  # noqa: F401 - fixtures
