@@ -210,10 +210,9 @@ def publish_started(publish_key: str) -> LiveStream:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if stream is None:
-        raise PublishRefused("unknown publish key")
-    if stream.status == "ENDED":
-        raise PublishRefused("the stream has ended")
+    if stream is None or stream.status == "ENDED":
+        db.session.rollback()  # release the row lock at once
+        raise PublishRefused("unknown publish key" if stream is None else "the stream has ended")
     if stream.status == "SCHEDULED":
         _go_live(stream)
     db.session.commit()
