@@ -200,7 +200,10 @@ def _operation(rule: Rule, method: str, view, components: _Components) -> dict:
     else:
         data = components.ref(model) if model is not None else {}
         schema = _envelope(data) if enveloped else data
-        responses[str(status)] = {"description": "Success", "content": {"application/json": {"schema": schema}}}
+        media_type = notes.get("media_type", "application/json")
+        if media_type != "application/json":
+            schema = {"type": "string"}
+        responses[str(status)] = {"description": "Success", "content": {media_type: {"schema": schema}}}
 
     errors = set(notes.get("errors") or ())
     if notes.get("body") is not None or notes.get("bodies"):
@@ -297,6 +300,20 @@ def swagger_ui():
         "img-src data: https:; connect-src 'self'; frame-ancestors 'none'"
     )
     return response
+
+
+openapi_document.__openapi__ = {
+    "summary": "This OpenAPI 3.1 document",
+    "response": None,
+    "envelope": False,
+    "tags": ("documentation",),
+}
+swagger_ui.__openapi__ = {
+    "summary": "Swagger UI (not in production)",
+    "media_type": "text/html",
+    "errors": (404,),
+    "tags": ("documentation",),
+}
 
 
 def init_app(app: Flask) -> None:

@@ -63,6 +63,7 @@ def test_operations_carry_schemas_errors_and_security(client):
     for name in set(re.findall(r"#/components/schemas/([A-Za-z0-9_]+)", text)):
         assert name in document["components"]["schemas"], name
     assert "$defs" not in text
+    assert "text/html" in document["paths"]["/api/v1/docs"]["get"]["responses"]["200"]["content"]
     # the secret never appears in a public schema
     public = document["components"]["schemas"]["StreamOut"]["properties"]
     assert "publishKey" not in public

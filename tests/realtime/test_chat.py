@@ -133,7 +133,11 @@ def test_admins_delete_messages_and_mute_and_ban_for_a_time(app, server, connect
 
     admin.call("chat:ban-user", {"liveId": stream_key, "userId": str(bob_user.id), "minutes": 60}, CHAT)
     bob.wait_for("chat:user-banned", CHAT)
-    bob.call("chat:leave-room", {"liveId": stream_key}, CHAT)
+    # A ban takes Bob out of the room: the admin's next message (the admin's own copy is the
+    # barrier) does not reach him, and he cannot come back.
+    after = send(admin, stream_key, "after the ban")["data"]["id"]
+    admin.wait_for("chat:message", CHAT, match=lambda d: d["data"]["id"] == after)
+    assert not bob.received("chat:message", CHAT, match=lambda d: d["data"]["id"] == after)
     assert join(bob, stream_key)["errorCode"] == "CHAT_BANNED"
     with app.app_context():
         actions = sorted(db.session.scalars(db.select(ChatModeration.action)).all())
