@@ -11,13 +11,22 @@ from pathlib import Path
 
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
+TARGETS_START = "<!-- targets:start -->"
+TARGETS_END = "<!-- targets:end -->"
 
 
 def _rows(run_dir: Path, scenario: str) -> list[dict]:
+    """A scenario's lines; when a scenario was re-run into the same run id (run.py --run-id),
+    only the latest session's lines of each target count."""
     path = run_dir / f"{scenario}.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    latest: dict[str, str] = {}
+    for r in rows:
+        target = r.get("target")
+        latest[target] = max(latest.get(target, ""), r.get("session", ""))
+    return [r for r in rows if r.get("session", "") == latest[r.get("target")]]
 
 
 def _median(values):
@@ -52,7 +61,9 @@ def _x(ratio) -> str:
 
 
 def not_run(rows: list[dict]) -> dict[str, str]:
-    return {r["target"]: r["not_run"] for r in rows if "not_run" in r}
+    """Targets that did not run, unless a later re-run into the same run id measured them."""
+    measured = {r.get("target") for r in rows if "not_run" not in r}
+    return {r["target"]: r["not_run"] for r in rows if "not_run" in r and r["target"] not in measured}
 
 
 def summarise(run_dir: Path) -> dict:
@@ -442,6 +453,68 @@ def render(summary: dict) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _verdict(ok: bool | None) -> str:
+    return "–" if ok is None else ("**met**" if ok else "**missed**")
+
+
+def render_targets(summary: dict) -> str:
+    """The service against the goals of issue 8 (goals, not assertions)."""
+    rows = []
+    fan = summary["fanout"].get("service", {}).get("1000")
+    if fan:
+        ok = fan["delivery_ratio_min"] >= 1 and (fan["p99_ms"] or 1e9) <= 150
+        got = f"{fan['delivery_ratio'] * 100:.2f} % delivered, p99 {_fmt(fan['p99_ms'])} ms"
+    else:
+        ok, got = None, "not run"
+    rows.append(["fan-out 1,000 viewers × 50 msg/s", "100 % delivered, p99 ≤ 150 ms", got, _verdict(ok)])
+    sat = summary["saturation"]
+    ratio = _ratio(
+        (sat.get("service") or {}).get("best_deliveries_per_s"),
+        (sat.get("flask-ref") or {}).get("best_deliveries_per_s"),
+    )
+    got = f"{_x(ratio)} the flask-ref's deliveries/s" if ratio is not None else "not run"
+    rows.append(
+        ["saturation fan-out", "≥ 0.9× bare Flask-SocketIO", got, _verdict(None if ratio is None else ratio >= 0.9)]
+    )
+    flash = summary["flashsale"].get("2000")
+    if flash:
+        sold_ok = all(u == 100 for u in flash["units_sold"])
+        ok = (
+            sold_ok
+            and flash["five_xx"] == 0
+            and (flash["p99_ms"] or 1e9) <= 1000
+            and flash["soldout_missing"] == 0
+            and (flash["soldout_delay_max_ms"] or 0) <= 1000
+        )
+        got = (
+            f"sold {', '.join(map(str, flash['units_sold']))}; {flash['five_xx']} × 5xx;"
+            f" p99 {_fmt(flash['p99_ms'])} ms;"
+            f" sold-out seen by {flash['viewers_connected'] - flash['soldout_missing']}/{flash['viewers_connected']},"
+            f" ≤ {_fmt(flash['soldout_delay_max_ms'])} ms after the last sale"
+        )
+    else:
+        ok, got = None, "not run"
+    rows.append(
+        ["flash sale 2,000 buyers", "exactly 100 sold, no 5xx, p99 ≤ 1 s, sold-out seen ≤ 1 s", got, _verdict(ok)]
+    )
+    levels = summary["rest"].get("service", {}).get("product_list", {})
+    if levels:
+        best = max(levels.items(), key=lambda kv: kv[1]["requests_per_s"] or 0)
+        ok = any((r["requests_per_s"] or 0) >= 1000 and (r["p99_ms"] or 1e9) <= 100 for r in levels.values())
+        got = f"best {_fmt(best[1]['requests_per_s'])} req/s (c={best[0]}, p99 {_fmt(best[1]['p99_ms'])} ms)"
+    else:
+        ok, got = None, "not run"
+    rows.append(["REST product list", "≥ 1,000 req/s with p99 ≤ 100 ms", got, _verdict(ok)])
+    cap = summary["capacity"].get("service")
+    if cap:
+        ok = cap["connections_made"] >= 10_000 and (cap["rss_mb_per_1000"] or 1e9) <= 60
+        got = f"{_fmt(cap['connections_made'])} connected, {_fmt(cap['rss_mb_per_1000'])} MB per 1,000"
+    else:
+        ok, got = None, "not run"
+    rows.append(["capacity", "10,000 viewers, ≤ 60 MB per 1,000", got, _verdict(ok)])
+    return _table(["goal", "target", f"run {summary['run_id']}", ""], rows) + "\n"
+
+
 def latest_run(results: Path) -> str:
     runs = sorted(p.name for p in results.iterdir() if p.is_dir() and (p / "meta.json").exists())
     if not runs:
@@ -457,9 +530,11 @@ def write_report(results: Path, run_id: str | None = None) -> dict:
     table = render(summary)
     if readme.exists():
         text = readme.read_text()
-        if START in text and END in text:
-            head, rest = text.split(START, 1)
-            _, tail = rest.split(END, 1)
-            readme.write_text(f"{head}{START}\n{table}{END}{tail}")
+        for start, end, body in ((START, END, table), (TARGETS_START, TARGETS_END, render_targets(summary))):
+            if start in text and end in text:
+                head, rest = text.split(start, 1)
+                _, tail = rest.split(end, 1)
+                text = f"{head}{start}\n{body}{end}{tail}"
+        readme.write_text(text)
     print(table)
     return summary

@@ -174,6 +174,8 @@ class Session:
         # The service's code: this checkout by default; --service-dir measures another one.
         self.service_dir = Path(args.service_dir).resolve() if args.service_dir else ROOT
         self.workers = str(args.workers or os.cpu_count() or 2)
+        previous = self.dir / "meta.json"
+        self.earlier_meta = json.loads(previous.read_text()) if previous.exists() else None
         self.meta = {
             "run_id": self.run_id,
             "started": datetime.now(UTC).isoformat(),
@@ -299,7 +301,7 @@ class Session:
         return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
     def record(self, scenario: str, row: dict) -> dict:
-        row = {"run_id": self.run_id, "loadavg_1m": loadavg(), **row}
+        row = {"run_id": self.run_id, "session": self.meta["started"], "loadavg_1m": loadavg(), **row}
         with open(self.dir / f"{scenario}.jsonl", "a") as out:
             out.write(json.dumps(row) + "\n")
         return row
@@ -556,9 +558,10 @@ def tree_usage(pid: int) -> tuple[float, float]:
 
 
 def wrk(s: Session, server: Server, url: str, connections: int, seconds: int) -> dict:
-    cmd = pin(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s", url], s.args.pin_generator
-    )
+    # --timeout 10s: a slower answer counts as a timeout (wrk leaves it out of the latencies and
+    # reports it under socket errors, which the table adds to the errors).
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", url]
+    cmd = pin(cmd, s.args.pin_generator)
     cpu0, _ = tree_usage(server.pid)
     t0 = time.monotonic()
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, preexec_fn=raise_nofile)
@@ -569,6 +572,22 @@ def wrk(s: Session, server: Server, url: str, connections: int, seconds: int) ->
     return row
 
 
+def settle(server: Server, bound: float = 60) -> float:
+    """Wait until the server answers its liveness probe promptly again: requests wrk gave up on
+    are still being worked on, and the next run must not inherit them. Seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < bound:
+        try:
+            t = time.monotonic()
+            requests.get(server.url + "/api/v1/health/live", timeout=5)
+            if time.monotonic() - t < 0.25:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    return round(time.monotonic() - started, 1)
+
+
 def scenario_rest(s: Session) -> None:
     if not shutil.which("wrk"):
         s.not_run("rest", "all", "wrk not installed (apt-get install -y wrk)")
@@ -577,22 +596,21 @@ def scenario_rest(s: Session) -> None:
     seconds = 3 if s.args.quick else 5
     repeats = 1 if s.args.quick else s.args.repeats
     for target in [t for t in s.targets() if t != "node-ref"]:
-        # Limiter off: one address at thousands of requests per second would measure the limiter.
-        server = s.start(target, ratelimit=False, scenario="rest")
-        try:
-            if target == "service":
-                stream = s.setup["stream"]
-                endpoints = {
-                    "product_list": f"{server.url}/api/v1/products?streamId={stream['id']}",
-                    "stream_status": f"{server.url}/api/v1/streaming/streams/key/{stream['streamKey']}/status",
-                }
-            else:
-                endpoints = {
-                    "product_list": f"{server.url}/ref/products",
-                    "health_live": f"{server.url}/api/v1/health/live",
-                }
-            for name, url in endpoints.items():
-                probe = requests.get(url, timeout=5)
+        if target == "service":
+            stream = s.setup["stream"]
+            endpoints = {
+                "product_list": f"/api/v1/products?streamId={stream['id']}",
+                "stream_status": f"/api/v1/streaming/streams/key/{stream['streamKey']}/status",
+            }
+        else:
+            endpoints = {"product_list": "/ref/products", "health_live": "/api/v1/health/live"}
+        for name, path in endpoints.items():
+            # A fresh server per endpoint; limiter off: one address at thousands of requests per
+            # second would measure the limiter.
+            server = s.start(target, ratelimit=False, scenario=f"rest-{name}")
+            try:
+                url = server.url + path
+                probe = requests.get(url, timeout=30)
                 if probe.status_code != 200:
                     s.not_run("rest", target, f"{name}: GET {url} -> {probe.status_code}")
                     continue
@@ -600,6 +618,7 @@ def scenario_rest(s: Session) -> None:
                     for r in range(repeats):
                         with profiled(s, server, target, f"rest-{name}-c{c}-{r}", 600):
                             row = wrk(s, server, url, c, seconds)
+                        row["settle_s"] = settle(server)
                         s.record(
                             "rest",
                             {
@@ -615,11 +634,12 @@ def scenario_rest(s: Session) -> None:
                         log(
                             f"  rest {target} {name} c={c}: {row.get('requests_per_s')} req/s"
                             f" p99 {row['latency_ms'].get('p99_ms')} ms non2xx {row['non_2xx']}"
+                            f" socket errors {row['socket_errors']} settled in {row['settle_s']} s"
                         )
-        except Exception as error:  # noqa: BLE001
-            s.not_run("rest", target, str(error)[:500])
-        finally:
-            server.stop()
+            except Exception as error:  # noqa: BLE001
+                s.not_run("rest", target, f"{name}: {str(error)[:400]}")
+            finally:
+                server.stop()
 
 
 def scenario_capacity(s: Session) -> None:
@@ -710,7 +730,11 @@ def main() -> None:
     finally:
         session.meta["finished"] = datetime.now(UTC).isoformat()
         session.meta["loadavg_at_end"] = loadavg()
-        (session.dir / "meta.json").write_text(json.dumps(session.meta, indent=2) + "\n")
+        meta = session.meta
+        if session.earlier_meta:  # a scenario re-run into an existing run: keep the first meta
+            meta = {**session.earlier_meta}
+            meta["reruns"] = [*meta.get("reruns", []), {**session.meta, "scenarios": args.what}]
+        (session.dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         if args.keep:
             env_file = session.tmp / "service.env"
             env_file.write_text("".join(f"export {k}='{v}'\n" for k, v in session.service_env(True).items()))
