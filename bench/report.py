@@ -17,16 +17,16 @@ TARGETS_END = "<!-- targets:end -->"
 
 def _rows(run_dir: Path, scenario: str) -> list[dict]:
     """A scenario's lines; when a scenario was re-run into the same run id (run.py --run-id),
-    only the latest session's lines of each target count."""
+    only the latest session's lines of each target (and scenario) count."""
     path = run_dir / f"{scenario}.jsonl"
     if not path.exists():
         return []
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    latest: dict[str, str] = {}
+    latest: dict[tuple, str] = {}
     for r in rows:
-        target = r.get("target")
-        latest[target] = max(latest.get(target, ""), r.get("session", ""))
-    return [r for r in rows if r.get("session", "") == latest[r.get("target")]]
+        key = (r.get("target"), r.get("scenario"))
+        latest[key] = max(latest.get(key, ""), r.get("session", ""))
+    return [r for r in rows if r.get("session", "") == latest[(r.get("target"), r.get("scenario"))]]
 
 
 def _median(values):
@@ -231,6 +231,7 @@ def render(summary: dict) -> str:
                 [
                     target,
                     viewers,
+                    _fmt(f["connections_failed"]),
                     f"{(f['delivery_ratio'] or 0) * 100:.2f} %"
                     + (
                         f" (min {f['delivery_ratio_min'] * 100:.2f} %)"
@@ -257,6 +258,7 @@ def render(summary: dict) -> str:
             [
                 "target",
                 "viewers",
+                "not connected",
                 "delivered",
                 "deliveries/s",
                 "p50",
