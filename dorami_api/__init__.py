@@ -16,8 +16,8 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app = Flask(__name__)
     _configure(app, config, overrides)
 
-    from dorami_api import errors, models, observability, realtime  # noqa: F401 - models registers every table
-    from dorami_api.auth import tokens
+    from dorami_api import errors, models, observability, ratelimit, realtime, security  # noqa: F401 - models registers every table
+    from dorami_api.auth import csrf, kakao, tokens
     from dorami_api.extensions import db, migrate, redis_store
     from dorami_api.products import stock
 
@@ -27,13 +27,18 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     redis_store.init_app(app)
     tokens.init_app(app)
+    ratelimit.init_app(app)
+    csrf.init_app(app)
+    kakao.init_app(app)
     realtime.init_app(app)
+    security.init_app(app)  # after realtime: ProxyFix must wrap the Socket.IO middleware too
     stock.init_app(app)
     if config.embedded_database:
         _migrate_embedded_database(app)
 
     from dorami_api import openapi
     from dorami_api.admin import config_routes
+    from dorami_api.auth.routes import bp as auth_bp
     from dorami_api.cart.routes import bp as cart_bp
     from dorami_api.health.routes import bp as health_bp
     from dorami_api.orders.admin_routes import bp as admin_orders_bp
@@ -41,9 +46,14 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api.products.routes import bp as products_bp
     from dorami_api.streaming.hooks import bp as streaming_hooks_bp
     from dorami_api.streaming.routes import bp as streaming_bp
+    from dorami_api.users.admin_routes import bp as admin_users_bp
+    from dorami_api.users.routes import bp as users_bp
     from dorami_api.waitlist.routes import bp as waitlist_bp
 
     app.register_blueprint(health_bp, url_prefix="/api/v1/health")
+    app.register_blueprint(auth_bp, url_prefix="/api/v1/auth")
+    app.register_blueprint(users_bp, url_prefix="/api/v1/users")
+    app.register_blueprint(admin_users_bp, url_prefix="/api/v1/admin/users")
     app.register_blueprint(streaming_bp, url_prefix="/api/v1/streaming")
     app.register_blueprint(streaming_hooks_bp, url_prefix="/api/v1/streaming/hooks")
     app.register_blueprint(products_bp, url_prefix="/api/v1/products")

@@ -60,6 +60,18 @@ def _int(value: str | None, name: str, default: int, minimum: int = 0) -> int:
     return number
 
 
+def _limits(value: str, name: str) -> str:
+    """A Flask-Limiter limit string ("20/second;100/10 seconds"), checked at start-up."""
+    from limits import parse_many
+
+    try:
+        if not parse_many(value):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"{name} must be limits like '10/minute;100/hour', got {value!r}") from None
+    return value
+
+
 def _csv(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
@@ -166,6 +178,8 @@ class Config:
     ratelimit_enabled: bool
     ratelimit_default: str
     ratelimit_auth: str
+    login_failure_limit: str
+    refresh_reuse_grace_seconds: int
     proxy_hops: int
     order_payment_timeout_minutes: int
     metrics_token: str | None
@@ -273,8 +287,14 @@ class Config:
             socketio_channel=e.get("SOCKETIO_CHANNEL") or "dorami-socketio",
             socket_presence_ttl=_int(e.get("SOCKET_PRESENCE_TTL"), "SOCKET_PRESENCE_TTL", 45, minimum=3),
             ratelimit_enabled=_bool(e.get("RATELIMIT_ENABLED"), "RATELIMIT_ENABLED", True),
-            ratelimit_default=e.get("RATELIMIT_DEFAULT") or "20/second;100/10 seconds;500/minute",
-            ratelimit_auth=e.get("RATELIMIT_AUTH") or "10/minute",
+            ratelimit_default=_limits(
+                e.get("RATELIMIT_DEFAULT") or "20/second;100/10 seconds;500/minute", "RATELIMIT_DEFAULT"
+            ),
+            ratelimit_auth=_limits(e.get("RATELIMIT_AUTH") or "10/minute", "RATELIMIT_AUTH"),
+            login_failure_limit=_limits(e.get("LOGIN_FAILURE_LIMIT") or "5/15 minutes", "LOGIN_FAILURE_LIMIT"),
+            refresh_reuse_grace_seconds=_int(
+                e.get("REFRESH_REUSE_GRACE_SECONDS"), "REFRESH_REUSE_GRACE_SECONDS", 10, minimum=0
+            ),
             proxy_hops=_int(e.get("PROXY_HOPS"), "PROXY_HOPS", 0),
             order_payment_timeout_minutes=_int(
                 e.get("ORDER_PAYMENT_TIMEOUT_MINUTES"), "ORDER_PAYMENT_TIMEOUT_MINUTES", 0

@@ -55,6 +55,9 @@ def app_env(database_url, redis_url, socketio_channel) -> dict:
         "LOG_LEVEL": "WARNING",
         "ADMIN_EMAILS": "admin@dorami.test",
         "CORS_ORIGINS": "http://localhost:3000,https://shop.dorami.test",
+        # Functional tests fire requests faster than any person; the rate-limit tests
+        # (tests/auth/test_rate_limits.py) switch limits back on with RATELIMIT_ENABLED=true.
+        "RATELIMIT_ENABLED": "false",
     }
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from flask import Flask, current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 
+from dorami_api.errors import error_response
 from dorami_api.extensions import jwt
 
 ACCESS_COOKIE = "accessToken"
@@ -33,6 +34,51 @@ def init_app(app: Flask) -> None:
         JWT_ERROR_MESSAGE_KEY="message",
     )
     jwt.init_app(app)
+
+
+# Flask-JWT-Extended answers its own failures with 401/422 {"msg"}; every one of them is a 401
+# in the error envelope here (SPEC §1), should any code path reach its decorators or decoder.
+@jwt.expired_token_loader
+def _expired(_header, _payload):
+    return error_response(401, "TOKEN_EXPIRED", "The token has expired")
+
+
+@jwt.invalid_token_loader
+def _invalid(_reason):
+    return error_response(401, "UNAUTHORIZED", "Invalid token")
+
+
+@jwt.unauthorized_loader
+def _missing(_reason):
+    return error_response(401, "UNAUTHORIZED", "Authentication required")
+
+
+@jwt.revoked_token_loader
+def _revoked(_header, _payload):
+    return error_response(401, "TOKEN_REVOKED", "The token has been revoked")
+
+
+@jwt.needs_fresh_token_loader
+def _not_fresh(_header, _payload):
+    return error_response(401, "UNAUTHORIZED", "A fresh login is required")
+
+
+@jwt.user_lookup_error_loader
+def _no_user(_header, _payload):
+    return error_response(401, "UNAUTHORIZED", "The account no longer exists")
+
+
+@jwt.token_verification_failed_loader
+def _claims_refused(_header, _payload):
+    return error_response(401, "UNAUTHORIZED", "Invalid token")
+
+
+@jwt.token_in_blocklist_loader
+def _is_blocklisted(_header, payload) -> bool:
+    from dorami_api.auth.principal import blocklist_key
+    from dorami_api.extensions import redis_store
+
+    return bool(payload.get("jti")) and bool(redis_store.exists(blocklist_key(payload["jti"])))
 
 
 @dataclass(frozen=True)

@@ -175,13 +175,12 @@ class DoramiWorker(GeventWebSocketWorker):
         budget = max(self.cfg.graceful_timeout - CLOSE_MARGIN, 1.0)
         for server in servers:
             server.close()
+            server.draining = True  # from now on every response says `Connection: close`
         self.log.info("shutdown %s: 1/6 stopped accepting connections", self.pid)
 
         told = shutdown.notify_shutdown(self.log)
         self.log.info("shutdown %s: 2/6 sockets told and closed (%s)", self.pid, ", ".join(told) or "no callbacks")
 
-        for server in servers:
-            server.draining = True
         last_notify = time.monotonic()
         while (busy := sum(server.pool.size - server.pool.free_count() for server in servers)) and (
             time.monotonic() - started < budget

@@ -1,5 +1,8 @@
 """`/chat`: live chat rooms `live:{streamKey}` (SPEC §7).
 
+A ban also takes the user's sockets out of the room on every process (control.py); a mute only
+silences them.
+
 History lives in Redis (`chat:{liveId}:history`, last 100, 24 h). Mutes and bans are recorded as
 ChatModeration rows (the audit trail, and the source that survives a Redis flush) and mirrored in
 Redis keys with the same lifetime, which is what a message is checked against.
@@ -15,8 +18,8 @@ from datetime import timedelta
 from flask_socketio import join_room, leave_room, rooms
 
 from dorami_api.common.responses import iso, utc_now
-from dorami_api.extensions import db, redis_store
-from dorami_api.realtime import broadcast, ratelimit, streams
+from dorami_api.extensions import db, redis_store, socketio
+from dorami_api.realtime import broadcast, connections, control, ratelimit, streams
 from dorami_api.realtime.broadcast import CHAT
 from dorami_api.realtime.connections import SocketClient
 from dorami_api.realtime.models import ChatModeration
@@ -214,7 +217,19 @@ def _moderate(client: SocketClient, payload: dict, action: str) -> dict:
         "moderatorId": client.user_id,
     }
     broadcast.chat_user_moderated(target_id, data)
+    if action == "BAN":
+        leave_room_everywhere(target_id, live_id)  # this process at once, before the admin's answer
+        control.publish("leave-chat-room", user_id=target_id, live_id=live_id)
     return data
+
+
+@control.command("leave-chat-room")
+def leave_room_everywhere(user_id: str, live_id: str) -> None:
+    """A banned user's sockets, on this process, stop receiving the room."""
+    room = broadcast.chat_room(live_id)
+    for client in connections.local_clients():
+        if client.namespace == CHAT and client.user_id == user_id:
+            socketio.server.leave_room(client.sid, room, namespace=CHAT)
 
 
 @socket_event(CHAT, "chat:mute-user")

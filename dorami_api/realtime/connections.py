@@ -103,6 +103,9 @@ def authenticate(namespace: str, auth) -> SocketClient:
         principal = authenticate_access_token(token)
     except ApiError as error:
         raise ConnectionRefusedError(error.code) from None
+    except Exception:  # the database or Redis failing: refuse clearly rather than hang the client
+        log.exception("socket authentication failed")
+        raise ConnectionRefusedError("SERVICE_UNAVAILABLE") from None
     username = _display_name(principal.user_id, principal.name) if namespace == CHAT else principal.name
     return SocketClient(request.sid, namespace, principal.user_id, principal.session_id, principal.role, username)
 

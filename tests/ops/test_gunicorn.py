@@ -237,8 +237,9 @@ def test_sigterm_under_load_completes_in_flight_orders_and_exits_promptly(app, l
     assert took < 15, f"shutdown took {took:.1f}s"
     # Every order in flight at SIGTERM was completed.
     assert all(isinstance(outcomes[index], str) for index in range(12)), outcomes
-    # Every other one was completed or refused before it started.
-    assert all(isinstance(o, (str, requests.ConnectionError)) for o in outcomes.values()), outcomes
+    # Every other one was completed, refused before it started, or (on a saturated machine) turned
+    # away whole with 503 SERVICE_BUSY.
+    assert all(isinstance(o, (str, requests.ConnectionError)) or o == 503 for o in outcomes.values()), outcomes
     # The database holds exactly the orders the clients were told about, each one whole.
     answered = {o for o in outcomes.values() if isinstance(o, str)}
     with psycopg2.connect(database_url) as check, check.cursor() as cursor:

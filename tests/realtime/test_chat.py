@@ -7,7 +7,7 @@ import redis
 
 from dorami_api.extensions import db
 from dorami_api.realtime.models import ChatModeration
-from tests.support.sockets import create_stream
+from tests.support.sockets import create_stream, viewers_on_distinct_workers
 
 CHAT = "/chat"
 
@@ -133,7 +133,11 @@ def test_admins_delete_messages_and_mute_and_ban_for_a_time(app, server, connect
 
     admin.call("chat:ban-user", {"liveId": stream_key, "userId": str(bob_user.id), "minutes": 60}, CHAT)
     bob.wait_for("chat:user-banned", CHAT)
-    bob.call("chat:leave-room", {"liveId": stream_key}, CHAT)
+    # A ban takes Bob out of the room: the admin's next message (the admin's own copy is the
+    # barrier) does not reach him, and he cannot come back.
+    after = send(admin, stream_key, "after the ban")["data"]["id"]
+    admin.wait_for("chat:message", CHAT, match=lambda d: d["data"]["id"] == after)
+    assert not bob.received("chat:message", CHAT, match=lambda d: d["data"]["id"] == after)
     assert join(bob, stream_key)["errorCode"] == "CHAT_BANNED"
     with app.app_context():
         actions = sorted(db.session.scalars(db.select(ChatModeration.action)).all())
@@ -151,3 +155,28 @@ def test_a_chatty_user_is_rate_limited_and_stays_connected(server, connect, toke
     assert viewer.client.connected
     # Other events have their own budget.
     assert viewer.call("chat:leave-room", {"liveId": stream_key}, CHAT)["success"] is True
+
+
+def test_the_message_limit_is_per_user_across_workers(app, live_server, token_for):
+    server = live_server(workers=2)
+    stream_key = create_stream(app)
+    _, token = token_for()
+    tabs = viewers_on_distinct_workers(server.url, server.port, token, namespaces=[CHAT])
+    try:
+        for tab in tabs:
+            join(tab, stream_key)
+        answers = [send(tabs[i % 2], stream_key, f"m{i}") for i in range(22)]
+        assert sum(answer["success"] for answer in answers) == 20
+        assert {answer["errorCode"] for answer in answers[20:]} == {"RATE_LIMIT_EXCEEDED"}
+    finally:
+        for tab in tabs:
+            tab.close()
+
+
+def test_other_events_share_a_budget_of_100_per_10_seconds(server, connect, token_for, stream_key):
+    _, token = token_for()
+    viewer = connect(server.url, token=token, namespaces=[CHAT])
+    request = {"liveId": stream_key, "messageId": "m"}
+    answers = [viewer.call("chat:delete-message", request, CHAT) for _ in range(101)]
+    assert {answer["errorCode"] for answer in answers[:100]} == {"FORBIDDEN"}
+    assert answers[100]["errorCode"] == "RATE_LIMIT_EXCEEDED"

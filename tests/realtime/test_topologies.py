@@ -11,7 +11,9 @@ import pytest
 import requests
 
 from dorami_api.auth.sessions import revoke_sessions
-from tests.support.auth import create_user, login
+from dorami_api.extensions import db
+from dorami_api.streaming.models import LiveStream
+from tests.support.auth import bearer, create_user, login
 from tests.support.nginx import start_nginx
 from tests.support.sockets import (
     broadcast_from_another_process,
@@ -28,13 +30,29 @@ def _join_everything(viewer, stream_key):
     assert viewer.call("join:stream", {"streamId": stream_key}, "/")["success"] is True
 
 
-def _assert_fan_out(app_env, sender, receivers, stream_key):
+def _assert_fan_out(app, app_env, base_url, sender, receivers, stream_key):
     sent = sender.call("chat:send-message", {"liveId": stream_key, "message": "across processes"}, CHAT)
     assert sent["success"] is True
     for receiver in receivers:
         got = receiver.wait_for("chat:message", CHAT, match=lambda d: d["data"]["id"] == sent["data"]["id"])
         assert got["data"]["message"] == "across processes"
 
+    # A REST change, committed by whichever process took the request.
+    _, admin_headers = bearer(app, role="ADMIN")
+    with app.app_context():
+        stream_id = db.session.scalar(db.select(LiveStream.id).where(LiveStream.stream_key == stream_key))
+    created = requests.post(
+        f"{base_url}/api/v1/products",
+        json={"streamId": str(stream_id), "name": "Silk scarf", "price": "29.50", "stock": 3},
+        headers={**admin_headers, "Connection": "close"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    for viewer in [sender, *receivers]:
+        added = viewer.wait_for("live:product:added", "/")["data"]
+        assert added["id"] == created.json()["data"]["id"]
+
+    # A process that serves no sockets at all (the jobs worker, a script): the write-only side.
     broadcast_from_another_process(app_env, f"product_updated({stream_key!r}, {PRODUCT!r})")
     for viewer in [sender, *receivers]:
         assert viewer.wait_for("live:product:updated", "/")["data"] == PRODUCT
@@ -49,7 +67,7 @@ def test_several_gevent_workers_share_rooms_through_redis(app, app_env, live_ser
     for viewer in (first, second):
         _join_everything(viewer, stream_key)
     try:
-        _assert_fan_out(app_env, first, [second], stream_key)
+        _assert_fan_out(app, app_env, server.url, first, [second], stream_key)
 
         # Revoked from this (third) process: both workers cut their sockets of that session.
         with app.app_context():
@@ -87,7 +105,7 @@ def test_two_instances_behind_nginx_with_sticky_sessions_serve_polling_clients(a
     websocket = connect(nginx.url, token=token_ws, transports=("websocket",))
     for viewer in (on_one, on_two, websocket):
         _join_everything(viewer, stream_key)
-    _assert_fan_out(app_env, on_one, [on_two, websocket], stream_key)
+    _assert_fan_out(app, app_env, nginx.url, on_one, [on_two, websocket], stream_key)
 
 
 def test_a_polling_client_without_a_route_is_pinned_by_the_cookie_nginx_gives_it(app, behind_nginx, connect):

@@ -1,0 +1,41 @@
+"""Request schemas of the auth routes (validation and OpenAPI)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, Field
+
+from dorami_api.common.validation import Schema
+
+
+def _email(value: str) -> str:
+    # No DNS lookups; the reserved `.test` domain stays usable for test and demo accounts.
+    try:
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized.lower()
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+
+
+Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
+
+
+class Registration(Schema):
+    email: Email
+    password: str = Field(min_length=10, max_length=256)
+    name: str = Field(min_length=1, max_length=100)
+
+
+class Credentials(Schema):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class DevLogin(Schema):
+    email: Email
+    name: str | None = Field(None, min_length=1, max_length=100)
+
+
+class RefreshRequest(Schema):
+    refresh_token: str | None = Field(None, alias="refreshToken", max_length=4096)

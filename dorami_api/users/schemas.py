@@ -1,0 +1,106 @@
+"""Request schemas of the user routes (validation and OpenAPI)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from dorami_api.common.validation import Schema
+
+# The 50 states, DC, the inhabited territories and the military "states" the US Postal Service uses.
+_STATE_CODES = (
+    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY "
+    "NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR GU VI AS MP AA AE AP"
+)
+US_STATES = frozenset(_STATE_CODES.split(" "))
+_INSTAGRAM = re.compile(r"^@[a-z0-9._]{1,30}$")
+_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
+_PHONE = re.compile(r"^(\+1\d{10}|1\d{10}|\d{10}|\+82\d{8,11}|0\d{8,11})$")
+
+
+def normalise_instagram_id(value: str) -> str:
+    """'Dora.Shop' and '@dora.shop' are the same account: stored lower-case with one '@'."""
+    handle = "@" + value.strip().lstrip("@").lower()
+    if not _INSTAGRAM.match(handle):
+        raise ValueError("instagramId must be 1-30 letters, digits, '.' or '_' (optionally prefixed with '@')")
+    return handle
+
+
+class ProfileUpdate(Schema):
+    """Fields left out are unchanged; phone, instagramId and depositorName accept null to clear."""
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    phone: str | None = Field(None, max_length=32)
+    instagram_id: str | None = Field(None, alias="instagramId", max_length=64)
+    depositor_name: str | None = Field(None, alias="depositorName", min_length=1, max_length=100)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_null(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("name cannot be null")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        digits = re.sub(r"[\s\-()]", "", value)
+        if not _PHONE.match(digits):
+            raise ValueError("phone must be a US (+1) or Korean (+82 / 0..) number")
+        return digits
+
+    @field_validator("instagram_id")
+    @classmethod
+    def _instagram(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_instagram_id(value)
+
+
+class ShippingAddress(Schema):
+    full_name: str = Field(alias="fullName", min_length=1, max_length=100)
+    address1: str = Field(min_length=1, max_length=200)
+    address2: str | None = Field(None, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    state: str = Field(description="US two-letter state code")
+    zip: str = Field(description="12345 or 12345-6789")
+
+    @field_validator("state")
+    @classmethod
+    def _state(cls, value: str) -> str:
+        code = value.strip().upper()
+        if code not in US_STATES:
+            raise ValueError("state must be a US two-letter state code")
+        return code
+
+    @field_validator("zip")
+    @classmethod
+    def _zip(cls, value: str) -> str:
+        if not _ZIP.match(value.strip()):
+            raise ValueError("zip must look like 12345 or 12345-6789")
+        return value.strip()
+
+    def stored(self) -> dict:
+        """The JSON encrypted at rest and returned to its owner."""
+        return {
+            "fullName": self.full_name,
+            "address1": self.address1,
+            "address2": self.address2 or None,
+            "city": self.city,
+            "state": self.state,
+            "zip": self.zip,
+        }
+
+
+class AdminUserQuery(Schema):
+    search: str | None = Field(None, max_length=100)
+    status: Literal["ACTIVE", "SUSPENDED"] | None = None
+    page: int = Field(1, ge=1)
+    limit: int = Field(20, ge=1, le=100)
+
+
+class UserStatusChange(Schema):
+    status: Literal["ACTIVE", "SUSPENDED"]
+    reason: str | None = Field(None, max_length=500)
