@@ -7,6 +7,7 @@ nothing left to do."""
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -56,7 +57,11 @@ def _end_read() -> None:
 # --- expired holds ---------------------------------------------------------------------------
 
 
-def expire_holds(now: datetime | None = None) -> SweepReport:
+def _stopping(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
+def expire_holds(now: datetime | None = None, stop: threading.Event | None = None) -> SweepReport:
     """ACTIVE holds past their expiry → EXPIRED, product settled (AVAILABLE again, broadcast),
     `cart:expired` to each owner, the freed units offered to the waitlist."""
     now = now or utcnow()
@@ -69,6 +74,8 @@ def expire_holds(now: datetime | None = None) -> SweepReport:
     _end_read()
     report = SweepReport()
     for product_id in product_ids:
+        if _stopping(stop):
+            break
         report.merge(_expire_product_holds(product_id, now))
     return report
 
@@ -111,7 +118,7 @@ def _expire_product_holds(product_id: uuid.UUID, now: datetime) -> SweepReport:
 _CLOSED_BY_HOLD = {"ORDERED": "COMPLETED", "RELEASED": "CANCELLED", "EXPIRED": "EXPIRED"}
 
 
-def close_stale_promotions(now: datetime | None = None) -> SweepReport:
+def close_stale_promotions(now: datetime | None = None, stop: threading.Event | None = None) -> SweepReport:
     """PROMOTED entries whose hold is gone or no longer ACTIVE are closed and the queue moves on
     (the paths that end a hold do this themselves; this is the safety net)."""
     now = now or utcnow()
@@ -128,6 +135,8 @@ def close_stale_promotions(now: datetime | None = None) -> SweepReport:
     _end_read()
     report = SweepReport()
     for product_id in product_ids:
+        if _stopping(stop):
+            break
         report.merge(_close_product_promotions(product_id))
     return report
 
@@ -167,7 +176,9 @@ def _close_product_promotions(product_id: uuid.UUID) -> SweepReport:
 # --- unpaid orders ---------------------------------------------------------------------------
 
 
-def cancel_unpaid_orders(timeout_minutes: int, now: datetime | None = None) -> SweepReport:
+def cancel_unpaid_orders(
+    timeout_minutes: int, now: datetime | None = None, stop: threading.Event | None = None
+) -> SweepReport:
     """PENDING_PAYMENT orders older than the timeout are cancelled (stock back, waitlist served).
     0 = never (the default: bank transfers take time)."""
     report = SweepReport()
@@ -183,6 +194,8 @@ def cancel_unpaid_orders(timeout_minutes: int, now: datetime | None = None) -> S
     _end_read()
     reason = f"Payment not received within {timeout_minutes} minutes"
     for order_id in order_ids:
+        if _stopping(stop):
+            break
         try:
             lifecycle.cancel(order_id, sources=("PENDING_PAYMENT",), reason=reason)
         except ApiError:
