@@ -60,6 +60,7 @@ def run_once(app: Flask, stop: threading.Event | None = None) -> sweeps.SweepRep
                 report.merge(sweeps.expire_holds(stop=stop))
                 report.merge(sweeps.close_stale_promotions(stop=stop))
                 report.merge(sweeps.cancel_unpaid_orders(timeout, stop=stop))
+                report.merge(sweeps.end_stale_streams(app.config["DORAMI"].stream_max_live_hours))
                 return report
         finally:
             db.session.remove()
@@ -72,11 +73,13 @@ def run_forever(app: Flask, stop: threading.Event, tick: float = TICK_SECONDS) -
             report = run_once(app, stop)
             if report is not None and not report.empty:
                 log.info(
-                    "jobs: %d holds expired, %d promotions, %d stale promotions closed, %d unpaid orders cancelled",
+                    "jobs: %d holds expired, %d promotions, %d stale promotions closed, %d unpaid orders cancelled,"
+                    " %d stale streams ended",
                     len(report.expired_holds),
                     report.promotions,
                     report.closed_promotions,
                     len(report.cancelled_orders),
+                    len(report.ended_streams),
                 )
         except Exception:
             log.exception("jobs: tick failed; retrying")

@@ -24,6 +24,7 @@ from dorami_api.orders import lifecycle
 from dorami_api.orders.models import Order
 from dorami_api.products import events, stock
 from dorami_api.realtime import broadcast
+from dorami_api.streaming import service as streaming
 from dorami_api.waitlist import service as waitlist
 from dorami_api.waitlist.models import WaitlistEntry
 
@@ -37,16 +38,24 @@ class SweepReport:
     promotions: int = 0
     closed_promotions: int = 0
     cancelled_orders: list[str] = field(default_factory=list)
+    ended_streams: list[str] = field(default_factory=list)
 
     def merge(self, other: SweepReport) -> None:
         self.expired_holds += other.expired_holds
         self.promotions += other.promotions
         self.closed_promotions += other.closed_promotions
         self.cancelled_orders += other.cancelled_orders
+        self.ended_streams += other.ended_streams
 
     @property
     def empty(self) -> bool:
-        return not (self.expired_holds or self.promotions or self.closed_promotions or self.cancelled_orders)
+        return not (
+            self.expired_holds
+            or self.promotions
+            or self.closed_promotions
+            or self.cancelled_orders
+            or self.ended_streams
+        )
 
 
 def _end_read() -> None:
@@ -203,4 +212,14 @@ def cancel_unpaid_orders(
             continue
         report.cancelled_orders.append(order_id)
     _end_read()
+    return report
+
+
+def end_stale_streams(max_live_hours: int) -> SweepReport:
+    """Streams LIVE for longer than `max_live_hours` (an encoder that vanished without
+    unpublishing) are ended like any other end: endedAt, duration, peakViewers, stream:ended.
+    0 = never."""
+    report = SweepReport()
+    if max_live_hours > 0:
+        report.ended_streams = streaming.end_expired_streams(timedelta(hours=max_live_hours))
     return report
