@@ -69,11 +69,23 @@ def _prepare_metrics_directory():
         stale.unlink()
 
 
-def child_exit(server, worker):
-    """A dead worker's live gauges (sockets, memory) must stop counting."""
+_multiprocess = None
+
+
+def when_ready(server):
+    """Import prometheus_client's multiprocess helpers once, here, with PROMETHEUS_MULTIPROC_DIR
+    already set: importing it inside child_exit (a SIGCHLD handler) raced with itself when two
+    workers exited together ("partially initialized module")."""
+    global _multiprocess
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    _multiprocess = multiprocess
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges (sockets, memory) must stop counting."""
+    if _multiprocess is not None:
+        _multiprocess.mark_process_dead(worker.pid)
 
 
 def on_exit(server):

@@ -182,6 +182,7 @@ class Config:
     refresh_reuse_grace_seconds: int
     proxy_hops: int
     order_payment_timeout_minutes: int
+    stream_max_live_hours: int
     metrics_token: str | None
     kakao_client_id: str | None
     kakao_client_secret: str | None
@@ -299,6 +300,7 @@ class Config:
             order_payment_timeout_minutes=_int(
                 e.get("ORDER_PAYMENT_TIMEOUT_MINUTES"), "ORDER_PAYMENT_TIMEOUT_MINUTES", 0
             ),
+            stream_max_live_hours=_int(e.get("STREAM_MAX_LIVE_HOURS"), "STREAM_MAX_LIVE_HOURS", 12),
             metrics_token=e.get("METRICS_TOKEN") or None,
             kakao_client_id=e.get("KAKAO_CLIENT_ID") or None,
             kakao_client_secret=e.get("KAKAO_CLIENT_SECRET") or None,

@@ -61,11 +61,13 @@ class RedisStore:
 
     def __init__(self) -> None:
         self._client = None
+        self._scripts: dict = {}
         self.health_client = None
 
     def init_app(self, app) -> None:
         target = app.config["DORAMI"].redis
         self._client = build_redis(target)
+        self._scripts = {}
         self.health_client = build_redis(target, socket_connect_timeout=1.0, socket_timeout=1.0, retry=None)
         app.extensions["redis"] = self
 
@@ -74,6 +76,14 @@ class RedisStore:
         if self._client is None:
             raise RuntimeError("Redis is not initialised: call create_app() first")
         return self._client
+
+    def run_script(self, source: str, keys: list, args: list, client=None):
+        """Run a Lua script by its SHA (EVALSHA, loaded once per server): EVAL would ship the
+        whole script text with every chat message and every join. `client` may be a pipeline."""
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = self.client.register_script(source)
+        return script(keys=keys, args=args, client=client or self.client)
 
     def __getattr__(self, name):
         return getattr(self.client, name)

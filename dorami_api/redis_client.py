@@ -11,6 +11,11 @@ from dorami_api.config import RedisTarget
 # Commands never wait longer than this on a hung Redis: a request fails fast instead of
 # tying up a worker.
 DEFAULT_TIMEOUTS = {"socket_connect_timeout": 3.0, "socket_timeout": 5.0, "health_check_interval": 30}
+# One gevent worker runs hundreds of greenlets that each touch Redis (token blocklist, rate
+# limits, presence). redis-py's default pool raises MaxConnectionsError past its cap; the
+# blocking pool makes a greenlet wait this long for a free connection instead.
+MAX_CONNECTIONS = 200
+POOL_WAIT_SECONDS = 5.0
 
 
 def build_redis(target: RedisTarget | None, **overrides) -> redis.Redis:
@@ -32,7 +37,10 @@ def build_redis(target: RedisTarget | None, **overrides) -> redis.Redis:
             username=target.username,
             **{k: v for k, v in options.items() if k != "health_check_interval"},
         )
-    return redis.Redis.from_url(target.url, **options)
+    pool = redis.BlockingConnectionPool.from_url(
+        target.url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, **options
+    )
+    return redis.Redis(connection_pool=pool)
 
 
 _SERVER = None

@@ -76,6 +76,7 @@ def authenticate_access_token(token: str | None) -> Principal:
         .join(User, User.id == AuthSession.user_id)
         .where(AuthSession.id == session_id, AuthSession.user_id == user_id)
     ).first()
+    _end_read_transaction()
     if row is None:
         raise _unauthorized("TOKEN_REVOKED", "The session no longer exists")
     if row.status == "SUSPENDED":
@@ -90,3 +91,12 @@ def authenticate_access_token(token: str | None) -> Principal:
         role=row.role,
         name=row.name,
     )
+
+
+def _end_read_transaction() -> None:
+    """Give the pool connection back now instead of at the end of the request: a request that
+    then waits (on a product's row lock, on a slow client) must not hold a connection it no longer
+    uses. Only when the session holds nothing of its own, so no caller's work is touched."""
+    session = db.session()  # the scoped session's current Session
+    if not session.identity_map and not session.new and session.in_transaction():
+        session.rollback()

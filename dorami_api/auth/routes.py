@@ -26,6 +26,7 @@ from dorami_api.extensions import limiter
 from dorami_api.ratelimit import auth_limit, login_failure_limit
 from dorami_api.users.models import User
 from dorami_api.users.serializers import user_json
+from dorami_api.users.service import get_user
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -157,8 +158,6 @@ def revoke_session(session_id: str):
 @documented("The signed-in user and session", tags=("auth",), errors=(401,))
 @login_required
 def me():
-    from dorami_api.users.service import get_user
-
     principal = current_principal()
     return ok(
         {

@@ -35,6 +35,22 @@ def _user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email.lower()))
 
 
+def _insert_or_existing(user: User, find_existing) -> User:
+    """First sign-in of an account: insert it, or — when the same account signed in for the
+    first time at the same moment elsewhere and won the unique key — use that row instead."""
+    try:
+        # The savepoint begins before the add: begin_nested() flushes pending objects first.
+        with db.session.begin_nested():
+            db.session.add(user)
+            db.session.flush()
+    except IntegrityError:
+        existing = find_existing()
+        if existing is None:
+            raise
+        return existing
+    return user
+
+
 def register(email: str, password: str, name: str, user_agent: str | None, ip: str | None):
     email = email.lower()
     if _user_by_email(email) is not None:
@@ -75,8 +91,9 @@ def dev_login(email: str, name: str | None, user_agent: str | None, ip: str | No
     email = email.lower()
     user = _user_by_email(email)
     if user is None:
-        user = User(email=email, name=name or email.split("@")[0][:100] or "Dev")
-        db.session.add(user)
+        user = _insert_or_existing(
+            User(email=email, name=name or email.split("@")[0][:100] or "Dev"), lambda: _user_by_email(email)
+        )
     elif name:
         user.name = name
     if user.status == "SUSPENDED":
@@ -97,8 +114,10 @@ def kakao_login(profile: dict, user_agent: str | None, ip: str | None) -> tuple[
     user = db.session.scalar(sa.select(User).where(User.kakao_id == kakao_id))
     is_new = user is None
     if is_new:
-        user = User(kakao_id=kakao_id, name=(nickname or "User")[:100], phone=_kakao_phone(account))
-        db.session.add(user)
+        user = _insert_or_existing(
+            User(kakao_id=kakao_id, name=(nickname or "User")[:100], phone=_kakao_phone(account)),
+            lambda: db.session.scalar(sa.select(User).where(User.kakao_id == kakao_id)),
+        )
     elif not user.phone:
         user.phone = _kakao_phone(account)
     if user.status == "SUSPENDED":

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from dorami_api.auth.guards import current_principal, login_required
 from dorami_api.cart import service
-from dorami_api.cart.serializers import cart_json, line_json
+from dorami_api.cart.serializers import cart_json, line_json, stream_key_of
 from dorami_api.common.responses import created, no_content, ok
 from dorami_api.common.validation import Schema, body, documented
 
@@ -31,7 +31,8 @@ def _me() -> uuid.UUID:
 
 
 def _line(hold_id: uuid.UUID) -> dict:
-    return line_json(service.cart_line(_me(), hold_id))
+    line = service.cart_line(_me(), hold_id)
+    return line_json(line, stream_key_of(line))
 
 
 @bp.get("")

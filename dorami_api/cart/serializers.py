@@ -21,6 +21,10 @@ def _stream_keys(lines: list[CartLine]) -> dict:
     return dict(db.session.execute(sa.select(LiveStream.id, LiveStream.stream_key).where(LiveStream.id.in_(ids))).all())
 
 
+def stream_key_of(line: CartLine) -> str | None:
+    return _stream_keys([line]).get(line.product.stream_id)
+
+
 def line_json(line: CartLine, stream_key: str | None = None) -> dict:
     hold, product, variant = line.hold, line.product, line.variant
     price = pricing.unit_price(product, variant)

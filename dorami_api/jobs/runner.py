@@ -47,17 +47,20 @@ def leader_lock() -> Iterator[bool]:
                 connection.commit()
 
 
-def run_once(app: Flask) -> sweeps.SweepReport | None:
-    """One tick: None when another process holds the lock."""
+def run_once(app: Flask, stop: threading.Event | None = None) -> sweeps.SweepReport | None:
+    """One tick: None when another process holds the lock. A set `stop` ends the tick after the
+    current unit of work (each unit commits on its own, so nothing is left half done)."""
     with app.app_context():
         try:
             with leader_lock() as leader:
                 if not leader:
                     return None
                 report = sweeps.SweepReport()
-                report.merge(sweeps.expire_holds())
-                report.merge(sweeps.close_stale_promotions())
-                report.merge(sweeps.cancel_unpaid_orders(app.config["DORAMI"].order_payment_timeout_minutes))
+                timeout = app.config["DORAMI"].order_payment_timeout_minutes
+                report.merge(sweeps.expire_holds(stop=stop))
+                report.merge(sweeps.close_stale_promotions(stop=stop))
+                report.merge(sweeps.cancel_unpaid_orders(timeout, stop=stop))
+                report.merge(sweeps.end_stale_streams(app.config["DORAMI"].stream_max_live_hours))
                 return report
         finally:
             db.session.remove()
@@ -67,14 +70,16 @@ def run_forever(app: Flask, stop: threading.Event, tick: float = TICK_SECONDS) -
     """Tick until `stop` is set; a failed tick is logged and the next one tries again."""
     while not stop.is_set():
         try:
-            report = run_once(app)
+            report = run_once(app, stop)
             if report is not None and not report.empty:
                 log.info(
-                    "jobs: %d holds expired, %d promotions, %d stale promotions closed, %d unpaid orders cancelled",
+                    "jobs: %d holds expired, %d promotions, %d stale promotions closed, %d unpaid orders cancelled,"
+                    " %d stale streams ended",
                     len(report.expired_holds),
                     report.promotions,
                     report.closed_promotions,
                     len(report.cancelled_orders),
+                    len(report.ended_streams),
                 )
         except Exception:
             log.exception("jobs: tick failed; retrying")

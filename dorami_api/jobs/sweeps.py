@@ -7,6 +7,7 @@ nothing left to do."""
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from dorami_api.orders import lifecycle
 from dorami_api.orders.models import Order
 from dorami_api.products import events, stock
 from dorami_api.realtime import broadcast
+from dorami_api.streaming import service as streaming
 from dorami_api.waitlist import service as waitlist
 from dorami_api.waitlist.models import WaitlistEntry
 
@@ -36,16 +38,24 @@ class SweepReport:
     promotions: int = 0
     closed_promotions: int = 0
     cancelled_orders: list[str] = field(default_factory=list)
+    ended_streams: list[str] = field(default_factory=list)
 
     def merge(self, other: SweepReport) -> None:
         self.expired_holds += other.expired_holds
         self.promotions += other.promotions
         self.closed_promotions += other.closed_promotions
         self.cancelled_orders += other.cancelled_orders
+        self.ended_streams += other.ended_streams
 
     @property
     def empty(self) -> bool:
-        return not (self.expired_holds or self.promotions or self.closed_promotions or self.cancelled_orders)
+        return not (
+            self.expired_holds
+            or self.promotions
+            or self.closed_promotions
+            or self.cancelled_orders
+            or self.ended_streams
+        )
 
 
 def _end_read() -> None:
@@ -56,7 +66,11 @@ def _end_read() -> None:
 # --- expired holds ---------------------------------------------------------------------------
 
 
-def expire_holds(now: datetime | None = None) -> SweepReport:
+def _stopping(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
+def expire_holds(now: datetime | None = None, stop: threading.Event | None = None) -> SweepReport:
     """ACTIVE holds past their expiry → EXPIRED, product settled (AVAILABLE again, broadcast),
     `cart:expired` to each owner, the freed units offered to the waitlist."""
     now = now or utcnow()
@@ -69,6 +83,8 @@ def expire_holds(now: datetime | None = None) -> SweepReport:
     _end_read()
     report = SweepReport()
     for product_id in product_ids:
+        if _stopping(stop):
+            break
         report.merge(_expire_product_holds(product_id, now))
     return report
 
@@ -111,7 +127,7 @@ def _expire_product_holds(product_id: uuid.UUID, now: datetime) -> SweepReport:
 _CLOSED_BY_HOLD = {"ORDERED": "COMPLETED", "RELEASED": "CANCELLED", "EXPIRED": "EXPIRED"}
 
 
-def close_stale_promotions(now: datetime | None = None) -> SweepReport:
+def close_stale_promotions(now: datetime | None = None, stop: threading.Event | None = None) -> SweepReport:
     """PROMOTED entries whose hold is gone or no longer ACTIVE are closed and the queue moves on
     (the paths that end a hold do this themselves; this is the safety net)."""
     now = now or utcnow()
@@ -128,6 +144,8 @@ def close_stale_promotions(now: datetime | None = None) -> SweepReport:
     _end_read()
     report = SweepReport()
     for product_id in product_ids:
+        if _stopping(stop):
+            break
         report.merge(_close_product_promotions(product_id))
     return report
 
@@ -167,7 +185,9 @@ def _close_product_promotions(product_id: uuid.UUID) -> SweepReport:
 # --- unpaid orders ---------------------------------------------------------------------------
 
 
-def cancel_unpaid_orders(timeout_minutes: int, now: datetime | None = None) -> SweepReport:
+def cancel_unpaid_orders(
+    timeout_minutes: int, now: datetime | None = None, stop: threading.Event | None = None
+) -> SweepReport:
     """PENDING_PAYMENT orders older than the timeout are cancelled (stock back, waitlist served).
     0 = never (the default: bank transfers take time)."""
     report = SweepReport()
@@ -183,6 +203,8 @@ def cancel_unpaid_orders(timeout_minutes: int, now: datetime | None = None) -> S
     _end_read()
     reason = f"Payment not received within {timeout_minutes} minutes"
     for order_id in order_ids:
+        if _stopping(stop):
+            break
         try:
             lifecycle.cancel(order_id, sources=("PENDING_PAYMENT",), reason=reason)
         except ApiError:
@@ -190,4 +212,14 @@ def cancel_unpaid_orders(timeout_minutes: int, now: datetime | None = None) -> S
             continue
         report.cancelled_orders.append(order_id)
     _end_read()
+    return report
+
+
+def end_stale_streams(max_live_hours: int) -> SweepReport:
+    """Streams LIVE for longer than `max_live_hours` (an encoder that vanished without
+    unpublishing) are ended like any other end: endedAt, duration, peakViewers, stream:ended.
+    0 = never."""
+    report = SweepReport()
+    if max_live_hours > 0:
+        report.ended_streams = streaming.end_expired_streams(timedelta(hours=max_live_hours))
     return report

@@ -14,7 +14,7 @@ from dorami_api.common.db_types import money_str
 from dorami_api.common.responses import iso, ok, page_of, utc_now
 from dorami_api.common.validation import body, documented, query
 from dorami_api.extensions import db
-from dorami_api.orders import lifecycle
+from dorami_api.orders import lifecycle, service
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.schemas import AdminOrdersQuery, Cancel, ExportQuery, Ship
 from dorami_api.orders.serializers import admin_order_json
@@ -66,14 +66,7 @@ def _filters(q: AdminOrdersQuery | ExportQuery) -> list:
 @documented("Orders with filters (status, stream, user, date range, search)", tags=("admin",), auth="admin")
 def list_orders(query: AdminOrdersQuery):
     conditions = _filters(query)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Order).where(*conditions))
-    orders = db.session.scalars(
-        sa.select(Order)
-        .where(*conditions)
-        .order_by(Order.created_at.desc(), Order.id.desc())
-        .offset((query.page - 1) * query.limit)
-        .limit(query.limit)
-    ).all()
+    orders, total = service.page_orders(conditions, query.page, query.limit)
     return ok(page_of([admin_order_json(order) for order in orders], query.page, query.limit, total))
 
 

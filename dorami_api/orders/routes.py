@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from flask import Blueprint, request
 
 from dorami_api.auth.guards import current_principal, login_required
 from dorami_api.common.responses import ok, page_of
 from dorami_api.common.validation import body, documented, query
 from dorami_api.errors import ApiError, NotFound
-from dorami_api.extensions import db
 from dorami_api.orders import lifecycle, service
 from dorami_api.orders.models import Order
 from dorami_api.orders.schemas import Cancel, CartCheckout, DirectOrder, MyOrdersQuery
@@ -78,14 +76,7 @@ def my_orders(query: MyOrdersQuery):
     conditions = [Order.user_id == _me()]
     if query.status:
         conditions.append(Order.status == query.status)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Order).where(*conditions))
-    orders = db.session.scalars(
-        sa.select(Order)
-        .where(*conditions)
-        .order_by(Order.created_at.desc(), Order.id.desc())
-        .offset((query.page - 1) * query.limit)
-        .limit(query.limit)
-    ).all()
+    orders, total = service.page_orders(conditions, query.page, query.limit)
     return ok(page_of([order_json(order) for order in orders], query.page, query.limit, total))
 
 

@@ -252,3 +252,16 @@ def _checkable_holds(
         # A line for a new product appeared after we chose which products to lock.
         raise ApiError(409, "CART_CHANGED", "Your cart changed while checking out; try again")
     return holds
+
+
+def page_orders(conditions: list, page: int, limit: int) -> tuple[list[Order], int]:
+    """One page of orders matching `conditions`, newest first, and how many match in all."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Order).where(*conditions))
+    orders = db.session.scalars(
+        sa.select(Order)
+        .where(*conditions)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .offset((page - 1) * limit)
+        .limit(limit)
+    ).all()
+    return list(orders), total

@@ -235,9 +235,10 @@ def settle(product: Product, held: int | None = None) -> StockSettlement:
     if held is None:
         db.session.flush()
     available = available_units(product, held)
-    if product.status == "SOLD_OUT" and available > 0:
-        # Units came back to a sold-out product (restock, release, cancellation): its waitlist is
-        # served first, whichever path released them — the queue may take them all.
+    if available > 0 and (product.status == "SOLD_OUT" or held is None):
+        # Units may have come back (restock, release, cancellation): the waitlist is served first,
+        # whichever path released them, and may take them all. (Callers passing `held` only take
+        # units — the purchase hot path — and skip the look at the queue.)
         from dorami_api.waitlist.service import promote_waiting_in_transaction
 
         if promote_waiting_in_transaction(product):

@@ -107,12 +107,12 @@ def _enter(stream_key: str, participant: str, client=None) -> int:
     now = time.time()
     args = [participant, PROCESS_ID, now + _state.ttl, now, _state.ttl]
     keys = [viewers_key(stream_key), _holders_key(stream_key, participant)]
-    return (client or redis_store).eval(_ENTER, 2, *keys, *args)
+    return redis_store.run_script(_ENTER, keys, args, client=client)
 
 
 def _leave(stream_key: str, participant: str) -> int:
     keys = [viewers_key(stream_key), _holders_key(stream_key, participant)]
-    return int(redis_store.eval(_LEAVE, 2, *keys, participant, PROCESS_ID, time.time()))
+    return int(redis_store.run_script(_LEAVE, keys, [participant, PROCESS_ID, time.time()]))
 
 
 # --- coalesced viewer updates ------------------------------------------------------------------
@@ -123,7 +123,7 @@ def _tick_keys(stream_key: str) -> list[str]:
 
 
 def count_changed(stream_key: str) -> None:
-    if redis_store.eval(_CHANGED, 2, *_tick_keys(stream_key), PROCESS_ID):
+    if redis_store.run_script(_CHANGED, _tick_keys(stream_key), [PROCESS_ID]):
         socketio.start_background_task(_announce_loop, stream_key)
 
 
@@ -147,7 +147,7 @@ def _announce_loop(stream_key: str) -> None:
         _announce(stream_key)
         while True:
             socketio.sleep(UPDATE_INTERVAL_SECONDS)
-            if not redis_store.eval(_TRAIL, 2, *_tick_keys(stream_key), PROCESS_ID):
+            if not redis_store.run_script(_TRAIL, _tick_keys(stream_key), [PROCESS_ID]):
                 return
             _announce(stream_key)
     except Exception:

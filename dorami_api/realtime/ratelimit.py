@@ -42,6 +42,6 @@ class RateLimited(Exception):
 
 def hit(limit: Limit, who: str) -> None:
     """Count one event of `who` against `limit`; raise RateLimited when over it."""
-    hits, ttl = redis_store.eval(_HIT, 1, f"socket-rate:{limit.name}:{who}", limit.window_seconds)
+    hits, ttl = redis_store.run_script(_HIT, [f"socket-rate:{limit.name}:{who}"], [limit.window_seconds])
     if int(hits) > limit.count:
         raise RateLimited(max(1, int(ttl)))

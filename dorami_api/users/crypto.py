@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
+from dorami_api.errors import ApiError
 
-class AddressDecryptionError(Exception):
-    """No configured key opens this envelope."""
+log = logging.getLogger(__name__)
+
+
+class AddressDecryptionError(ApiError):
+    """No configured key opens this envelope (a key was lost from the rotation list). The owner
+    is asked to enter the address again rather than shown a server error."""
+
+    def __init__(self, message: str = "The saved shipping address can no longer be read; enter it again"):
+        super().__init__(409, "ADDRESS_UNREADABLE", message)
 
 
 def _current() -> tuple[str, bytes]:
@@ -54,4 +63,5 @@ def decrypt_address(envelope: dict | None, user_id: str) -> dict | None:
             return json.loads(AESGCM(key).decrypt(nonce, ciphertext, str(user_id).encode()))
         except InvalidTag:
             continue
-    raise AddressDecryptionError("no configured key decrypts this address")
+    log.error("no configured key decrypts the shipping address of user %s", user_id)
+    raise AddressDecryptionError()

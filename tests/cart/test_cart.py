@@ -146,18 +146,20 @@ def test_another_users_line_is_not_found(app, client):
 
 
 def test_cart_totals_are_money_strings_with_one_shipping_fee(app, client):
-    stream_id, _ = make_stream(app)
+    stream_id, stream_key = make_stream(app)
     scarf = make_product(app, stock=5, price="19.99", stream_id=stream_id)
     hat = make_product(app, stock=5, price="0.10", stream_id=stream_id)
     _, alice = shopper(app)
     add(client, alice, scarf, 3)
     add(client, alice, hat, 3)
     cart = client.get(CART, headers=alice).get_json()["data"]
-    assert cart["subtotal"] == "60.27"  # 59.97 + 0.30, exact
+    assert cart["items"][0]["streamKey"] == add(client, alice, hat, 1).get_json()["data"]["streamKey"]
+    cart = client.get(CART, headers=alice).get_json()["data"]
+    assert cart["subtotal"] == "60.37"  # 59.97 + 0.30, exact
     assert cart["shippingFee"] == "10.00"
-    assert cart["total"] == "70.27"
-    assert cart["itemCount"] == 6
-    assert cart["items"][0]["streamKey"] is not None
+    assert cart["total"] == "70.37"
+    assert cart["itemCount"] == 7
+    assert cart["items"][0]["streamKey"] == stream_key
     assert cart["serverTime"] and cart["earliestExpiresAt"]
 
 

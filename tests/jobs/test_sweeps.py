@@ -15,6 +15,7 @@ from dorami_api.extensions import db
 from dorami_api.jobs import runner, sweeps
 from dorami_api.orders.models import Order
 from dorami_api.realtime import broadcast
+from dorami_api.streaming.models import LiveStream
 from dorami_api.waitlist.models import WaitlistEntry
 from tests.orders.helpers import add, buy, placed
 from tests.support.commerce import expire_hold, hold_status, make_product, make_stream, product_row, shopper
@@ -169,3 +170,23 @@ def test_unpaid_orders_never_expire_by_default(app, client):
         )
         db.session.commit()
     assert runner.run_once(app).cancelled_orders == []
+
+
+def test_streams_live_past_the_limit_are_ended_by_the_worker(make_app, monkeypatch):
+    app = make_app(STREAM_MAX_LIVE_HOURS="12")
+    ended = []
+    monkeypatch.setattr(broadcast, "stream_ended", lambda key, data: ended.append((key, data)))
+    stale_id, stale_key = make_stream(app)
+    fresh_id, _ = make_stream(app)
+    with app.app_context():
+        db.session.get(LiveStream, stale_id).started_at = utcnow() - timedelta(hours=13)
+        db.session.get(LiveStream, fresh_id).started_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
+    report = runner.run_once(app)
+    assert report.ended_streams == [stale_key]
+    with app.app_context():
+        stale, fresh = db.session.get(LiveStream, stale_id), db.session.get(LiveStream, fresh_id)
+        assert (stale.status, fresh.status) == ("ENDED", "LIVE")
+        assert stale.ended_at is not None and stale.duration_seconds >= 13 * 3600
+    assert [key for key, _ in ended] == [stale_key]
+    assert runner.run_once(app).ended_streams == []

@@ -126,3 +126,37 @@ def test_a_polling_client_without_a_route_is_pinned_by_the_cookie_nginx_gives_it
 def _user_token(app, name):
     user = create_user(app, name=name)
     return user, login(app, user)["access"]
+
+
+def test_rest_suspension_and_logout_cut_sockets_on_every_worker(app, live_server, connect):
+    server = live_server(workers=2)
+    _, admin_headers = bearer(app, role="ADMIN")
+    user = create_user(app, name="Soon suspended")
+    kept_session, cut_session = login(app, user), login(app, user)
+
+    # POST /auth/logout from one worker cuts that session's sockets on both workers, and only those.
+    cut = viewers_on_distinct_workers(server.url, server.port, cut_session["access"], namespaces=[CHAT])
+    kept = connect(server.url, token=kept_session["access"], namespaces=[CHAT])
+    try:
+        response = requests.post(
+            f"{server.url}/api/v1/auth/logout", headers={**cut_session["headers"], "Connection": "close"}, timeout=10
+        )
+        assert response.status_code in (200, 204), response.text
+        for viewer in cut:
+            assert viewer.wait_for("session:revoked", CHAT)["data"] == {"reason": "logout"}
+            viewer.wait_disconnected()
+        assert kept.client.connected
+
+        # Suspension by an admin cuts every remaining socket of the user.
+        response = requests.patch(
+            f"{server.url}/api/v1/admin/users/{user.id}/status",
+            json={"status": "SUSPENDED", "reason": "abuse"},
+            headers={**admin_headers, "Connection": "close"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        assert kept.wait_for("session:revoked", CHAT)["data"] == {"reason": "suspended"}
+        kept.wait_disconnected()
+    finally:
+        for viewer in cut:
+            viewer.close()

@@ -32,7 +32,8 @@ def create_user(
 def login(app, user: User) -> dict:
     """Start a real auth session; returns {access, refresh, session_id, headers}."""
     with app.app_context():
-        session, pair = start_session(db.session.merge(user))
+        # Load the row afresh: merging the detached object would write its stale fields back.
+        session, pair = start_session(db.session.get(User, user.id))
         return {
             "access": pair.access_token,
             "refresh": pair.refresh_token,

@@ -175,3 +175,20 @@ def test_a_restock_through_the_catalogue_serves_the_queue_first(app, client, pro
     assert [item["quantity"] for item in cart(client, alice)] == [2]
     assert [item["quantity"] for item in cart(client, bob)] == [1]
     assert product_row(app, product_id).status == "SOLD_OUT"  # the queue took all three
+
+
+def test_a_variant_restock_serves_that_variants_queue(app, client, promoted):
+    from tests.support.commerce import variant_ids
+
+    product_id = make_product(app, stock=3, variants=[{"size": "S", "stock": 0}, {"size": "M", "stock": 3}])
+    small, _ = variant_ids(app, product_id)
+    alice_user, alice = shopper(app)
+    body = {"productId": str(product_id), "variantId": str(small), "quantity": 1}
+    assert client.post(WAITLIST, json=body, headers=alice).status_code == 201
+    assert product_row(app, product_id).status == "AVAILABLE"  # the other size is on sale
+
+    restock = {"delta": 2, "variantId": str(small)}
+    response = client.post(f"/api/v1/products/{product_id}/stock", json=restock, headers=admin(app))
+    assert response.status_code == 200, response.get_json()
+    assert [user for user, _ in promoted] == [str(alice_user.id)]
+    assert [(item["variantId"], item["quantity"]) for item in cart(client, alice)] == [(str(small), 1)]
