@@ -58,6 +58,19 @@ class SweepReport:
         )
 
 
+def _each_product(candidates, stop: threading.Event | None, unit) -> SweepReport:
+    """Run unit(product_id) — one locked transaction each — for a batch of the products the
+    `candidates` query names, stopping early when asked."""
+    product_ids = db.session.scalars(candidates.limit(BATCH)).all()
+    _end_read()
+    report = SweepReport()
+    for product_id in product_ids:
+        if _stopping(stop):
+            break
+        report.merge(unit(product_id))
+    return report
+
+
 def _end_read() -> None:
     """Close the read-only transaction a candidate query opened (never hold it across work)."""
     db.session.rollback()
@@ -74,19 +87,12 @@ def expire_holds(now: datetime | None = None, stop: threading.Event | None = Non
     """ACTIVE holds past their expiry → EXPIRED, product settled (AVAILABLE again, broadcast),
     `cart:expired` to each owner, the freed units offered to the waitlist."""
     now = now or utcnow()
-    product_ids = db.session.scalars(
+    candidates = (
         sa.select(CartHold.product_id)
         .where(CartHold.status == "ACTIVE", CartHold.expires_at <= now)
         .group_by(CartHold.product_id)
-        .limit(BATCH)
-    ).all()
-    _end_read()
-    report = SweepReport()
-    for product_id in product_ids:
-        if _stopping(stop):
-            break
-        report.merge(_expire_product_holds(product_id, now))
-    return report
+    )
+    return _each_product(candidates, stop, lambda product_id: _expire_product_holds(product_id, now))
 
 
 def _expire_product_holds(product_id: uuid.UUID, now: datetime) -> SweepReport:
@@ -131,7 +137,7 @@ def close_stale_promotions(now: datetime | None = None, stop: threading.Event | 
     """PROMOTED entries whose hold is gone or no longer ACTIVE are closed and the queue moves on
     (the paths that end a hold do this themselves; this is the safety net)."""
     now = now or utcnow()
-    product_ids = db.session.scalars(
+    candidates = (
         sa.select(WaitlistEntry.product_id)
         .outerjoin(CartHold, CartHold.id == WaitlistEntry.hold_id)
         .where(
@@ -139,15 +145,8 @@ def close_stale_promotions(now: datetime | None = None, stop: threading.Event | 
             sa.or_(CartHold.id.is_(None), CartHold.status != "ACTIVE"),
         )
         .group_by(WaitlistEntry.product_id)
-        .limit(BATCH)
-    ).all()
-    _end_read()
-    report = SweepReport()
-    for product_id in product_ids:
-        if _stopping(stop):
-            break
-        report.merge(_close_product_promotions(product_id))
-    return report
+    )
+    return _each_product(candidates, stop, _close_product_promotions)
 
 
 def _close_product_promotions(product_id: uuid.UUID) -> SweepReport:
