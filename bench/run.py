@@ -463,45 +463,57 @@ def scenario_saturation(s: Session) -> None:
             server.stop()
 
 
+def flash_product(s: Session, server: Server, target: str, label: str) -> str:
+    """A fresh product with 100 units on the live stream: through the admin API on the service,
+    through the references' own stand-in route on them."""
+    if target == "service":
+        product = s.node(
+            "setup.mjs",
+            *("--url", server.url, "--product", "--in", s.accounts_path),
+            *("--stream-id", s.setup["stream"]["id"], "--stock", 100, "--name", label),
+        )
+        return product["id"]
+    answer = requests.post(
+        f"{server.url}/ref/flash", json={"stock": 100, "room": s.setup["stream"]["streamKey"]}, timeout=10
+    )
+    answer.raise_for_status()
+    return answer.json()["data"]["id"]
+
+
 def scenario_flashsale(s: Session) -> None:
-    if "service" not in s.targets():
-        return
     repeats = 1 if s.args.quick else s.args.repeats
     sizes = [500] if s.args.quick else [500, 2000]
     if s.setup.get("products_error"):
         s.not_run("flashsale", "service", f"no products: {s.setup['products_error']}")
         return
-    server = s.start("service", scenario="flashsale")
-    try:
-        for buyers in sizes:
-            if buyers > len(s.setup["accounts"]):
-                s.not_run("flashsale", "service", f"{buyers} buyers but only {len(s.setup['accounts'])} accounts")
-                continue
-            # 2,000 viewers take minutes to connect on 2 shared cores: one repeat fewer at that size.
-            for r in range(repeats if buyers <= 500 else max(1, repeats - 1)):
-                product = s.node(
-                    "setup.mjs",
-                    *("--url", server.url, "--product", "--in", s.accounts_path),
-                    *("--stream-id", s.setup["stream"]["id"], "--stock", 100, "--name", f"Flash {buyers}-{r}"),
-                )
-                with profiled(s, server, "service", f"flashsale-{buyers}-{r}", 600):
-                    row = s.node(
-                        "flashsale.mjs",
-                        *("--url", server.url, "--accounts", s.accounts_path, "--product", product["id"]),
-                        *("--room", s.setup["stream"]["streamKey"], "--buyers", buyers, "--server-pid", server.pid),
-                        timeout=600,
+    for target in s.targets():
+        server = s.start(target, scenario="flashsale")
+        try:
+            for buyers in sizes:
+                if buyers > len(s.setup["accounts"]):
+                    s.not_run("flashsale", target, f"{buyers} buyers but only {len(s.setup['accounts'])} accounts")
+                    continue
+                # 2,000 viewers take minutes to connect on 2 shared cores: one repeat fewer at that size.
+                for r in range(repeats if buyers <= 500 else max(1, repeats - 1)):
+                    product = flash_product(s, server, target, f"Flash {buyers}-{r}")
+                    with profiled(s, server, target, f"flashsale-{buyers}-{r}", 600):
+                        row = s.node(
+                            "flashsale.mjs",
+                            *("--url", server.url, "--accounts", s.accounts_path, "--product", product),
+                            *("--room", s.setup["stream"]["streamKey"], "--buyers", buyers, "--server-pid", server.pid),
+                            timeout=600,
+                        )
+                    s.record("flashsale", {**row, "target": target, "repeat": r})
+                    log(
+                        f"  flashsale {target} {buyers}: sold {row['units_sold']} 5xx {row['five_xx']}"
+                        f" p99 {row['order_latency_ms']['p99_ms']} ms,"
+                        f" soldout seen {row['soldout_seen_by']}/{row['viewers_connected']}"
                     )
-                s.record("flashsale", {**row, "target": "service", "repeat": r})
-                log(
-                    f"  flashsale {buyers}: sold {row['units_sold']} 5xx {row['five_xx']}"
-                    f" p99 {row['order_latency_ms']['p99_ms']} ms,"
-                    f" soldout seen {row['soldout_seen_by']}/{row['viewers_connected']}"
-                )
-                time.sleep(3)
-    except Exception as error:  # noqa: BLE001
-        s.not_run("flashsale", "service", str(error)[:500])
-    finally:
-        server.stop()
+                    time.sleep(3)
+        except Exception as error:  # noqa: BLE001
+            s.not_run("flashsale", target, str(error)[:500])
+        finally:
+            server.stop()
 
 
 WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}

@@ -3,6 +3,11 @@ GeventWebSocketWorker, the Redis message queue — speaking the same events as t
 nothing else (no authentication, rate limits, history, metrics, database). The floor our stack
 adds cost to.
 
+Its flash sale is the least a sale can do on this stack: stock is a Redis counter taken by one
+atomic script (shared by the workers, so it cannot oversell), and each sale sends what the SPEC
+requires to the stream's room — one `order:purchase:notification`, and `live:product:soldout`
+when the last unit goes. No database, no accounts, no order rows.
+
     gunicorn -k geventwebsocket.gunicorn.workers.GeventWebSocketWorker -w 2 --worker-connections 10000 \
         -b 127.0.0.1:3102 --chdir bench/reference flask_ref:app
     env: REF_REDIS_URL (redis://127.0.0.1:6379/0), REF_CHANNEL (bench-ref-flask)
@@ -16,10 +21,24 @@ import os  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
-from flask import Flask, jsonify  # noqa: E402
+import redis  # noqa: E402
+from flask import Flask, jsonify, request  # noqa: E402
 from flask_socketio import SocketIO, join_room  # noqa: E402
 
 app = Flask(__name__)
+# A blocking pool, as the service uses: hundreds of greenlets wait for a connection instead of
+# failing with MaxConnectionsError.
+_redis = redis.Redis(
+    connection_pool=redis.BlockingConnectionPool.from_url(
+        os.environ.get("REF_REDIS_URL", "redis://127.0.0.1:6379/0"), max_connections=200, timeout=5
+    )
+)
+_PREFIX = os.environ.get("REF_CHANNEL", "bench-ref-flask") + ":flash:"
+# Take one unit if any is left: the new stock, or -1 when sold out.
+_take = _redis.register_script(
+    "local n = tonumber(redis.call('GET', KEYS[1]) or '-1') "
+    "if n <= 0 then return -1 end return redis.call('DECR', KEYS[1])"
+)
 socketio = SocketIO(
     app,
     async_mode="gevent",
@@ -68,6 +87,44 @@ def live():
 def products():
     page = {"items": _PRODUCTS, "page": 1, "limit": 20, "total": len(_PRODUCTS), "totalPages": 1}
     return jsonify(success=True, data=page, timestamp=_now())
+
+
+@app.post("/ref/flash")
+def flash_product():
+    """A product for one flash sale: {stock, room} -> {id}."""
+    body = request.get_json()
+    product_id = str(uuid.uuid4())
+    _redis.set(_PREFIX + product_id, int(body["stock"]))
+    _redis.set(_PREFIX + product_id + ":room", body["room"])
+    return jsonify(success=True, data={"id": product_id}), 201
+
+
+def _product(product_id: str, stock: int) -> dict:
+    return {"id": product_id, "stock": stock, "status": "SOLD_OUT" if stock == 0 else "AVAILABLE"}
+
+
+@app.get("/api/v1/products/<product_id>")
+def flash_product_state(product_id):
+    stock = _redis.get(_PREFIX + product_id)
+    if stock is None:
+        return jsonify(success=False, errorCode="PRODUCT_NOT_FOUND"), 404
+    return jsonify(success=True, data=_product(product_id, int(stock)))
+
+
+@app.post("/api/v1/orders/direct")
+def flash_order():
+    product_id = request.get_json()["items"][0]["productId"]
+    left = _take(keys=[_PREFIX + product_id])
+    if left < 0:
+        return jsonify(success=False, errorCode="PRODUCT_SOLD_OUT", message="This product is sold out"), 409
+    room = f"stream:{_redis.get(_PREFIX + product_id + ':room').decode()}"
+    notice = {"streamKey": room[7:], "displayName": "viewer", "productName": "Flash"}
+    socketio.emit("order:purchase:notification", {"type": "order:purchase:notification", "data": notice}, to=room)
+    if left == 0:
+        data = _product(product_id, 0)
+        socketio.emit("live:product:soldout", {"type": "live:product:soldout", "data": data}, to=room)
+    order = {"id": str(uuid.uuid4()), "items": [{"productId": product_id, "quantity": 1}]}
+    return jsonify(success=True, data=order), 201
 
 
 @socketio.on("chat:join-room", namespace="/chat")

@@ -9,9 +9,47 @@ import { Server } from "socket.io";
 const portIndex = process.argv.indexOf("--port");
 const port = Number(portIndex > 0 ? process.argv[portIndex + 1] : process.env.PORT || 3101);
 
-const http = createServer((req, res) => {
-  res.writeHead(200, { "content-type": "application/json" });
-  res.end('{"status":"ok"}');
+// Its flash sale is the least a sale can do: stock is an in-memory counter (one process), and each
+// sale sends what the SPEC requires to the stream's room — one order:purchase:notification, and
+// live:product:soldout when the last unit goes.
+const flash = new Map(); // product id -> { stock, room }
+const send = (res, status, body) => {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+};
+const readJson = (req) =>
+  new Promise((resolve) => {
+    let raw = "";
+    req.on("data", (chunk) => (raw += chunk));
+    req.on("end", () => resolve(raw ? JSON.parse(raw) : {}));
+  });
+const productJson = (id, p) => ({ id, stock: p.stock, status: p.stock === 0 ? "SOLD_OUT" : "AVAILABLE" });
+
+const http = createServer(async (req, res) => {
+  const url = req.url.split("?")[0];
+  if (req.method === "POST" && url === "/ref/flash") {
+    const { stock, room } = await readJson(req);
+    const id = randomUUID();
+    flash.set(id, { stock: Number(stock), room });
+    return send(res, 201, { success: true, data: { id } });
+  }
+  const product = url.match(/^\/api\/v1\/products\/([^/]+)$/);
+  if (req.method === "GET" && product) {
+    const p = flash.get(product[1]);
+    return p ? send(res, 200, { success: true, data: productJson(product[1], p) }) : send(res, 404, { success: false });
+  }
+  if (req.method === "POST" && url === "/api/v1/orders/direct") {
+    const id = (await readJson(req)).items[0].productId;
+    const p = flash.get(id);
+    if (!p || p.stock <= 0) return send(res, 409, { success: false, errorCode: "PRODUCT_SOLD_OUT" });
+    p.stock -= 1;
+    const room = io.of("/").to(`stream:${p.room}`);
+    const notice = { streamKey: p.room, displayName: "viewer", productName: "Flash" };
+    room.emit("order:purchase:notification", { type: "order:purchase:notification", data: notice });
+    if (p.stock === 0) room.emit("live:product:soldout", { type: "live:product:soldout", data: productJson(id, p) });
+    return send(res, 201, { success: true, data: { id: randomUUID(), items: [{ productId: id, quantity: 1 }] } });
+  }
+  send(res, 200, { status: "ok" });
 });
 const io = new Server(http, {
   transports: ["websocket", "polling"],
