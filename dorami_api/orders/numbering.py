@@ -23,14 +23,35 @@ _NEXT = sa.text(
 
 
 def take_order_id(day: date | None = None) -> str:
-    """Take the next number and COMMIT at once. Call with nothing else pending in the session.
+    """Take the next number in a transaction of its own, committed at once, on a connection of its
+    own (the caller's transaction and its connection are left alone: a buyer at the product's gate
+    keeps the one it holds instead of queueing at the pool for another).
 
     The commit does not wait for the disk (synchronous_commit off for this transaction only): if a
-    crash lost it, it lost no order either — an order using the number commits later, and its
+    crash lost it, it lost no order either — an order using the number commits after it, and that
     durable commit makes every earlier WAL record durable too."""
     day = day or utcnow().date()
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
-    value = db.session.execute(_NEXT, {"day": day}).scalar_one()
-    db.session.commit()
+    if db.engine.dialect.name != "postgresql":  # SQLite, single writer: in the caller's transaction
+        value = db.session.execute(_NEXT, {"day": day}).scalar_one()
+    else:
+        with _engine().connect() as connection:
+            value = connection.execute(_NEXT_NO_FSYNC, {"day": day}).scalar_one()
+            connection.commit()
     return f"ORD-{day:%Y%m%d}-{value:05d}"
+
+
+_NEXT_NO_FSYNC = sa.text("SET LOCAL synchronous_commit TO OFF; " + _NEXT.text)  # one round trip
+_engines: dict[str, sa.Engine] = {}
+
+
+def _engine() -> sa.Engine:
+    """A small pool of this process's own for the counter, per database (tests use several)."""
+    main = db.engine
+    key = main.url.render_as_string(hide_password=False)
+    engine = _engines.get(key)
+    if engine is None:
+        options = {"connect_args": {"connect_timeout": 5, "application_name": "dorami-api-numbers"}}
+        engine = _engines[key] = sa.create_engine(
+            main.url, pool_size=1, max_overflow=4, pool_timeout=10, pool_pre_ping=True, **options
+        )
+    return engine
