@@ -45,13 +45,16 @@ _engines: dict[str, sa.Engine] = {}
 
 
 def _engine() -> sa.Engine:
-    """A small pool of this process's own for the counter, per database (tests use several)."""
+    """A small pool of this process's own for the counter, per database (tests use several): at most
+    two connections, PostgreSQL's max_connections is shared by every process."""
     main = db.engine
     key = main.url.render_as_string(hide_password=False)
     engine = _engines.get(key)
     if engine is None:
+        # No pre-ping (a round trip per order at the product's gate): a connection the server
+        # dropped fails one order with 503 and is replaced.
         options = {"connect_args": {"connect_timeout": 5, "application_name": "dorami-api-numbers"}}
         engine = _engines[key] = sa.create_engine(
-            main.url, pool_size=1, max_overflow=4, pool_timeout=10, pool_pre_ping=True, **options
+            main.url, pool_size=1, max_overflow=1, pool_timeout=10, pool_recycle=1800, **options
         )
     return engine
