@@ -1,7 +1,9 @@
 """Placing orders (SPEC §6): from the cart (all or selected lines) or directly.
 
-One transaction per order: lock the products (ascending ids), check, take the stock, number the
-order, write it with its snapshots, commit; broadcasts go out after commit. An Idempotency-Key
+One transaction per order: lock the products (ascending ids), check, take the stock, write the
+order with its snapshots, commit; broadcasts go out after commit. The order number is taken just
+before, in a short transaction of its own (orders/numbering.py), so that the day's counter row is
+not held for as long as the product locks. An Idempotency-Key
 makes a retried request return the first order: checked before any work, again under the product
 locks (a concurrent twin of the request commits before we get them), and finally enforced by the
 unique (user_id, idempotency_key) constraint — the loser rolls back everything and answers with
@@ -98,13 +100,14 @@ def _idempotent(user_id: uuid.UUID, key: str | None, place: Callable[[], Order])
 
 
 def _write_order(
+    order_id: str,
     who: Buyer,
     key: str | None,
     lines: list[Line],
     settlements: list[stock.StockSettlement],
     terms: pricing.ShippingTerms,
 ) -> str:
-    """Number and write the order (products locked, stock taken and settled), queue broadcasts."""
+    """Write the order (products locked, stock taken and settled), queue broadcasts."""
     subtotal = sum((pricing.unit_price(line.product, line.variant) * line.quantity for line in lines), Decimal("0"))
     stream_ids = [line.product.stream_id for line in lines]
     if not terms.covers(stream_ids):  # a product moved to another stream meanwhile
@@ -113,7 +116,7 @@ def _write_order(
     for settlement in settlements:
         after_commit(events.announce_stock_change, settlement)
     order = Order(
-        id=numbering.next_order_id(),
+        id=order_id,
         user_id=who.user_id,
         status="PENDING_PAYMENT",
         subtotal=subtotal,
@@ -161,6 +164,15 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
         stock.release_connection()
 
         def work():
+            try:
+                # Again after the gate: buyers queued behind a sale that has just sold out are
+                # refused here, without touching the row lock.
+                stock.precheck(totals)
+            except ApiError:
+                if key and (twin := find_by_key(user_id, key)) is not None:
+                    return twin  # a twin of this request took the last units meanwhile
+                raise
+            order_id = numbering.take_order_id()
             products = stock.lock_products(product_ids)
             if key and (twin := find_by_key(user_id, key)) is not None:
                 return twin
@@ -173,7 +185,7 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
                 lines.append(Line(product, variant, quantity))
                 held[product_id] = counted if variant is None and len(totals) == 1 else None
             settlements = [stock.settle(product, held.get(product_id)) for product_id, product in products.items()]
-            return _write_order(who, key, lines, settlements, terms)
+            return _write_order(order_id, who, key, lines, settlements, terms)
 
         return stock.atomic(work, gated=product_ids)
 
@@ -199,6 +211,7 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
         )
 
         def work():
+            order_id = numbering.take_order_id()
             products = stock.lock_products(product_ids)
             if key and (twin := find_by_key(user_id, key)) is not None:
                 return twin
@@ -216,7 +229,7 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
             waitlist.end_promotion([hold.id for hold in holds if hold.source == "WAITLIST"], "COMPLETED")
             used = {hold.product_id for hold in holds}
             settlements = [stock.settle(product) for product_id, product in products.items() if product_id in used]
-            return _write_order(who, key, lines, settlements, terms)
+            return _write_order(order_id, who, key, lines, settlements, terms)
 
         return stock.atomic(work)
 

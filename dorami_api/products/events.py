@@ -5,18 +5,34 @@ and its `version`, exactly as `GET /products/{id}` returns it.
 Visibility decides the event: a product appearing in a stream's room (created, unhidden, moved
 in) is `added`; one leaving it (deleted, hidden, moved out) is `deleted`; any other change is
 `updated`, or `soldout` when it has just sold out. Hidden products are never broadcast.
+
+`updated` (and `product:low-stock` with it) is coalesced per product: the first change goes out
+at once, further changes within UPDATE_WINDOW_SECONDS become one trailing broadcast that reads the
+product when it is sent, so it carries the newest committed state and `version`. In a flash sale
+that is a few broadcasts per second to every viewer instead of one per order. `soldout`, `added`
+and `deleted` are never delayed and drop a pending `updated`. Within a process no broadcast about
+a product ever carries an older `version` than one already sent (clients drop those anyway).
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from flask import current_app
 
 from dorami_api.extensions import db
 from dorami_api.products import stock
 from dorami_api.products.models import Product
 from dorami_api.products.serializers import product_json, stream_key_of
 from dorami_api.realtime import broadcast
+from dorami_api.realtime.coalesce import Coalescer
+
+UPDATE_WINDOW_SECONDS = 0.25
+_updates = Coalescer(UPDATE_WINDOW_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -41,16 +57,80 @@ def _announce_low_stock(data: dict) -> None:
         broadcast.product_low_stock(data["streamKey"], data)
 
 
+# --- newest version sent per product (this process) ---------------------------------------------
+_SENT_REMEMBERED = 4096
+_sent: OrderedDict[str, int] = OrderedDict()
+_sent_lock: threading.Lock | None = None
+
+
+def _sending(data: dict, send: Callable[[], None], *, unless_older: bool) -> None:
+    """Send under the per-process ordering guard. unless_older: skip when a newer (or the same)
+    version of the product was already sent — a coalesced `updated` read before a `soldout`
+    overtook it. Other events are always sent, and only raise the mark."""
+    global _sent_lock
+    if _sent_lock is None:  # first use: after gevent's monkey-patching
+        _sent_lock = threading.Lock()
+    with _sent_lock:
+        newest = _sent.get(data["id"])
+        if unless_older and newest is not None and data["version"] <= newest:
+            return
+        _sent[data["id"]] = max(data["version"], newest if newest is not None else data["version"])
+        _sent.move_to_end(data["id"])
+        while len(_sent) > _SENT_REMEMBERED:
+            _sent.popitem(last=False)
+        send()
+
+
+def _send_update(product_id: uuid.UUID) -> None:
+    data = _load(product_id)
+    if data is None or data["status"] == "HIDDEN":
+        return
+
+    def send():
+        broadcast.product_updated(data["streamKey"], data)
+        _announce_low_stock(data)
+
+    _sending(data, send, unless_older=True)
+
+
+def _send_update_later(app, product_id: uuid.UUID) -> Callable[[], None]:
+    def run():
+        with app.app_context():
+            _send_update(product_id)
+
+    return run
+
+
+def _announce_updated(product_id: uuid.UUID) -> None:
+    app = current_app._get_current_object()
+    _updates.submit(product_id, lambda: _send_update(product_id), _send_update_later(app, product_id))
+
+
+def _announce_now(product_id: uuid.UUID, data: dict, send: Callable[[], None]) -> None:
+    """soldout / added / deleted: at once, superseding a pending `updated`."""
+    _updates.cancel(product_id)
+    _sending(data, send, unless_older=False)
+
+
+def _announce_soldout(data: dict) -> None:
+    product_id = uuid.UUID(data["id"])
+    _announce_now(product_id, data, lambda: broadcast.product_soldout(data["streamKey"], data))
+
+
+def flush_pending_updates() -> None:
+    """Send every coalesced `updated` still waiting for its window (graceful shutdown, tests)."""
+    _updates.flush()
+
+
 def announce_stock_change(settlement: stock.StockSettlement) -> None:
     """Call through after_commit with the result of stock.settle()."""
+    if not settlement.became_sold_out:
+        _announce_updated(settlement.product_id)
+        return
     data = _load(settlement.product_id)
     if data is None or data["status"] == "HIDDEN":
         return
-    if settlement.became_sold_out:
-        broadcast.product_soldout(data["streamKey"], data)
-    else:
-        broadcast.product_updated(data["streamKey"], data)
-    _announce_low_stock(data)
+    _announce_soldout(data)
 
 
 def announce_product_change(
@@ -65,22 +145,21 @@ def announce_product_change(
         if not after.visible:
             return
         if settlement is not None and settlement.became_sold_out:
-            broadcast.product_soldout(after.stream_key, data)
+            _announce_soldout(data)
         else:
-            broadcast.product_updated(after.stream_key, data)
-        _announce_low_stock(data)
+            _announce_updated(product_id)  # re-reads when it is sent
         return
     if before is not None and before.visible:
-        broadcast.product_deleted(before.stream_key, data)
+        _announce_now(product_id, data, lambda: broadcast.product_deleted(before.stream_key, data))
     if after.visible:
-        broadcast.product_added(after.stream_key, data)
+        _announce_now(product_id, data, lambda: broadcast.product_added(after.stream_key, data))
         _announce_low_stock(data)
 
 
 def announce_deleted(data: dict) -> None:
     """`data`: the product as it was, serialised before the delete."""
     if data["status"] != "HIDDEN":
-        broadcast.product_deleted(data["streamKey"], data)
+        _announce_now(uuid.UUID(data["id"]), data, lambda: broadcast.product_deleted(data["streamKey"], data))
 
 
 def announce_featured(stream_key: str, product_id: uuid.UUID | None) -> None:

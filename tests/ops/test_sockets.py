@@ -62,4 +62,4 @@ def test_sockets_are_counted_across_workers_then_told_to_go_on_shutdown(app, liv
     log = server.log()
     for pid in pids:
         told = [line for line in log.splitlines() if f"shutdown {pid}: 2/6 sockets told and closed" in line]
-        assert len(told) == 1 and "(sockets)" in told[0], log[-3000:]
+        assert len(told) == 1 and "(sockets" in told[0], log[-3000:]  # first: sockets; others may follow

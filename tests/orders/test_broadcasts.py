@@ -70,3 +70,21 @@ def test_status_changes_go_to_the_buyers_own_room(app, client, sent):
     count = len(_named(sent, "order_updated"))
     assert client.post(f"{ADMIN_ORDERS}/{order['id']}/deliver", headers=boss).status_code == 409
     assert len(_named(sent, "order_updated")) == count  # a refused transition says nothing
+
+
+def test_a_run_of_orders_tells_viewers_of_each_sale_and_ends_on_sold_out(app, client, sent):
+    stream_id, stream_key = make_stream(app)
+    product_id = make_product(app, stock=5, stream_id=stream_id, name="Pearl earrings")
+    buyers = [shopper(app, name=f"Buyer{i}")[1] for i in range(5)]
+    for headers in buyers:
+        placed(buy(client, headers, (product_id, 1)))
+
+    # One social-proof notice per order (SPEC §6) ...
+    assert _named(sent, "purchase_notification") == [(stream_key, f"Buyer{i}", "Pearl earrings") for i in range(5)]
+    # ... while the product's state is coalesced: it ends on sold-out, sent at once, and no
+    # update older than one already sent follows.
+    products = [(name, event[1]) for name, *event in sent if name in ("product_updated", "product_soldout")]
+    assert products[-1][0] == "product_soldout" and products[-1][1]["available"] == 0
+    assert products[0] == ("product_updated", _named(sent, "product_updated")[0][1])
+    versions = [data["version"] for _name, data in products]
+    assert versions == sorted(set(versions))

@@ -1,7 +1,7 @@
 """The flash sale (SPEC §5, §6): 200 buyers, each on their own connection, press "buy" at the same
 moment on a product with 50 units, through a real two-worker gunicorn server. Exactly 50 units are
 sold, stock ends at 0 and SOLD_OUT, every other buyer gets a clean 409, nobody gets a 5xx, and a
-viewer's socket hears `live:product:soldout` exactly once."""
+viewer's socket hears `live:product:soldout` exactly once and no older product state after it."""
 
 from __future__ import annotations
 
@@ -111,6 +111,12 @@ def test_200_buyers_50_units_two_workers(app, live_server):
         assert watcher.count("live:product:soldout") == 1
         soldout = watcher.received("live:product:soldout")[0]["data"]
         assert (soldout["id"], soldout["available"], soldout["status"]) == (str(product_id), 0, "SOLD_OUT")
+        # Product updates are coalesced: whatever the viewer heard after the sold-out is no older.
+        with watcher.lock:
+            heard = list(watcher.events)
+        after = heard[[name for name, _ in heard].index("live:product:soldout") + 1 :]
+        later = [data["data"] for name, data in after if name == "live:product:updated"]
+        assert all(update["version"] >= soldout["version"] and update["available"] == 0 for update in later)
         # Social proof reached the room too: a first name and a product, nothing personal.
         proofs = [event["data"] for event in watcher.received("order:purchase:notification")]
         assert 0 < len(proofs) <= STOCK

@@ -132,3 +132,22 @@ def test_rest_changes_reach_the_stream_room_and_nowhere_else(app, live_server, v
         "live:product:deleted",
         "stream:ended",
     ]
+
+
+def test_a_burst_of_stock_changes_ends_on_the_latest_state_for_viewers(app, live_server, viewers):
+    """Updates are coalesced per product (a trailing broadcast sent by the gevent worker's timer):
+    the viewer ends up with the state GET returns, and versions only ever grow."""
+    server = live_server(workers=1)
+    _, admin_headers = bearer(app, role="ADMIN")
+    rest = Rest(server.url, admin_headers)
+    show = rest.call("POST", "/streaming/streams", {"title": "Show"}, expect=201)
+    watcher = viewers(server.url, login(app, create_user(app))["access"], show["streamKey"])
+    product = rest.call("POST", "/products", {"streamId": show["id"], "name": "Bag", "price": "10", "stock": 30}, 201)
+
+    for _ in range(8):
+        rest.call("POST", f"/products/{product['id']}/stock", {"delta": -1})
+    latest = rest.product(product["id"])
+    assert latest["stock"] == 22
+    assert watcher.wait_for("live:product:updated", "/", match=lambda e: e["data"] == latest)
+    versions = [envelope["data"]["version"] for envelope in watcher.received("live:product:updated", "/")]
+    assert versions == sorted(set(versions))

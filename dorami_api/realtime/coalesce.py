@@ -1,0 +1,128 @@
+"""Coalescing repeated broadcasts about one thing (a product) into a few per second.
+
+For each key the first call runs at once (leading edge); calls arriving within `window` seconds of
+the last run are merged into one trailing run at the end of the window — the trailing callable is
+expected to read the newest state when it runs, so nothing is lost by merging. `cancel(key)` drops
+a pending trailing run (an event that supersedes it was just sent) and lets the next call run at
+once; `flush()` runs every pending trailing run now (graceful shutdown, tests).
+
+Timers are Socket.IO background tasks (a greenlet in a gevent worker, a thread otherwise — the
+jobs process has no socket server but emits through the Redis queue), so the same code runs in
+either. Callables must not raise into the timer: failures are logged.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+# Keys idle for longer than this many windows are forgotten once the table grows past _PRUNE_AT.
+_PRUNE_AT = 4096
+
+
+@dataclass
+class _Key:
+    last_run: float = float("-inf")
+    pending: Callable[[], None] | None = None
+    timer: bool = False
+
+
+class Coalescer:
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._keys: dict[Hashable, _Key] = {}
+        self._lock: threading.Lock | None = None
+        atexit.register(self.flush)
+
+    def _guard(self) -> threading.Lock:
+        # Created on first use, after gevent's monkey-patching, so waiting yields to other greenlets.
+        if self._lock is None:
+            self._lock = threading.Lock()
+        return self._lock
+
+    def submit(self, key: Hashable, leading: Callable[[], None], trailing: Callable[[], None]) -> bool:
+        """Run `leading()` now if `key` ran more than a window ago, else queue `trailing` (the latest
+        one wins) for the end of the window. True when it ran at once."""
+        with self._guard():
+            state = self._keys.get(key)
+            if state is None:
+                self._prune()
+                state = self._keys[key] = _Key()
+            now = time.monotonic()
+            run_now = state.pending is None and now - state.last_run >= self.window
+            if run_now:
+                state.last_run = now
+            else:
+                state.pending = trailing
+                if not state.timer:
+                    state.timer = True
+                    _spawn(self._trail, key, max(state.last_run + self.window - now, 0.0))
+        if run_now:
+            leading()
+        return run_now
+
+    def cancel(self, key: Hashable) -> None:
+        with self._guard():
+            state = self._keys.get(key)
+            if state is not None:
+                state.pending, state.last_run = None, float("-inf")
+
+    def flush(self) -> None:
+        with self._guard():
+            due = [state.pending for state in self._keys.values() if state.pending is not None]
+            for state in self._keys.values():
+                state.pending = None
+        for run in due:
+            _safely(run)
+
+    def _trail(self, key: Hashable, delay: float) -> None:
+        _sleep(delay)
+        with self._guard():
+            state = self._keys[key]
+            run, state.pending, state.timer = state.pending, None, False
+            if run is not None:
+                state.last_run = time.monotonic()
+        if run is not None:
+            _safely(run)
+
+    def _prune(self) -> None:
+        if len(self._keys) < _PRUNE_AT:
+            return
+        horizon = time.monotonic() - 4 * self.window
+        for key in [k for k, s in self._keys.items() if not s.timer and s.pending is None and s.last_run < horizon]:
+            del self._keys[key]
+
+
+def _safely(run: Callable[[], None]) -> None:
+    try:
+        run()
+    except Exception:  # a late broadcast must never take its timer (or the shutdown) down
+        log.exception("coalesced broadcast failed")
+
+
+def _socket_server():
+    from dorami_api.extensions import socketio
+
+    return socketio if getattr(socketio, "server", None) is not None else None
+
+
+def _spawn(target: Callable, *args) -> None:
+    server = _socket_server()
+    if server is not None:
+        server.start_background_task(target, *args)
+    else:
+        threading.Thread(target=target, args=args, daemon=True).start()
+
+
+def _sleep(seconds: float) -> None:
+    server = _socket_server()
+    if server is not None:
+        server.sleep(seconds)
+    else:
+        time.sleep(seconds)
