@@ -30,6 +30,7 @@ class Principal:
     expires_at: datetime
     role: str
     name: str
+    instagram_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -72,7 +73,7 @@ def authenticate_access_token(token: str | None) -> Principal:
     except ValueError:
         raise _unauthorized("UNAUTHORIZED", "Invalid token") from None
     row = db.session.execute(
-        db.select(AuthSession.revoked_at, AuthSession.expires_at, User.status, User.role, User.name)
+        db.select(AuthSession.revoked_at, AuthSession.expires_at, User.status, User.role, User.name, User.instagram_id)
         .join(User, User.id == AuthSession.user_id)
         .where(AuthSession.id == session_id, AuthSession.user_id == user_id)
     ).first()
@@ -90,6 +91,7 @@ def authenticate_access_token(token: str | None) -> Principal:
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         role=row.role,
         name=row.name,
+        instagram_id=row.instagram_id,
     )
 
 
