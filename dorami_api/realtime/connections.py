@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 
-from dorami_api.auth.principal import Principal, authenticate_access_token
+from dorami_api.auth.principal import Principal, principal_of, verified_claims
 from dorami_api.auth.tokens import ACCESS_COOKIE
 from dorami_api.errors import ApiError
 from dorami_api.extensions import socketio
-from dorami_api.realtime import broadcast
+from dorami_api.realtime import broadcast, sessions
 from dorami_api.realtime.broadcast import CHAT, ROOT, STREAMING
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,8 @@ def authenticate(namespace: str, auth) -> SocketClient:
     if token is None and config.socket_allow_guests and namespace in GUEST_NAMESPACES:
         return SocketClient(request.sid, namespace, None, None, "GUEST", "guest")
     try:
-        principal = authenticate_access_token(token)
+        claims = verified_claims(token)
+        principal = principal_of(claims, sessions.checked_session(claims))
     except ApiError as error:
         raise ConnectionRefusedError(error.code) from None
     except Exception:  # the database or Redis failing: refuse clearly rather than hang the client
