@@ -30,6 +30,7 @@ class Principal:
     expires_at: datetime
     role: str
     name: str
+    instagram_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -51,7 +52,29 @@ def block_access_token(jti: str, expires_at: datetime) -> None:
         redis_store.set(blocklist_key(jti), "1", ex=remaining)
 
 
+@dataclass(frozen=True)
+class LiveSession:
+    """What the auth session row says of a live session: all a principal needs besides the token."""
+
+    user_id: str
+    session_id: str
+    expires_at: datetime
+    role: str
+    name: str
+    instagram_id: str | None
+
+    @property
+    def is_live(self) -> bool:
+        return self.expires_at > datetime.now(UTC)
+
+
 def authenticate_access_token(token: str | None) -> Principal:
+    claims = verified_claims(token)
+    return principal_of(claims, live_session(claims))
+
+
+def verified_claims(token: str | None) -> dict:
+    """The claims of a well-formed, unexpired, unrevoked access token (signature, type, blocklist)."""
     if not token:
         raise _unauthorized("UNAUTHORIZED", "Authentication required")
     try:
@@ -62,17 +85,22 @@ def authenticate_access_token(token: str | None) -> Principal:
         raise _unauthorized("UNAUTHORIZED", "Invalid token") from None
     if claims.get("type") != "access":
         raise _unauthorized("UNAUTHORIZED", "Invalid token type")
-    jti, sid, sub = claims.get("jti"), claims.get("sid"), claims.get("sub")
-    if not (jti and sid and sub):
+    if not (claims.get("jti") and claims.get("sid") and claims.get("sub")):
         raise _unauthorized("UNAUTHORIZED", "Invalid token")
-    if redis_store.exists(blocklist_key(jti)):
+    if redis_store.exists(blocklist_key(claims["jti"])):
         raise _unauthorized("TOKEN_REVOKED", "The token has been revoked")
+    return claims
+
+
+def live_session(claims: dict) -> LiveSession:
+    """The token's auth session, read from PostgreSQL: it must exist, belong to the user, be
+    neither revoked nor expired, and the user must not be suspended."""
     try:
-        session_id, user_id = uuid.UUID(sid), uuid.UUID(sub)
+        session_id, user_id = uuid.UUID(claims["sid"]), uuid.UUID(claims["sub"])
     except ValueError:
         raise _unauthorized("UNAUTHORIZED", "Invalid token") from None
     row = db.session.execute(
-        db.select(AuthSession.revoked_at, AuthSession.expires_at, User.status, User.role, User.name)
+        db.select(AuthSession.revoked_at, AuthSession.expires_at, User.status, User.role, User.name, User.instagram_id)
         .join(User, User.id == AuthSession.user_id)
         .where(AuthSession.id == session_id, AuthSession.user_id == user_id)
     ).first()
@@ -81,15 +109,21 @@ def authenticate_access_token(token: str | None) -> Principal:
         raise _unauthorized("TOKEN_REVOKED", "The session no longer exists")
     if row.status == "SUSPENDED":
         raise _unauthorized("ACCOUNT_SUSPENDED", "The account is suspended")
-    if row.revoked_at is not None or row.expires_at <= datetime.now(UTC):
+    session = LiveSession(claims["sub"], claims["sid"], row.expires_at, row.role, row.name, row.instagram_id)
+    if row.revoked_at is not None or not session.is_live:
         raise _unauthorized("TOKEN_REVOKED", "The session has been revoked")
+    return session
+
+
+def principal_of(claims: dict, session: LiveSession) -> Principal:
     return Principal(
-        user_id=sub,
-        session_id=sid,
-        jti=jti,
+        user_id=session.user_id,
+        session_id=session.session_id,
+        jti=claims["jti"],
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
-        role=row.role,
-        name=row.name,
+        role=session.role,
+        name=session.name,
+        instagram_id=session.instagram_id,
     )
 
 

@@ -15,7 +15,7 @@ import re
 import uuid
 from datetime import timedelta
 
-from flask_socketio import join_room, leave_room, rooms
+from flask_socketio import join_room, leave_room
 
 from dorami_api.common.responses import iso, utc_now
 from dorami_api.extensions import db, redis_store, socketio
@@ -23,7 +23,7 @@ from dorami_api.realtime import broadcast, connections, control, ratelimit, stre
 from dorami_api.realtime.broadcast import CHAT
 from dorami_api.realtime.connections import SocketClient
 from dorami_api.realtime.models import ChatModeration
-from dorami_api.realtime.replies import SocketError, required_text, socket_event
+from dorami_api.realtime.replies import SocketError, charge, required_text, socket_event
 from dorami_api.users.models import User
 
 HISTORY_LENGTH = 100
@@ -83,15 +83,6 @@ def _restore_moderation(live_id: str, user_id: str) -> None:
             redis_store.set(moderation_key(live_id, action, user_id), iso(expires_at), ex=seconds)
 
 
-def _active_restriction(live_id: str, user_id: str) -> tuple[str, str] | None:
-    ban, mute = redis_store.mget(moderation_key(live_id, "BAN", user_id), moderation_key(live_id, "MUTE", user_id))
-    if ban:
-        return "CHAT_BANNED", ban
-    if mute:
-        return "CHAT_MUTED", mute
-    return None
-
-
 @socket_event(CHAT, "chat:join-room", ratelimit.JOIN_LEAVE)
 def join(client: SocketClient, payload: dict) -> dict:
     live_id, _status = _existing_stream(payload)
@@ -109,31 +100,46 @@ def join(client: SocketClient, payload: dict) -> dict:
 def leave(client: SocketClient, payload: dict) -> dict:
     live_id = required_text(payload, "liveId")
     room = broadcast.chat_room(live_id)
-    if room in rooms():
+    if connections.in_room(client, room):
         leave_room(room)
         broadcast.chat_user_left(live_id, client.user_id, client.username)
     return {"liveId": live_id}
 
 
-@socket_event(CHAT, "chat:send-message", ratelimit.CHAT_MESSAGES)
-def send_message(client: SocketClient, payload: dict) -> dict:
+# One round trip per message (SPEC §7 order of checks): count the sender's rate limit (shared
+# by every process), refuse a banned or muted sender, then append to the room's history.
+# KEYS: rate limit, ban, mute, history. ARGV: window, limit, message JSON, history length, TTL.
+_SEND = (
+    ratelimit.COUNT_HIT_LUA
+    + """
+if hits > tonumber(ARGV[2]) then return {'RATE_LIMITED', ttl} end
+local ban = redis.call('GET', KEYS[2])
+if ban then return {'CHAT_BANNED', ban} end
+local mute = redis.call('GET', KEYS[3])
+if mute then return {'CHAT_MUTED', mute} end
+redis.call('RPUSH', KEYS[4], ARGV[3])
+redis.call('LTRIM', KEYS[4], -tonumber(ARGV[4]), -1)
+redis.call('EXPIRE', KEYS[4], ARGV[5])
+return {'OK', ''}
+"""
+)
+
+
+def _new_message(client: SocketClient, payload: dict) -> dict:
+    """The message to send, or SocketError for what can be refused without Redis."""
     live_id = required_text(payload, "liveId")
     text = clean_message(payload.get("message"))
     client_message_id = payload.get("clientMessageId")
     if client_message_id is not None and (not isinstance(client_message_id, str) or len(client_message_id) > 64):
         raise SocketError("VALIDATION_ERROR", "clientMessageId must be text of at most 64 characters")
-    if broadcast.chat_room(live_id) not in rooms():
+    if not connections.in_room(client, broadcast.chat_room(live_id)):
         raise SocketError("NOT_IN_ROOM", "Join the chat room before sending")
-    restriction = _active_restriction(live_id, client.user_id)
-    if restriction:
-        code, until = restriction
-        raise SocketError(code, "You cannot chat in this room right now", until=until)
     status = streams.status(live_id)
     if status is None:
         raise SocketError("STREAM_NOT_FOUND", "No stream has this key")
     if status == "ENDED":
         raise SocketError("STREAM_ENDED", "The stream has ended; its chat is closed")
-    message = {
+    return {
         "id": str(uuid.uuid4()),
         "liveId": live_id,
         "userId": client.user_id,
@@ -142,14 +148,35 @@ def send_message(client: SocketClient, payload: dict) -> dict:
         "clientMessageId": client_message_id,
         "timestamp": iso(utc_now()),
     }
-    key = history_key(live_id)
-    with redis_store.pipeline(transaction=True) as pipe:
-        pipe.rpush(key, json.dumps(message, ensure_ascii=False))
-        pipe.ltrim(key, -HISTORY_LENGTH, -1)
-        pipe.expire(key, HISTORY_TTL_SECONDS)
-        pipe.execute()
-    broadcast.chat_message(live_id, message)
-    return {"id": message["id"], "clientMessageId": client_message_id, "timestamp": message["timestamp"]}
+
+
+def _store(client: SocketClient, message: dict) -> None:
+    """Count the message against the sender's limit, check ban and mute, keep it in the history."""
+    live_id, limit = message["liveId"], ratelimit.CHAT_MESSAGES
+    keys = [
+        ratelimit.key(limit, client.participant),
+        moderation_key(live_id, "BAN", client.user_id),
+        moderation_key(live_id, "MUTE", client.user_id),
+        history_key(live_id),
+    ]
+    args = [limit.window_seconds, limit.count, json.dumps(message, ensure_ascii=False)]
+    outcome, detail = redis_store.run_script(_SEND, keys, [*args, HISTORY_LENGTH, HISTORY_TTL_SECONDS])
+    if outcome == "RATE_LIMITED":
+        raise ratelimit.RateLimited(detail)
+    if outcome != "OK":
+        raise SocketError(outcome, "You cannot chat in this room right now", until=detail)
+
+
+@socket_event(CHAT, "chat:send-message", ratelimit.CHAT_MESSAGES, limit_counted_by_handler=True)
+def send_message(client: SocketClient, payload: dict) -> dict:
+    try:
+        message = _new_message(client, payload)
+    except SocketError:
+        charge(ratelimit.CHAT_MESSAGES, client)  # a refused message counts too, as every event does
+        raise
+    _store(client, message)
+    broadcast.chat_message(message["liveId"], message)
+    return {"id": message["id"], "clientMessageId": message["clientMessageId"], "timestamp": message["timestamp"]}
 
 
 def _require_admin(client: SocketClient) -> None:

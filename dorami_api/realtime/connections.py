@@ -10,19 +10,17 @@ read-only guest; a bad token is still refused, so the client knows to refresh it
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 
-from dorami_api.auth.principal import authenticate_access_token
+from dorami_api.auth.principal import Principal, principal_of, verified_claims
 from dorami_api.auth.tokens import ACCESS_COOKIE
 from dorami_api.errors import ApiError
-from dorami_api.extensions import db, socketio
-from dorami_api.realtime import broadcast
+from dorami_api.extensions import socketio
+from dorami_api.realtime import broadcast, sessions
 from dorami_api.realtime.broadcast import CHAT, ROOT, STREAMING
-from dorami_api.users.models import User
 
 log = logging.getLogger(__name__)
 GUEST_NAMESPACES = (ROOT, STREAMING)
@@ -62,6 +60,13 @@ def get(namespace: str, sid: str) -> SocketClient | None:
     return _clients.get((namespace, sid))
 
 
+def in_room(client: SocketClient, room: str) -> bool:
+    """Whether this process's socket is in `room`. Flask-SocketIO's rooms() scans every room of
+    the namespace — one per socket and one per user, thousands in a busy room — per call; this
+    looks the one room up."""
+    return client.sid in socketio.server.manager.rooms.get(client.namespace, {}).get(room, ())
+
+
 def local_clients() -> list[SocketClient]:
     return list(_clients.values())
 
@@ -86,12 +91,9 @@ def handshake_token(auth) -> str | None:
     return request.cookies.get(ACCESS_COOKIE) or None
 
 
-def _display_name(user_id: str, fallback: str) -> str:
+def _display_name(principal: Principal) -> str:
     """The chat name: the Instagram handle when set, else the name (as the replaced service)."""
-    user = db.session.get(User, uuid.UUID(user_id))
-    if user is None:
-        return fallback or ANONYMOUS_NAME
-    return user.instagram_id or user.name or ANONYMOUS_NAME
+    return principal.instagram_id or principal.name or ANONYMOUS_NAME
 
 
 def authenticate(namespace: str, auth) -> SocketClient:
@@ -100,13 +102,14 @@ def authenticate(namespace: str, auth) -> SocketClient:
     if token is None and config.socket_allow_guests and namespace in GUEST_NAMESPACES:
         return SocketClient(request.sid, namespace, None, None, "GUEST", "guest")
     try:
-        principal = authenticate_access_token(token)
+        claims = verified_claims(token)
+        principal = principal_of(claims, sessions.checked_session(claims))
     except ApiError as error:
         raise ConnectionRefusedError(error.code) from None
     except Exception:  # the database or Redis failing: refuse clearly rather than hang the client
         log.exception("socket authentication failed")
         raise ConnectionRefusedError("SERVICE_UNAVAILABLE") from None
-    username = _display_name(principal.user_id, principal.name) if namespace == CHAT else principal.name
+    username = _display_name(principal) if namespace == CHAT else principal.name
     return SocketClient(request.sid, namespace, principal.user_id, principal.session_id, principal.role, username)
 
 

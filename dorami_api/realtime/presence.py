@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 UPDATE_INTERVAL_SECONDS = 1.0
 
-_ENTER = """
+# KEYS: viewers, holders. ARGV: participant, process, expiry, now, holder TTL. Sets `count`.
+_ENTER_LUA = """
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 local current = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -43,10 +44,11 @@ if (not current) or tonumber(current) < tonumber(ARGV[3]) then
 end
 redis.call('EXPIRE', KEYS[1], 86400)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
-return redis.call('ZCARD', KEYS[1])
+local count = redis.call('ZCARD', KEYS[1])
 """
 
-_LEAVE = """
+# KEYS: viewers, holders. ARGV: participant, process, now. Sets `count`.
+_LEAVE_LUA = """
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
 local rest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
@@ -56,15 +58,26 @@ else
   redis.call('ZADD', KEYS[1], rest[2], ARGV[1])
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-return redis.call('ZCARD', KEYS[1])
+local count = redis.call('ZCARD', KEYS[1])
 """
 
-# 1 = this process broadcasts now; 0 = someone broadcast within the second: leave a dirty mark.
-_CHANGED = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', 1500) then return 1 end
-redis.call('SET', KEYS[2], '1', 'PX', 10000)
-return 0
+# The count changed. The last two KEYS are the stream's tick and dirty mark, the last ARGV this
+# process. `announce` = 1: this process broadcasts now; 0: someone broadcast within the second,
+# leave a dirty mark for their trailing broadcast.
+_CHANGED_LUA = """
+local announce = 0
+if redis.call('SET', KEYS[#KEYS - 1], ARGV[#ARGV], 'NX', 'PX', 1500) then
+  announce = 1
+else
+  redis.call('SET', KEYS[#KEYS], '1', 'PX', 10000)
+end
 """
+
+_ENTER = _ENTER_LUA + "return count\n"
+_CHANGED = "local count = 0\n" + _CHANGED_LUA + "return {count, announce}\n"
+# A join or a leave, and its viewer update, in one round trip.
+_ENTER_CHANGED = _ENTER_LUA + _CHANGED_LUA + "return {count, announce}\n"
+_LEAVE_CHANGED = _LEAVE_LUA + _CHANGED_LUA + "return {count, announce}\n"
 
 # After its second: broadcast again (and keep the tick) if changes came meanwhile, else release.
 _TRAIL = """
@@ -103,16 +116,33 @@ def viewer_count(stream_key: str) -> int:
     return int(redis_store.zcount(viewers_key(stream_key), f"({time.time()}", "+inf"))
 
 
-def _enter(stream_key: str, participant: str, client=None) -> int:
+def _enter_args(stream_key: str, participant: str) -> tuple[list, list]:
     now = time.time()
-    args = [participant, PROCESS_ID, now + _state.ttl, now, _state.ttl]
     keys = [viewers_key(stream_key), _holders_key(stream_key, participant)]
+    return keys, [participant, PROCESS_ID, now + _state.ttl, now, _state.ttl]
+
+
+def _enter(stream_key: str, participant: str, client=None) -> int:
+    """Re-stamp a participant (the refresher, in a pipeline)."""
+    keys, args = _enter_args(stream_key, participant)
     return redis_store.run_script(_ENTER, keys, args, client=client)
 
 
-def _leave(stream_key: str, participant: str) -> int:
+def _enter_and_announce(stream_key: str, participant: str) -> int:
+    keys, args = _enter_args(stream_key, participant)
+    return _changed_by(_ENTER_CHANGED, stream_key, keys, args)
+
+
+def _leave_and_announce(stream_key: str, participant: str) -> int:
     keys = [viewers_key(stream_key), _holders_key(stream_key, participant)]
-    return int(redis_store.run_script(_LEAVE, keys, [participant, PROCESS_ID, time.time()]))
+    return _changed_by(_LEAVE_CHANGED, stream_key, keys, [participant, PROCESS_ID, time.time()])
+
+
+def _changed_by(script: str, stream_key: str, keys: list, args: list) -> int:
+    count, announce = redis_store.run_script(script, [*keys, *_tick_keys(stream_key)], [*args, PROCESS_ID])
+    if announce:
+        socketio.start_background_task(_announce_loop, stream_key)
+    return int(count)
 
 
 # --- coalesced viewer updates ------------------------------------------------------------------
@@ -123,8 +153,7 @@ def _tick_keys(stream_key: str) -> list[str]:
 
 
 def count_changed(stream_key: str) -> None:
-    if redis_store.run_script(_CHANGED, _tick_keys(stream_key), [PROCESS_ID]):
-        socketio.start_background_task(_announce_loop, stream_key)
+    _changed_by(_CHANGED, stream_key, [], [])
 
 
 def _announce(stream_key: str) -> None:
@@ -185,8 +214,7 @@ def _remove_local(stream_key: str, client: SocketClient) -> bool:
 
 def _stop_watching(stream_key: str, client: SocketClient) -> None:
     if _remove_local(stream_key, client):
-        _leave(stream_key, client.participant)
-        count_changed(stream_key)
+        _leave_and_announce(stream_key, client.participant)
 
 
 def refresh_local_participants() -> None:
@@ -236,8 +264,7 @@ def viewer_join(client: SocketClient, payload: dict) -> dict:
         raise SocketError("STREAM_NOT_FOUND", "No stream has this key")
     join_room(broadcast.stream_room(stream_key))
     if _add_local(stream_key, client):
-        count = int(_enter(stream_key, client.participant))
-        count_changed(stream_key)
+        count = _enter_and_announce(stream_key, client.participant)
     else:
         count = viewer_count(stream_key)
     return {"streamKey": stream_key, "viewerCount": count}

@@ -45,8 +45,30 @@ def _answer_error(event: str, error: SocketError):
     return None
 
 
-def socket_event(namespace: str, event: str, limit: ratelimit.Limit = ratelimit.OTHER, guests: bool = False):
-    """Register handler(client, payload: dict) -> data for `event` in `namespace`."""
+def charge(limit: ratelimit.Limit, client: connections.SocketClient) -> None:
+    """Count one event of the client against `limit`; RATE_LIMIT_EXCEEDED when over it."""
+    try:
+        ratelimit.hit(limit, client.participant)
+    except ratelimit.RateLimited as limited:
+        raise _rate_limit_exceeded(limited) from None
+
+
+def _rate_limit_exceeded(limited: ratelimit.RateLimited) -> SocketError:
+    return SocketError("RATE_LIMIT_EXCEEDED", str(limited), retryAfter=limited.retry_after)
+
+
+def socket_event(
+    namespace: str,
+    event: str,
+    limit: ratelimit.Limit = ratelimit.OTHER,
+    guests: bool = False,
+    limit_counted_by_handler: bool = False,
+):
+    """Register handler(client, payload: dict) -> data for `event` in `namespace`.
+
+    With `limit_counted_by_handler` the handler counts the event against `limit` itself (in the
+    same Redis round trip as its own work; chat messages) and may raise ratelimit.RateLimited;
+    an event refused before it reaches the handler is still counted here."""
 
     def decorator(handler: Callable[[connections.SocketClient, dict], Any]):
         @functools.wraps(handler)
@@ -58,15 +80,17 @@ def socket_event(namespace: str, event: str, limit: ratelimit.Limit = ratelimit.
                     raise SocketError("UNAUTHORIZED", "Not connected")
                 if client.is_guest and not guests:
                     raise SocketError("UNAUTHORIZED", "Sign in to do this")
-                try:
-                    ratelimit.hit(limit, client.participant)
-                except ratelimit.RateLimited as limited:
-                    raise SocketError("RATE_LIMIT_EXCEEDED", str(limited), retryAfter=limited.retry_after) from None
+                if not limit_counted_by_handler:
+                    charge(limit, client)
                 if payload is None:
                     payload = {}
                 if not isinstance(payload, dict):
+                    if limit_counted_by_handler:
+                        charge(limit, client)
                     raise SocketError("VALIDATION_ERROR", "The payload must be an object")
                 return _answer_success(event, handler(client, payload))
+            except ratelimit.RateLimited as limited:
+                return _answer_error(event, _rate_limit_exceeded(limited))
             except SocketError as error:
                 return _answer_error(event, error)
             except Exception:

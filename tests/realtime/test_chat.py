@@ -26,6 +26,12 @@ def join(viewer, live_id):
     return viewer.call("chat:join-room", {"liveId": live_id}, CHAT)
 
 
+def chatter(server, connect, token_for, **fields):
+    """(user, viewer connected to /chat) of a fresh login."""
+    user, token = token_for(**fields)
+    return user, connect(server.url, token=token, namespaces=[CHAT])
+
+
 def send(viewer, live_id, message, **extra):
     return viewer.call("chat:send-message", {"liveId": live_id, "message": message, **extra}, CHAT)
 
@@ -180,3 +186,44 @@ def test_other_events_share_a_budget_of_100_per_10_seconds(server, connect, toke
     answers = [viewer.call("chat:delete-message", request, CHAT) for _ in range(101)]
     assert {answer["errorCode"] for answer in answers[:100]} == {"FORBIDDEN"}
     assert answers[100]["errorCode"] == "RATE_LIMIT_EXCEEDED"
+
+
+def test_refused_messages_count_against_the_limit_and_are_neither_kept_nor_sent(
+    app, server, connect, token_for, stream_key
+):
+    _, admin = chatter(server, connect, token_for, role="ADMIN", name="Boss")
+    bob_user, bob = chatter(server, connect, token_for, name="Bob")
+    # Messages refused before they reach the room still use up the sender's budget.
+    refused = [send(bob, stream_key, f"early {i}") for i in range(10)]
+    assert {answer["errorCode"] for answer in refused} == {"NOT_IN_ROOM"}
+    join(admin, stream_key)
+    join(bob, stream_key)
+    assert send(bob, stream_key, "hello")["success"] is True
+    admin.call("chat:mute-user", {"liveId": stream_key, "userId": str(bob_user.id), "minutes": 5}, CHAT)
+    muted = [send(bob, stream_key, f"muted {i}") for i in range(9)]
+    assert {answer["errorCode"] for answer in muted} == {"CHAT_MUTED"}
+    over = send(bob, stream_key, "one too many")
+    assert over["errorCode"] == "RATE_LIMIT_EXCEEDED" and 1 <= over["retryAfter"] <= 10
+
+    # Only the accepted message reached the room and its history.
+    barrier = send(admin, stream_key, "admin speaking")["data"]["id"]
+    admin.wait_for("chat:message", CHAT, match=lambda d: d["data"]["id"] == barrier)
+    assert [d["data"]["message"] for d in admin.received("chat:message", CHAT)] == ["hello", "admin speaking"]
+    _, carol = chatter(server, connect, token_for, name="Carol")
+    join(carol, stream_key)
+    history = carol.wait_for("chat:history", CHAT)["data"]["messages"]
+    assert [m["message"] for m in history] == ["hello", "admin speaking"]
+
+
+def test_the_chat_name_is_the_instagram_handle_else_the_name_else_anonymous(server, connect, token_for, stream_key):
+    for fields, shown in (({"name": "Dana", "instagram_id": "@dana"}, "@dana"), ({"name": "Dana"}, "Dana")):
+        _, viewer = chatter(server, connect, token_for, **fields)
+        join(viewer, stream_key)
+        sent = send(viewer, stream_key, "hi")["data"]["id"]
+        message = viewer.wait_for("chat:message", CHAT, match=lambda d, sent=sent: d["data"]["id"] == sent)
+        assert message["data"]["username"] == shown
+    _, viewer = chatter(server, connect, token_for, name="")
+    join(viewer, stream_key)
+    assert viewer.wait_for("chat:history", CHAT)
+    sent = send(viewer, stream_key, "hi")["data"]["id"]
+    assert viewer.wait_for("chat:message", CHAT, match=lambda d: d["data"]["id"] == sent)["data"]["username"] == "익명"

@@ -102,6 +102,25 @@ def test_revoking_one_session_cuts_only_its_sockets(app, server):
         kept.close()
 
 
+def test_a_revoked_session_cannot_connect_again_even_just_after_connecting(app, server):
+    user = create_user(app)
+    tokens = login(app, user)
+    # Connect twice (each namespace of each connection checks the session), so the worker has
+    # just seen the session live when it is revoked without its token being blocklisted.
+    for _ in range(2):
+        viewer = Viewer(server.url, token=tokens["access"])
+        viewer.wait_for("connection:success", "/chat")
+        viewer.close()
+    watcher = Viewer(server.url, token=tokens["access"], namespaces=["/chat"])
+    try:
+        with app.app_context():
+            revoke_sessions(user.id, [uuid.UUID(tokens["session_id"])], "session-deleted")
+        watcher.wait_for("session:revoked", "/chat")
+        assert refusal(server.url, token=tokens["access"]) == dict.fromkeys(NAMESPACES, "TOKEN_REVOKED")
+    finally:
+        watcher.close()
+
+
 def test_the_embedded_mode_without_redis_serves_sockets_in_one_process(app, live_server):
     server = live_server(REDIS_URL="")
     user = create_user(app)

@@ -1,0 +1,62 @@
+"""Auth sessions this process has recently checked for a socket connect.
+
+A client opens up to three namespaces over one connection and reconnects in storms (a worker
+restart, the start of a show): each connect used to read the session row in PostgreSQL again.
+A live session read for a connect is remembered for REMEMBER_SECONDS; the token itself (signature,
+expiry, type, Redis blocklist) is still checked on every connect.
+
+Revocation stays immediate: every revocation reaches every socket-serving process as the
+`cut-sessions` control command (revocation.py), which forgets the user's sessions here before it
+cuts their sockets. Sessions are only remembered while this process is subscribed to those
+commands (control.py), and a read that a revocation overtook is not kept (`_epoch`).
+"""
+
+from __future__ import annotations
+
+import time
+
+from dorami_api.auth.principal import LiveSession, live_session
+
+REMEMBER_SECONDS = 30.0
+MAX_REMEMBERED = 50_000
+
+
+class _State:
+    enabled = False  # True while this process receives every revocation
+    epoch = 0  # bumped by every revocation: a read begun before one is not remembered
+
+
+_state = _State()
+# (session id, user id) -> (session, remembered until, monotonic)
+_remembered: dict[tuple[str, str], tuple[LiveSession, float]] = {}
+
+
+def checked_session(claims: dict) -> LiveSession:
+    """The token's live session: remembered, else read (and checked) in PostgreSQL."""
+    key = (claims["sid"], claims["sub"])
+    now = time.monotonic()
+    remembered = _remembered.get(key)
+    if remembered is not None and remembered[1] > now and remembered[0].is_live:
+        return remembered[0]
+    epoch = _state.epoch
+    session = live_session(claims)
+    if _state.enabled and epoch == _state.epoch:
+        if len(_remembered) >= MAX_REMEMBERED:
+            _remembered.clear()
+        _remembered[key] = (session, now + REMEMBER_SECONDS)
+    return session
+
+
+def forget_user(user_id: str) -> None:
+    """A session of the user was revoked (or the user suspended)."""
+    _state.epoch += 1
+    for key in [key for key in _remembered if key[1] == user_id]:
+        _remembered.pop(key, None)
+
+
+def listening(enabled: bool) -> None:
+    """control.py: whether this process receives revocations now. Losing them forgets everything."""
+    _state.enabled = enabled
+    if not enabled:
+        _state.epoch += 1
+        _remembered.clear()
