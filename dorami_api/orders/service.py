@@ -12,6 +12,7 @@ the winner's order.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,17 +157,21 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
     for item in wanted:
         totals[(item.product_id, item.variant_id)] = totals.get((item.product_id, item.variant_id), 0) + item.quantity
     product_ids = {product_id for product_id, _ in totals}
+    began = time.monotonic()
 
     def place():
-        who = buyer(user_id)
+        stock.refuse_if_seen_empty(product_ids, since=began)
         streams = stock.precheck(totals)
+        who = buyer(user_id)
         terms = pricing.shipping_terms(streams.values())
         stock.release_connection()
 
         def work():
             try:
                 # Again after the gate: buyers queued behind a sale that has just sold out are
-                # refused here, without touching the row lock.
+                # refused here, without touching the row lock — most without even a read, once
+                # this process has seen the product at zero.
+                stock.refuse_if_seen_empty(product_ids, since=began)
                 stock.precheck(totals)
             except ApiError:
                 if key and (twin := find_by_key(user_id, key)) is not None:

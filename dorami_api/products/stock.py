@@ -179,12 +179,16 @@ def precheck(wanted: dict[tuple[uuid.UUID, uuid.UUID | None], int]) -> dict[uuid
     passes is checked again under the lock; this is only an early "no". Returns each product's
     stream id (for the shipping terms, read before the lock too)."""
     product_ids = {product_id for product_id, _ in wanted}
+    asked_at = time.monotonic()  # the snapshot the read sees is taken after this moment
     rows = db.session.execute(
         sa.select(Product.id, Product.stock, Product.stream_id).where(
             Product.id.in_(product_ids), Product.status != "HIDDEN"
         )
     ).all()
     on_hand = {row.id: row.stock for row in rows}
+    for product_id, units in on_hand.items():
+        if units <= 0:
+            _note_empty(product_id, asked_at)
     variant_ids = {variant_id for _, variant_id in wanted if variant_id is not None}
     variant_stock = {}
     if variant_ids:
@@ -202,6 +206,31 @@ def precheck(wanted: dict[tuple[uuid.UUID, uuid.UUID | None], int]) -> dict[uuid
             continue
         refuse_unavailable(product_id, stock_left, quantity)
     return {row.id: row.stream_id for row in rows}
+
+
+# --- sold out, as this process last saw it -----------------------------------------------------
+# A buy may be refused as sold out if at some moment while it was being served the product had no
+# units on hand: "sold out" is then the answer it would have had, served at that moment. So once
+# this process has read a product at zero stock, every buy that was already waiting (the hundreds
+# queued at the gate behind a flash sale) is refused without another read or a database
+# connection. Buys that start later read the database as usual, so a restock is seen at once.
+_seen_empty: dict[uuid.UUID, float] = {}
+_SEEN_EMPTY_MAX = 10_000
+
+
+def _note_empty(product_id: uuid.UUID, at: float) -> None:
+    if len(_seen_empty) >= _SEEN_EMPTY_MAX:
+        _seen_empty.clear()  # a bound, not a cache policy: forgetting only costs a read
+    _seen_empty[product_id] = max(at, _seen_empty.get(product_id, at))
+
+
+def refuse_if_seen_empty(product_ids: Iterable[uuid.UUID], since: float) -> None:
+    """Refuse as sold out when this process has read one of the products at zero stock after
+    `since` (the monotonic time the buy began)."""
+    for product_id in sorted(product_ids, key=str):
+        seen = _seen_empty.get(product_id)
+        if seen is not None and seen >= since:
+            refuse_unavailable(product_id, 0, 1)
 
 
 def take_stock(product: Product, variant: ProductVariant | None, quantity: int) -> None:

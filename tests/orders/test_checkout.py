@@ -121,6 +121,21 @@ def test_direct_orders_take_stock_and_refuse_what_is_not_there(app, client):
     assert sold_out.status_code == 409 and sold_out.get_json()["errorCode"] == "PRODUCT_SOLD_OUT"
 
 
+def test_a_restock_after_a_sell_out_sells_again_at_once(app, client):
+    """Buys refused as sold out must not keep refusing once units are back."""
+    product_id = make_product(app, stock=1)
+    _, alice = shopper(app)
+    _, bob = shopper(app)
+    placed(buy(client, alice, (product_id, 1)))
+    refused = buy(client, bob, (product_id, 1))
+    assert refused.status_code == 409 and refused.get_json()["errorCode"] == "PRODUCT_SOLD_OUT"
+
+    restock = client.post(f"/api/v1/products/{product_id}/stock", json={"delta": 2}, headers=admin(app))
+    assert restock.status_code == 200, restock.get_json()
+    assert placed(buy(client, bob, (product_id, 2)))["items"][0]["quantity"] == 2
+    assert product_row(app, product_id).stock == 0
+
+
 def test_direct_orders_of_variants(app, client):
     product_id = make_product(app, stock=3, variants=[{"size": "S", "stock": 1}, {"size": "M", "stock": 2}])
     small, medium = variant_ids(app, product_id)
