@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from dorami_api.common.after_commit import after_commit
+from dorami_api.common.read_only import read_without_transaction
 from dorami_api.common.responses import data_json, page_of
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
@@ -74,6 +75,7 @@ def public_page_json(query: ProductListQuery) -> str:
     processes' within list_cache.TTL_SECONDS)."""
 
     def build() -> str:
+        read_without_transaction()
         items, total = list_products(query)
         return data_json(page_of(items, query.page, query.limit, total))
 
