@@ -10,9 +10,11 @@ affected stream's pages when the transaction commits, so this process's next rea
 change at once. A change committed by another process is seen here within TTL_SECONDS. Expiry
 by time (a product's `expiresAt`, a cart hold running out) is likewise seen within TTL_SECONDS.
 
-Concurrent misses of one page wait for the first reader's build instead of all querying the
-database at once (the moment a popular page expires); a build overtaken by an invalidation is
-served but not stored.
+When a popular page expires, its first reader rebuilds it; readers arriving meanwhile get the
+page that just expired (one that expired less than TTL_SECONDS before the rebuild began, never
+one dropped by a change) instead of queueing behind the build or all querying the database at
+once: they may read a page up to 2 x TTL_SECONDS plus one rebuild old. A build overtaken by
+an invalidation is served but not stored. Expired pages stay until replaced or pushed out.
 """
 
 from __future__ import annotations
@@ -47,25 +49,33 @@ class _Page:
     body: str
 
 
+@dataclass
+class _Build:
+    done: threading.Event
+    stale: str | None  # what readers get meanwhile: the page that expired a moment ago, if any
+
+
 class ListCache:
     def __init__(self) -> None:
         self._pages: OrderedDict[Hashable, _Page] = OrderedDict()
-        self._building: dict[Hashable, threading.Event] = {}
+        self._building: dict[Hashable, _Build] = {}
         self._generation = 0
 
     def page(self, key: Hashable, stream_id: uuid.UUID | None, build: Callable[[], str]) -> str:
         """The cached body for `key`, or build() — stored unless a change came in meanwhile."""
-        body = self._fresh(key)
-        if body is not None:
-            return body
+        cached = self._pages.get(key)
+        now = time.monotonic()
+        if cached is not None and cached.expires > now:
+            return cached.body
         pending = self._building.get(key)
         if pending is not None:
-            pending.wait(BUILD_WAIT_SECONDS)
+            if pending.stale is not None:
+                return pending.stale  # nobody queues behind the rebuild of a page just expired
+            pending.done.wait(BUILD_WAIT_SECONDS)
             body = self._fresh(key)
-            if body is not None:
-                return body
-            return build()
-        done = self._building[key] = threading.Event()
+            return body if body is not None else build()
+        recent = cached is not None and cached.expires > now - TTL_SECONDS
+        this = self._building[key] = _Build(threading.Event(), cached.body if recent else None)
         generation = self._generation
         try:
             body = build()
@@ -74,12 +84,14 @@ class ListCache:
             return body
         finally:
             del self._building[key]
-            done.set()
+            this.done.set()
 
     def invalidate(self, stream_ids: set) -> None:
         """Drop the pages of these streams, and every page not bound to one stream (lists by
         streamKey or across streams). EVERY_STREAM in the set drops everything."""
         self._generation += 1
+        for pending in self._building.values():
+            pending.stale = None  # a rebuild under way no longer hands out the old page
         if EVERY_STREAM in stream_ids:
             self._pages.clear()
             return
@@ -88,12 +100,7 @@ class ListCache:
 
     def _fresh(self, key: Hashable) -> str | None:
         page = self._pages.get(key)
-        if page is None:
-            return None
-        if page.expires <= time.monotonic():
-            self._pages.pop(key, None)
-            return None
-        return page.body
+        return page.body if page is not None and page.expires > time.monotonic() else None
 
     def _store(self, key: Hashable, stream_id: uuid.UUID | None, body: str) -> None:
         self._pages[key] = _Page(time.monotonic() + TTL_SECONDS, stream_id, body)

@@ -27,9 +27,10 @@ TAGS = ("products",)
 
 PUBLIC_LIST_FRESHNESS = (
     "Every viewer of a live stream reads the same page, so each server process keeps a public page "
-    f"(anonymous and non-admin readers) for up to {list_cache.TTL_SECONDS:g} s: a change is visible at once "
-    "to reads served by the process that made it, and within that time to every other process. "
-    "Administrators' lists are always read afresh."
+    f"(anonymous and non-admin readers) for up to {list_cache.TTL_SECONDS:g} s: a change is visible at "
+    "once to reads served by the process that made it, and within that time to every other process "
+    "(up to twice that, plus the time to read it afresh, for a reader arriving while the page is "
+    "being rebuilt). Administrators' lists are always read afresh."
 )
 
 

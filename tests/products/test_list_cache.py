@@ -143,3 +143,57 @@ def test_the_cached_envelope_is_the_usual_one(actors, live):
     assert first.mimetype == second.mimetype == "application/json"
     assert set(second.get_json()) == {"success", "data", "timestamp"}
     assert second.get_json()["data"] == first.get_json()["data"] == admin_view["data"]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_readers_during_a_rebuild_get_the_page_that_just_expired(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(list_cache, "time", clock)
+    pages = list_cache.ListCache()
+    assert pages.page("p", None, lambda: "v1") == "v1"
+    clock.now += list_cache.TTL_SECONDS + 0.1  # expired
+
+    seen_meanwhile = []
+
+    def rebuild() -> str:
+        # another viewer asks while this build is still running: no wait, no second build
+        seen_meanwhile.append(pages.page("p", None, lambda: "a second build"))
+        return "v2"
+
+    assert pages.page("p", None, rebuild) == "v2"
+    assert seen_meanwhile == ["v1"]
+    assert pages.page("p", None, lambda: "not needed") == "v2"
+
+    # a page dropped by a change is never served, not even during a rebuild
+    pages.invalidate({None})
+    seen_meanwhile.clear()
+    assert pages.page("p", None, lambda: "v3") == "v3"
+    clock.now += 3 * list_cache.TTL_SECONDS  # long expired: too old to serve while rebuilding
+    monkeypatch.setattr(list_cache, "BUILD_WAIT_SECONDS", 0.0)  # one thread here: do not wait on itself
+    assert pages.page("p", None, rebuild) == "v2" and seen_meanwhile == ["a second build"]
+
+
+def test_a_change_during_a_rebuild_is_never_hidden_by_the_old_page(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(list_cache, "time", clock)
+    monkeypatch.setattr(list_cache, "BUILD_WAIT_SECONDS", 0.0)
+    pages = list_cache.ListCache()
+    pages.page("p", None, lambda: "v1")
+    clock.now += list_cache.TTL_SECONDS + 0.1
+    seen_meanwhile = []
+
+    def rebuild() -> str:
+        pages.invalidate({None})  # a product changes while the page is being read
+        seen_meanwhile.append(pages.page("p", None, lambda: "read after the change"))
+        return "read before the change"
+
+    assert pages.page("p", None, rebuild) == "read before the change"
+    assert seen_meanwhile == ["read after the change"]
+    assert pages.page("p", None, lambda: "v3") == "v3"  # the overtaken build was not kept
