@@ -5,10 +5,11 @@ of a page for TTL_SECONDS, keyed by the whole validated query, at most MAX_PAGES
 dropped first). Admins and `includeHidden` never use it, so hidden products cannot leak from it.
 
 Freshness: a commit in this process that touches a product (created, edited, deleted, stock or
-status settled — every such change bumps the row through the ORM) or a cart hold drops the
-affected stream's pages when the transaction commits, so this process's next read sees the
-change at once. A change committed by another process is seen here within TTL_SECONDS. Expiry
-by time (a product's `expiresAt`, a cart hold running out) is likewise seen within TTL_SECONDS.
+status settled — every such change bumps the row through the ORM), a cart hold or a stream (a
+deleted stream takes its products along) drops the affected stream's pages when the transaction
+commits, so this process's next read sees the change at once. A change committed by another
+process is seen here within TTL_SECONDS. Expiry by time (a product's `expiresAt`, a cart hold
+running out) is likewise seen within TTL_SECONDS.
 
 When a popular page expires, its first reader rebuilds it; readers arriving meanwhile get the
 page that just expired (one that expired less than TTL_SECONDS before the rebuild began, never
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from dorami_api.cart.models import CartHold
 from dorami_api.products.models import Product, ProductVariant
+from dorami_api.streaming.models import LiveStream
 
 TTL_SECONDS = 1.0
 MAX_PAGES = 512
@@ -128,6 +130,8 @@ def invalidate(stream_id: uuid.UUID | None = None) -> None:
 
 
 def _streams_touched(session: Session, instance) -> set:
+    if isinstance(instance, LiveStream):  # deleting a stream takes its products along
+        return {instance.id}
     if isinstance(instance, Product):
         streams = {instance.stream_id}
         history = inspect(instance).attrs.stream_id.history
@@ -143,7 +147,7 @@ def _streams_touched(session: Session, instance) -> set:
 @event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, _context) -> None:
     for instance in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(instance, Product | ProductVariant | CartHold):
+        if isinstance(instance, Product | ProductVariant | CartHold | LiveStream):
             session.info.setdefault(_PENDING, set()).update(_streams_touched(session, instance))
 
 

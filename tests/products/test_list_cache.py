@@ -197,3 +197,13 @@ def test_a_change_during_a_rebuild_is_never_hidden_by_the_old_page(monkeypatch):
     assert pages.page("p", None, rebuild) == "read before the change"
     assert seen_meanwhile == ["read after the change"]
     assert pages.page("p", None, lambda: "v3") == "v3"  # the overtaken build was not kept
+
+
+def test_deleting_a_stream_empties_its_page_at_once(actors, long_ttl):
+    stream = actors.create_stream(title="Never aired")
+    actors.create_product(streamId=stream["id"], name="Unsold")
+    query = f"?streamId={stream['id']}"
+    assert _names(_page(actors, query)) == ["Unsold"]
+    response = actors.client.delete(f"{API}/streaming/streams/{stream['id']}", headers=actors.admin)
+    assert response.status_code == 204, response.get_json()
+    assert _page(actors, query)["items"] == []
