@@ -102,8 +102,8 @@ class DoramiWorker(GeventWebSocketWorker):
     def run(self):
         # The app is loaded: its tens of thousands of long-lived objects (modules, SQLAlchemy
         # mappers, routes) leave the collector's sight, so a full collection no longer stops
-        # every request of this worker for ~80 ms to walk them again.
-        gc.collect()
+        # every request of this worker for ~80 ms to walk them again. (No gc.collect() first: it
+        # would delay the worker's first request by as long; the little garbage frozen is harmless.)
         gc.freeze()
         servers = self._start_servers()
         self._serve(servers)
