@@ -18,12 +18,14 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
 
     from dorami_api import errors, models, observability, ratelimit, realtime, security  # noqa: F401 - models registers every table
     from dorami_api.auth import csrf, kakao, tokens
+    from dorami_api.common import connection_check
     from dorami_api.extensions import db, migrate, redis_store
     from dorami_api.products import stock
 
     observability.init_app(app)
     errors.register_error_handlers(app)
     db.init_app(app)
+    connection_check.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     redis_store.init_app(app)
     tokens.init_app(app)
@@ -88,7 +90,8 @@ def _engine_options(config: Config) -> dict:
     return {
         "pool_size": config.db_pool_size,
         "max_overflow": config.db_max_overflow,
-        "pool_pre_ping": True,
+        # Idle connections are pinged before use (common/connection_check.py), not every checkout.
+        "pool_pre_ping": False,
         "pool_recycle": 1800,
         "pool_timeout": 10,
         "connect_args": {

@@ -186,6 +186,8 @@ def _operation(rule: Rule, method: str, view, components: _Components) -> dict:
     if auth == "admin":
         operation["x-required-role"] = "ADMIN"
         operation["description"] = "Administrators only."
+    if notes.get("description"):
+        operation["description"] = notes["description"]
 
     if not notes:  # a route nobody described: listed, without a promise about its body
         operation["responses"] = {"default": {"description": "See the route's module documentation"}}

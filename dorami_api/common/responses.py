@@ -6,7 +6,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import jsonify
+from flask import current_app, jsonify
+from flask.wrappers import Response
 
 
 def utc_now() -> datetime:
@@ -24,6 +25,17 @@ def iso(moment: datetime | None) -> str | None:
 
 def ok(data: Any = None, status: int = 200):
     return jsonify({"success": True, "data": data, "timestamp": iso(utc_now())}), status
+
+
+def data_json(data: Any) -> str:
+    """`data` serialised as ok() would send it, for ok_serialised() (cached bodies)."""
+    return current_app.json.dumps(data, separators=(",", ":"))
+
+
+def ok_serialised(data: str, status: int = 200) -> Response:
+    """ok() for a `data` already serialised by data_json(): the same envelope, a fresh timestamp."""
+    body = f'{{"success":true,"data":{data},"timestamp":"{iso(utc_now())}"}}\n'
+    return current_app.response_class(body, status=status, mimetype=current_app.json.mimetype)
 
 
 def created(data: Any):

@@ -133,12 +133,16 @@ def documented(
     errors: tuple[int, ...] = (),
     tags: tuple[str, ...] = (),
     auth: str | None = None,
+    description: str | None = None,
 ) -> Callable:
-    """Describe a route for the OpenAPI document (response schema, errors, security)."""
+    """Describe a route for the OpenAPI document (response schema, errors, security, and a
+    longer description when the summary is not enough)."""
 
     def decorator(view: Callable) -> Callable:
         notes = _doc(view)
         notes.update(summary=summary, response=response, status=status, errors=errors, tags=tags)
+        if description is not None:
+            notes["description"] = description
         if auth is not None:  # else keep the level a guard recorded ("user", "admin")
             notes["auth"] = auth
         return view

@@ -34,27 +34,29 @@ def _begin_request() -> None:
 
 
 def _finish_request(response: Response) -> Response:
-    request_id = g.get("request_id") or request_id_from(request.headers.get(REQUEST_ID_HEADER))
+    served = request._get_current_object()  # one context lookup, not one per field below
+    request_id = g.get("request_id") or request_id_from(served.headers.get(REQUEST_ID_HEADER))
     response.headers[REQUEST_ID_HEADER] = request_id
     seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
-    route = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE
-    metrics.observe_http_request(request.method, route, response.status_code, seconds)
+    method, path, status, remote_addr = served.method, served.path, response.status_code, served.remote_addr
+    route = served.url_rule.rule if served.url_rule is not None else UNMATCHED_ROUTE
+    metrics.observe_http_request(method, route, status, seconds)
     duration_ms = round(seconds * 1000, 1)
     # The path only: query strings may carry tokens (SPEC §9).
     access_log.info(
         "%s %s %s %.1fms %s",
-        request.method,
-        request.path,
-        response.status_code,
+        method,
+        path,
+        status,
         duration_ms,
-        request.remote_addr,
+        remote_addr,
         extra={
             "request_id": request_id,
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
+            "method": method,
+            "path": path,
+            "status": status,
             "duration_ms": duration_ms,
-            "remote_addr": request.remote_addr,
+            "remote_addr": remote_addr,
         },
     )
     return response

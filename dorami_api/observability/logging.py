@@ -55,8 +55,40 @@ _REDACTIONS = (
 )
 
 
+# Every redaction above needs one of these words in the text (case-folded): looking for them
+# spares the six substitutions on the usual line (an access line, a plain message), which has none.
+_SECRET_WORDS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
+    "encryptionkey",
+    "encryption_key",
+    "authorization",
+    "cookie",
+    "jwt",
+    "bearer",
+    "code=",
+    "state=",
+    "eyj",
+)
+
+
+def _may_hold_secret(text: str) -> bool:
+    lowered = text.casefold()  # as the patterns' IGNORECASE does (ſ is s, K is k)
+    for word in _SECRET_WORDS:  # noqa: SIM110 - 3x faster than any() on every log line
+        if word in lowered:
+            return True
+    return False
+
+
 def redact(text: str) -> str:
     """Replace credentials in free text (headers, query strings, key=value, JSON, JWTs)."""
+    if not _may_hold_secret(text):
+        return text
     for pattern, replace in _REDACTIONS:
         text = pattern.sub(replace, text)
     return text

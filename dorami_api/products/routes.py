@@ -8,11 +8,11 @@ from flask import Blueprint
 
 from dorami_api.auth.guards import admin_required
 from dorami_api.common.fields import page_schema
-from dorami_api.common.responses import created, no_content, ok, page_of
+from dorami_api.common.responses import created, no_content, ok, ok_serialised, page_of
 from dorami_api.common.validation import body, documented, query
 from dorami_api.common.viewer import viewer_is_admin
 from dorami_api.errors import Forbidden
-from dorami_api.products import service
+from dorami_api.products import list_cache, service
 from dorami_api.products.schemas import (
     ProductCreate,
     ProductListQuery,
@@ -25,6 +25,15 @@ bp = Blueprint("products", __name__)
 TAGS = ("products",)
 
 
+PUBLIC_LIST_FRESHNESS = (
+    "Every viewer of a live stream reads the same page, so each server process keeps a public page "
+    f"(anonymous and non-admin readers) for up to {list_cache.TTL_SECONDS:g} s: a change is visible at "
+    "once to reads served by the process that made it, and within that time to every other process "
+    "(up to twice that, plus the time to read it afresh, for a reader arriving while the page is "
+    "being rebuilt). Administrators' lists are always read afresh."
+)
+
+
 @bp.get("")
 @documented(
     "List products (hidden and expired ones never, except for admins asking includeHidden)",
@@ -32,12 +41,18 @@ TAGS = ("products",)
     errors=(400, 403),
     tags=TAGS,
     auth="optional",
+    description=PUBLIC_LIST_FRESHNESS,
 )
 @query(ProductListQuery)
 def list_products(query: ProductListQuery):
+    """The public page comes from the per-process list cache: fresh at once in the process that
+    made a change, within list_cache.TTL_SECONDS in the others (PUBLIC_LIST_FRESHNESS)."""
     include_hidden = query.includeHidden or query.status == "HIDDEN"
-    if include_hidden and not viewer_is_admin():
+    admin = viewer_is_admin()
+    if include_hidden and not admin:
         raise Forbidden("FORBIDDEN", "Only administrators see hidden products")
+    if not admin:
+        return ok_serialised(service.public_page_json(query))
     items, total = service.list_products(query, include_hidden=include_hidden)
     return ok(page_of(items, query.page, query.limit, total))
 

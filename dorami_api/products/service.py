@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from dorami_api.common.after_commit import after_commit
+from dorami_api.common.read_only import read_without_transaction
+from dorami_api.common.responses import data_json, page_of
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
-from dorami_api.products import events, stock
+from dorami_api.products import events, list_cache, stock
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.products.schemas import ProductCreate, ProductListQuery, ProductUpdate, StockAdjustment, VariantIn
 from dorami_api.products.serializers import held_by_variant, product_json
@@ -65,6 +67,20 @@ def list_products(query: ProductListQuery, include_hidden: bool = False) -> tupl
     )
     items = [product_json(p, held.get(p.id, 0), keys.get(p.stream_id), variant_held=variant_held) for p in products]
     return items, total
+
+
+def public_page_json(query: ProductListQuery) -> str:
+    """The public page (no hidden or expired product) as serialised JSON, from this process's
+    list cache when fresh (products/list_cache.py: this process's changes at once, other
+    processes' within list_cache.TTL_SECONDS)."""
+
+    def build() -> str:
+        read_without_transaction()
+        items, total = list_products(query)
+        return data_json(page_of(items, query.page, query.limit, total))
+
+    key = (query.streamId, query.streamKey, query.status, query.search, query.page, query.limit)
+    return list_cache.cache().page(key, query.streamId, build)
 
 
 def get_product(product_id: uuid.UUID, include_hidden: bool = False) -> dict:
