@@ -182,6 +182,7 @@ class Config:
     refresh_reuse_grace_seconds: int
     proxy_hops: int
     order_payment_timeout_minutes: int
+    order_concurrency: int
     stream_max_live_hours: int
     metrics_token: str | None
     kakao_client_id: str | None
@@ -300,6 +301,7 @@ class Config:
             order_payment_timeout_minutes=_int(
                 e.get("ORDER_PAYMENT_TIMEOUT_MINUTES"), "ORDER_PAYMENT_TIMEOUT_MINUTES", 0
             ),
+            order_concurrency=_int(e.get("ORDER_CONCURRENCY"), "ORDER_CONCURRENCY", 8, minimum=1),
             stream_max_live_hours=_int(e.get("STREAM_MAX_LIVE_HOURS"), "STREAM_MAX_LIVE_HOURS", 12),
             metrics_token=e.get("METRICS_TOKEN") or None,
             kakao_client_id=e.get("KAKAO_CLIENT_ID") or None,

@@ -11,6 +11,7 @@ from dorami_api.common.responses import ok, page_of
 from dorami_api.common.validation import body, documented, query
 from dorami_api.errors import ApiError, NotFound
 from dorami_api.orders import lifecycle, service
+from dorami_api.orders.admission import admitted
 from dorami_api.orders.models import Order
 from dorami_api.orders.schemas import Cancel, CartCheckout, DirectOrder, MyOrdersQuery
 from dorami_api.orders.serializers import order_json
@@ -40,6 +41,7 @@ def _placed(order: Order, created: bool):
 
 
 @bp.post("")
+@admitted
 @login_required
 @body(CartCheckout, optional=True)
 @documented(
@@ -54,6 +56,7 @@ def checkout(body: CartCheckout):
 
 
 @bp.post("/direct")
+@admitted
 @login_required
 @body(DirectOrder)
 @documented(

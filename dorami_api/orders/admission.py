@@ -1,0 +1,49 @@
+"""How many order placements one process works on at a time (ORDER_CONCURRENCY, default 8).
+
+When a flash sale puts two thousand buyers on one product, every request would otherwise start at
+once: each takes a database connection to check its session, reads the product, and competes for
+the CPU with all the others — so the one buyer holding the product's row lock waits behind
+hundreds of greenlets at every round trip, and the sale crawls (measured: 14 orders/s with 500
+buyers). Admitted in arrival order, a few at a time, the buyers ahead finish quickly, the locked
+section is short, and the pool is never drained. Waiting here holds no connection. A request
+that cannot be admitted within ADMISSION_WAIT_SECONDS gets 503 SERVICE_BUSY with Retry-After.
+
+Applied outside authentication (which reads the session row), on the order-placing routes only.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+
+from flask import current_app
+
+from dorami_api.errors import ApiError
+
+ADMISSION_WAIT_SECONDS = 20.0
+_slots: threading.Semaphore | None = None
+
+
+def _semaphore() -> threading.Semaphore:
+    # Created on first use, after gevent's monkey-patching, so a waiting request yields to the
+    # others (gevent's semaphore wakes waiters in arrival order).
+    global _slots
+    if _slots is None:
+        _slots = threading.Semaphore(current_app.config["DORAMI"].order_concurrency)
+    return _slots
+
+
+def admitted(view: Callable) -> Callable:
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        slots = _semaphore()
+        if not slots.acquire(timeout=ADMISSION_WAIT_SECONDS):
+            message = "Too many orders are being placed right now; try again"
+            raise ApiError(503, "SERVICE_BUSY", message, None, {"Retry-After": "1"})
+        try:
+            return view(*args, **kwargs)
+        finally:
+            slots.release()
+
+    return wrapper
