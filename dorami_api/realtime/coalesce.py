@@ -6,21 +6,19 @@ expected to read the newest state when it runs, so nothing is lost by merging. `
 a pending trailing run (an event that supersedes it was just sent) and lets the next call run at
 once; `flush()` runs every pending trailing run now (graceful shutdown, tests).
 
-Timers are Socket.IO background tasks (a greenlet in a gevent worker, a thread otherwise — the
-jobs process has no socket server but emits through the Redis queue), so the same code runs in
-either. Callables must not raise into the timer: failures are logged.
+Timers come from realtime/timers.py (greenlets in a worker, threads in the jobs process);
+failures of a callable are logged, never raised into the timer.
 """
 
 from __future__ import annotations
 
 import atexit
-import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-log = logging.getLogger(__name__)
+from dorami_api.realtime.timers import run_safely, sleep, spawn
 
 # Keys idle for longer than this many windows are forgotten once the table grows past _PRUNE_AT.
 _PRUNE_AT = 4096
@@ -62,7 +60,7 @@ class Coalescer:
                 state.pending = trailing
                 if not state.timer:
                     state.timer = True
-                    _spawn(self._trail, key, max(state.last_run + self.window - now, 0.0))
+                    spawn(self._trail, key, max(state.last_run + self.window - now, 0.0))
         if run_now:
             leading()
         return run_now
@@ -79,17 +77,17 @@ class Coalescer:
             for state in self._keys.values():
                 state.pending = None
         for run in due:
-            _safely(run)
+            run_safely(run)
 
     def _trail(self, key: Hashable, delay: float) -> None:
-        _sleep(delay)
+        sleep(delay)
         with self._guard():
             state = self._keys[key]
             run, state.pending, state.timer = state.pending, None, False
             if run is not None:
                 state.last_run = time.monotonic()
         if run is not None:
-            _safely(run)
+            run_safely(run)
 
     def _prune(self) -> None:
         if len(self._keys) < _PRUNE_AT:
@@ -97,32 +95,3 @@ class Coalescer:
         horizon = time.monotonic() - 4 * self.window
         for key in [k for k, s in self._keys.items() if not s.timer and s.pending is None and s.last_run < horizon]:
             del self._keys[key]
-
-
-def _safely(run: Callable[[], None]) -> None:
-    try:
-        run()
-    except Exception:  # a late broadcast must never take its timer (or the shutdown) down
-        log.exception("coalesced broadcast failed")
-
-
-def _socket_server():
-    from dorami_api.extensions import socketio
-
-    return socketio if getattr(socketio, "server", None) is not None else None
-
-
-def _spawn(target: Callable, *args) -> None:
-    server = _socket_server()
-    if server is not None:
-        server.start_background_task(target, *args)
-    else:
-        threading.Thread(target=target, args=args, daemon=True).start()
-
-
-def _sleep(seconds: float) -> None:
-    server = _socket_server()
-    if server is not None:
-        server.sleep(seconds)
-    else:
-        time.sleep(seconds)
