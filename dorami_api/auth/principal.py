@@ -15,6 +15,7 @@ import jwt as pyjwt
 
 from dorami_api.auth import tokens
 from dorami_api.auth.models import AuthSession
+from dorami_api.common.read_only import read_without_transaction
 from dorami_api.errors import ApiError
 from dorami_api.extensions import db, redis_store
 from dorami_api.users.models import User
@@ -99,12 +100,18 @@ def live_session(claims: dict) -> LiveSession:
         session_id, user_id = uuid.UUID(claims["sid"]), uuid.UUID(claims["sub"])
     except ValueError:
         raise _unauthorized("UNAUTHORIZED", "Invalid token") from None
+    # Usually the request's first statement: read outside a transaction (one round trip instead
+    # of BEGIN, SELECT, ROLLBACK); inside a caller's transaction this reads in it as before.
+    outside = read_without_transaction()
     row = db.session.execute(
         db.select(AuthSession.revoked_at, AuthSession.expires_at, User.status, User.role, User.name, User.instagram_id)
         .join(User, User.id == AuthSession.user_id)
         .where(AuthSession.id == session_id, AuthSession.user_id == user_id)
     ).first()
-    _end_read_transaction()
+    if outside:
+        db.session.rollback()  # what follows (an order, an edit) runs in a transaction again
+    else:
+        _end_read_transaction()
     if row is None:
         raise _unauthorized("TOKEN_REVOKED", "The session no longer exists")
     if row.status == "SUSPENDED":

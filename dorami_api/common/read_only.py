@@ -19,15 +19,18 @@ from dorami_api.extensions import db
 _READING = "dorami_autocommit_read"
 
 
-def read_without_transaction() -> None:
+def read_without_transaction() -> bool:
     """From here on, this request's session reads in autocommit mode — if it has not begun a
-    transaction yet (otherwise, or on SQLite, nothing changes)."""
+    transaction yet (otherwise, or on SQLite, nothing changes). True when it switched: the caller
+    that goes on to write must end the session's transaction first (`db.session.rollback()`, no
+    round trip here), which returns the connection and restores transactions."""
     session = db.session()
     if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
-        return
+        return False
     pooled = session.connection().connection
     pooled.dbapi_connection.autocommit = True
     pooled.info[_READING] = True
+    return True
 
 
 @event.listens_for(Pool, "checkin")

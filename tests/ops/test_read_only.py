@@ -37,3 +37,23 @@ def test_a_public_list_read_leaves_the_connection_transactional(make_app):
         db.session.execute(sa.text("CREATE TABLE rollback_probe (id int)"))
         db.session.rollback()
         assert db.session.scalar(sa.text("SELECT to_regclass('rollback_probe')")) is None
+
+
+def test_a_request_reading_its_session_outside_a_transaction_writes_atomically_after(make_app):
+    """The token check reads the auth session outside a transaction; what the request does next
+    must run in one again (here: a statement rolled back leaves nothing)."""
+    from dorami_api.auth.guards import login_required
+
+    app = make_app(DB_POOL_SIZE="1", DB_MAX_OVERFLOW="0")
+
+    @app.post("/probe-after-authentication")
+    @login_required
+    def probe():
+        db.session.execute(sa.text("CREATE TABLE rollback_probe (id int)"))
+        db.session.rollback()
+        return {"left": db.session.scalar(sa.text("SELECT to_regclass('rollback_probe')::text"))}
+
+    actors = Actors(app)
+    response = actors.client.post("/probe-after-authentication", headers=actors.admin)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"left": None}
