@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from dorami_api.cart.models import CartHold
 from dorami_api.common.after_commit import after_commit
 from dorami_api.common.db_types import utcnow
+from dorami_api.common.read_only import read_without_transaction
 from dorami_api.errors import ApiError, Conflict, Forbidden, NotFound
 from dorami_api.extensions import db
 from dorami_api.orders import numbering, pricing
@@ -161,6 +162,9 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
 
     def place():
         stock.refuse_if_seen_empty(product_ids, since=began)
+        # Plain reads before the lock: outside a transaction (no BEGIN/COMMIT round trips); the
+        # locked part below runs in one of its own.
+        read_without_transaction()
         streams = stock.precheck(totals)
         who = buyer(user_id)
         terms = pricing.shipping_terms(streams.values())
