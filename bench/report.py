@@ -57,6 +57,11 @@ def _fmt(value, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
+def _mb(value) -> str:
+    """Memory per 1,000 connections to a tenth of a MB: the target is 60, and 60.4 is not."""
+    return "–" if value is None else f"{value:.1f}"
+
+
 def _x(ratio) -> str:
     return "–" if ratio is None else f"{ratio:.2f}×"
 
@@ -418,7 +423,7 @@ def render(summary: dict) -> str:
                 target,
                 _fmt(c["connections_made"]),
                 _fmt(c["connections_failed"]),
-                _fmt(c["rss_mb_per_1000"]),
+                _mb(c["rss_mb_per_1000"]),
                 _fmt(c["server_rss_mb_end"]),
                 _fmt(c["connect_p99_ms"]),
                 f"{_fmt(c['alive_after_hold'])} after {c['hold_s']:g} s",
@@ -514,8 +519,12 @@ def render_targets(summary: dict) -> str:
     )
     levels = summary["rest"].get("service", {}).get("product_list", {})
     if levels:
-        best = max(levels.items(), key=lambda kv: kv[1]["requests_per_s"] or 0)
-        ok = any((r["requests_per_s"] or 0) >= 1000 and (r["p99_ms"] or 1e9) <= 100 for r in levels.values())
+        meeting = {
+            c: r for c, r in levels.items() if (r["requests_per_s"] or 0) >= 1000 and (r["p99_ms"] or 1e9) <= 100
+        }
+        ok = bool(meeting)
+        # The level that meets the target when one does, else the fastest.
+        best = max((meeting or levels).items(), key=lambda kv: kv[1]["requests_per_s"] or 0)
         got = f"best {_fmt(best[1]['requests_per_s'])} req/s (c={best[0]}, p99 {_fmt(best[1]['p99_ms'])} ms)"
     else:
         ok, got = None, "not run"
@@ -523,7 +532,7 @@ def render_targets(summary: dict) -> str:
     cap = summary["capacity"].get("service")
     if cap:
         ok = cap["connections_made"] >= 10_000 and (cap["rss_mb_per_1000"] or 1e9) <= 60
-        got = f"{_fmt(cap['connections_made'])} connected, {_fmt(cap['rss_mb_per_1000'])} MB per 1,000"
+        got = f"{_fmt(cap['connections_made'])} connected, {_mb(cap['rss_mb_per_1000'])} MB per 1,000"
     else:
         ok, got = None, "not run"
     rows.append(["capacity", "10,000 viewers, ≤ 60 MB per 1,000", got, _verdict(ok)])
