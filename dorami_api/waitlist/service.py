@@ -156,12 +156,15 @@ def my_entry(user_id: uuid.UUID, entry_id: uuid.UUID) -> WaitlistEntry:
 
 
 def position(entry: WaitlistEntry) -> int | None:
-    """1 = next in line. None once the entry is no longer waiting."""
+    """1 = next in line. None once the entry is no longer waiting. Each variant has its own line
+    (units released for one size serve that size's queue), so only entries for the same variant
+    — or, without variants, the product — count as ahead."""
     if entry.status != "WAITING":
         return None
     ahead = db.session.scalar(
         sa.select(sa.func.count()).where(
             WaitlistEntry.product_id == entry.product_id,
+            WaitlistEntry.variant_id.is_not_distinct_from(entry.variant_id),
             WaitlistEntry.status == "WAITING",
             sa.or_(
                 WaitlistEntry.created_at < entry.created_at,

@@ -192,3 +192,23 @@ def test_a_variant_restock_serves_that_variants_queue(app, client, promoted):
     assert response.status_code == 200, response.get_json()
     assert [user for user, _ in promoted] == [str(alice_user.id)]
     assert [(item["variantId"], item["quantity"]) for item in cart(client, alice)] == [(str(small), 1)]
+
+
+def test_each_variant_has_its_own_line(app, client):
+    from tests.support.commerce import variant_ids
+
+    product_id = make_product(app, stock=0, variants=[{"size": "S", "stock": 0}, {"size": "M", "stock": 0}])
+    small, medium = variant_ids(app, product_id)
+    _, alice = shopper(app)
+    _, bob = shopper(app)
+    _, carol = shopper(app)
+
+    def wait_for(headers, variant_id):
+        body = {"productId": str(product_id), "variantId": str(variant_id), "quantity": 1}
+        response = client.post(WAITLIST, json=body, headers=headers)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["data"]["position"]
+
+    assert wait_for(alice, small) == 1
+    assert wait_for(bob, medium) == 1  # nobody ahead of Bob in the M line
+    assert wait_for(carol, small) == 2
