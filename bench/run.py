@@ -253,6 +253,18 @@ class Session:
         server.stop = stop_and_record
         return server
 
+    @contextlib.contextmanager
+    def serving(self, target: str, scenario: str, ratelimit: bool = True, part: str = ""):
+        """A fresh server for one scenario (or one `part` of it) on one target. A failure inside is
+        recorded as not run and the session goes on; the server is stopped either way."""
+        server = self.start(target, ratelimit=ratelimit, scenario=f"{scenario}-{part}" if part else scenario)
+        try:
+            yield server
+        except Exception as error:  # noqa: BLE001 - recorded, the session goes on
+            self.not_run(scenario, target, f"{part}: {str(error)[:400]}" if part else str(error)[:500])
+        finally:
+            server.stop()
+
     def _start(self, target: str, ratelimit: bool) -> Server:
         port = free_port()
         log_path = self.tmp / f"{target}.log"
@@ -418,8 +430,7 @@ def scenario_fanout(s: Session) -> None:
     duration = 5 if s.args.quick else 10
     rates = ",".join(["50"] * repeats)
     for target in s.targets():
-        server = s.start(target, scenario="fanout")
-        try:
+        with s.serving(target, "fanout") as server:
             for viewers in fanout_sizes(s):
                 for row in run_fanout(s, server, target, viewers, duration, "--rates", rates):
                     s.record("fanout", {**row, "repeat": row["step"]})
@@ -428,10 +439,6 @@ def scenario_fanout(s: Session) -> None:
                         f" p99 {row['latency_ms']['p99_ms']} ms, {row['connections_failed']} not connected"
                     )
                 time.sleep(2)
-        except Exception as error:  # noqa: BLE001 - recorded, the session goes on
-            s.not_run("fanout", target, str(error)[:500])
-        finally:
-            server.stop()
 
 
 def scenario_saturation(s: Session) -> None:
@@ -449,18 +456,13 @@ def scenario_saturation(s: Session) -> None:
         s.args.saturation_steps,
     )
     for target in s.targets():
-        server = s.start(target, scenario="saturation")
-        try:
+        with s.serving(target, "saturation") as server:
             for row in run_fanout(s, server, target, viewers, duration, *search):
                 s.record("saturation", row)
                 log(
                     f"  saturation {target} {viewers}x{row['rate_msgs_per_s']:g}: {'pass' if row['passed'] else 'FAIL'}"
                     f" {row['deliveries_per_s']}/s p99 {row['latency_ms']['p99_ms']}"
                 )
-        except Exception as error:  # noqa: BLE001
-            s.not_run("saturation", target, str(error)[:500])
-        finally:
-            server.stop()
 
 
 def flash_product(s: Session, server: Server, target: str, label: str) -> str:
@@ -487,8 +489,7 @@ def scenario_flashsale(s: Session) -> None:
         s.not_run("flashsale", "service", f"no products: {s.setup['products_error']}")
         return
     for target in s.targets():
-        server = s.start(target, scenario="flashsale")
-        try:
+        with s.serving(target, "flashsale") as server:
             for buyers in sizes:
                 if buyers > len(s.setup["accounts"]):
                     s.not_run("flashsale", target, f"{buyers} buyers but only {len(s.setup['accounts'])} accounts")
@@ -510,10 +511,6 @@ def scenario_flashsale(s: Session) -> None:
                         f" soldout seen {row['soldout_seen_by']}/{row['viewers_connected']}"
                     )
                     time.sleep(3)
-        except Exception as error:  # noqa: BLE001
-            s.not_run("flashsale", target, str(error)[:500])
-        finally:
-            server.stop()
 
 
 WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -619,8 +616,7 @@ def scenario_rest(s: Session) -> None:
         for name, path in endpoints.items():
             # A fresh server per endpoint; limiter off: one address at thousands of requests per
             # second would measure the limiter.
-            server = s.start(target, ratelimit=False, scenario=f"rest-{name}")
-            try:
+            with s.serving(target, "rest", ratelimit=False, part=name) as server:
                 url = server.url + path
                 probe = requests.get(url, timeout=30)
                 if probe.status_code != 200:
@@ -648,18 +644,13 @@ def scenario_rest(s: Session) -> None:
                             f" p99 {row['latency_ms'].get('p99_ms')} ms non2xx {row['non_2xx']}"
                             f" socket errors {row['socket_errors']} settled in {row['settle_s']} s"
                         )
-            except Exception as error:  # noqa: BLE001
-                s.not_run("rest", target, f"{name}: {str(error)[:400]}")
-            finally:
-                server.stop()
 
 
 def scenario_capacity(s: Session) -> None:
     bound = 2000 if s.args.quick else s.args.capacity_max
     hold = 5 if s.args.quick else s.args.capacity_hold
     for target in s.targets():
-        server = s.start(target, scenario="capacity")
-        try:
+        with s.serving(target, "capacity") as server:
             room = s.setup["stream"]["streamKey"] if target == "service" else "bench-room"
             extra = ["--tokens", s.accounts_path] if target == "service" else []
             row = s.node(
@@ -673,10 +664,6 @@ def scenario_capacity(s: Session) -> None:
                 f"  capacity {target}: {row['connections_made']} connected, {row['rss_mb_per_1000']} MB/1000,"
                 f" p99 {row['connect_ms']['p99_ms']} ms"
             )
-        except Exception as error:  # noqa: BLE001
-            s.not_run("capacity", target, str(error)[:500])
-        finally:
-            server.stop()
 
 
 RUNNERS = {
