@@ -16,7 +16,6 @@ a product ever carries an older `version` than one already sent (clients drop th
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from dorami_api.products.models import Product
 from dorami_api.products.serializers import product_json, stream_key_of
 from dorami_api.realtime import broadcast
 from dorami_api.realtime.coalesce import Coalescer
+from dorami_api.realtime.timers import LateLock
 
 UPDATE_WINDOW_SECONDS = 0.25
 _updates = Coalescer(UPDATE_WINDOW_SECONDS)
@@ -60,16 +60,13 @@ def _announce_low_stock(data: dict) -> None:
 # --- newest version sent per product (this process) ---------------------------------------------
 _SENT_REMEMBERED = 4096
 _sent: OrderedDict[str, int] = OrderedDict()
-_sent_lock: threading.Lock | None = None
+_sent_lock = LateLock()
 
 
 def _sending(data: dict, send: Callable[[], None], *, unless_older: bool) -> None:
     """Send under the per-process ordering guard. unless_older: skip when a newer (or the same)
     version of the product was already sent — a coalesced `updated` read before a `soldout`
     overtook it. Other events are always sent, and only raise the mark."""
-    global _sent_lock
-    if _sent_lock is None:  # first use: after gevent's monkey-patching
-        _sent_lock = threading.Lock()
     with _sent_lock:
         newest = _sent.get(data["id"])
         if unless_older and newest is not None and data["version"] <= newest:

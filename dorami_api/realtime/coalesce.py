@@ -13,12 +13,11 @@ failures of a callable are logged, never raised into the timer.
 from __future__ import annotations
 
 import atexit
-import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from dorami_api.realtime.timers import run_safely, sleep, spawn
+from dorami_api.realtime.timers import LateLock, run_safely, sleep, spawn
 
 # Keys idle for longer than this many windows are forgotten once the table grows past _PRUNE_AT.
 _PRUNE_AT = 4096
@@ -35,19 +34,13 @@ class Coalescer:
     def __init__(self, window: float) -> None:
         self.window = window
         self._keys: dict[Hashable, _Key] = {}
-        self._lock: threading.Lock | None = None
+        self._lock = LateLock()
         atexit.register(self.flush)
-
-    def _guard(self) -> threading.Lock:
-        # Created on first use, after gevent's monkey-patching, so waiting yields to other greenlets.
-        if self._lock is None:
-            self._lock = threading.Lock()
-        return self._lock
 
     def submit(self, key: Hashable, leading: Callable[[], None], trailing: Callable[[], None]) -> bool:
         """Run `leading()` now if `key` ran more than a window ago, else queue `trailing` (the latest
         one wins) for the end of the window. True when it ran at once."""
-        with self._guard():
+        with self._lock:
             state = self._keys.get(key)
             if state is None:
                 self._prune()
@@ -66,13 +59,13 @@ class Coalescer:
         return run_now
 
     def cancel(self, key: Hashable) -> None:
-        with self._guard():
+        with self._lock:
             state = self._keys.get(key)
             if state is not None:
                 state.pending, state.last_run = None, float("-inf")
 
     def flush(self) -> None:
-        with self._guard():
+        with self._lock:
             due = [state.pending for state in self._keys.values() if state.pending is not None]
             for state in self._keys.values():
                 state.pending = None
@@ -81,7 +74,7 @@ class Coalescer:
 
     def _trail(self, key: Hashable, delay: float) -> None:
         sleep(delay)
-        with self._guard():
+        with self._lock:
             state = self._keys[key]
             run, state.pending, state.timer = state.pending, None, False
             if run is not None:

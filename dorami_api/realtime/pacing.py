@@ -13,13 +13,12 @@ sends for 2,000 viewers, which would otherwise compete for the CPU with the orde
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
-from dorami_api.realtime.timers import run_safely, sleep, spawn
+from dorami_api.realtime.timers import LateLock, run_safely, sleep, spawn
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +35,11 @@ class Pacer:
     def __init__(self, rate: float, burst: int, backlog: int = 1000) -> None:
         self.rate, self.burst, self.backlog = rate, burst, backlog
         self._keys: dict[Hashable, _Key] = {}
-        self._lock: threading.Lock | None = None
-
-    def _guard(self) -> threading.Lock:
-        # Created on first use, after gevent's monkey-patching, so waiting yields to other greenlets.
-        if self._lock is None:
-            self._lock = threading.Lock()
-        return self._lock
+        self._lock = LateLock()
 
     def submit(self, key: Hashable, call: Callable[[], None]) -> bool:
         """Run `call` now if the key has a token and nothing waiting, else queue it. True if run now."""
-        with self._guard():
+        with self._lock:
             now = time.monotonic()
             state = self._keys.get(key)
             if state is None:
@@ -71,7 +64,7 @@ class Pacer:
         return run_now
 
     def flush(self) -> None:
-        with self._guard():
+        with self._lock:
             due = [call for state in self._keys.values() for call in state.waiting]
             for state in self._keys.values():
                 state.waiting.clear()
@@ -81,7 +74,7 @@ class Pacer:
     def _drain(self, key: Hashable) -> None:
         while True:
             sleep(1 / self.rate)
-            with self._guard():
+            with self._lock:
                 state = self._keys[key]
                 if not state.waiting:
                     state.draining = False

@@ -12,6 +12,22 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 
+class LateLock:
+    """A lock made on first use, not at import: by then gevent has monkey-patched `threading`, so a
+    greenlet waiting for it yields to the others instead of blocking its whole worker."""
+
+    def __init__(self) -> None:
+        self._lock: threading.Lock | None = None
+
+    def __enter__(self) -> None:
+        if self._lock is None:  # two first users racing may make two: harmless, one is kept
+            self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def __exit__(self, *_exc) -> None:
+        self._lock.release()
+
+
 def run_safely(run: Callable[[], None]) -> None:
     try:
         run()
