@@ -20,7 +20,8 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api.auth import csrf, kakao, tokens
     from dorami_api.common import connection_check
     from dorami_api.extensions import db, migrate, redis_store
-    from dorami_api.products import stock
+    from dorami_api.orders import notifications
+    from dorami_api.products import events, stock
 
     observability.init_app(app)
     errors.register_error_handlers(app)
@@ -35,6 +36,10 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     realtime.init_app(app)
     security.init_app(app)  # after realtime: ProxyFix must wrap the Socket.IO middleware too
     stock.init_app(app)
+    # Broadcasts still waiting (coalesced product updates, paced purchase notices) go out at a
+    # graceful shutdown.
+    events.init_app(app)
+    notifications.init_app(app)
     if config.embedded_database:
         _migrate_embedded_database(app)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from dorami_api.extensions import db
+from dorami_api.observability import shutdown
 from dorami_api.orders.models import Order
 from dorami_api.orders.serializers import admin_order_json, order_json
 from dorami_api.realtime import broadcast
@@ -28,6 +29,10 @@ _notices = Pacer(rate=2.0, burst=3)
 def flush_pending_notices() -> None:
     """Send every paced purchase notice still waiting (graceful shutdown, tests)."""
     _notices.flush()
+
+
+def init_app(_app) -> None:
+    shutdown.register("purchase-notices", flush_pending_notices)
 
 
 def display_name(user: User | None) -> str:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from dorami_api.extensions import db
+from dorami_api.observability import shutdown
 from dorami_api.products import stock
 from dorami_api.products.models import Product
 from dorami_api.products.serializers import product_json, stream_key_of
@@ -117,6 +118,10 @@ def _announce_soldout(data: dict) -> None:
 def flush_pending_updates() -> None:
     """Send every coalesced `updated` still waiting for its window (graceful shutdown, tests)."""
     _updates.flush()
+
+
+def init_app(_app) -> None:
+    shutdown.register("product-updates", flush_pending_updates)
 
 
 def announce_stock_change(settlement: stock.StockSettlement) -> None:

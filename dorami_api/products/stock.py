@@ -368,14 +368,7 @@ def init_app(app) -> None:
     database answers 503 with Retry-After, never a bare 500: no connection free in the pool in
     time, the server refusing connections, a statement or lock wait cut short."""
     from dorami_api.errors import error_response
-    from dorami_api.observability import shutdown
-    from dorami_api.orders import notifications
-    from dorami_api.products import events
 
-    # Coalesced product updates and paced purchase notices still waiting go out before the process
-    # exits.
-    shutdown.register("product-updates", events.flush_pending_updates)
-    shutdown.register("purchase-notices", notifications.flush_pending_notices)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         with app.app_context():
             event.listen(db.engine, "connect", _set_lock_timeout)
