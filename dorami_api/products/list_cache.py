@@ -119,13 +119,6 @@ def cache() -> ListCache:
     return found
 
 
-def invalidate(stream_id: uuid.UUID | None = None) -> None:
-    """Drop this process's cached pages of `stream_id` (None: of every stream) — for callers that
-    change what a list shows without touching a product or hold row through the ORM."""
-    if has_app_context() and _EXTENSION in current_app.extensions:
-        cache().invalidate({EVERY_STREAM} if stream_id is None else {stream_id})
-
-
 # --- noticing changes ----------------------------------------------------------------------
 
 

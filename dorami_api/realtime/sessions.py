@@ -27,7 +27,7 @@ class _State:
 
 
 _state = _State()
-# (session id, user id) -> (session, remembered until, monotonic)
+# (session id, user id) -> (session, remembered until: a time.monotonic() value)
 _remembered: dict[tuple[str, str], tuple[LiveSession, float]] = {}
 
 
