@@ -167,7 +167,7 @@ def test_the_message_limit_is_per_user_across_workers(app, live_server, token_fo
     server = live_server(workers=2)
     stream_key = create_stream(app)
     _, token = token_for()
-    tabs = viewers_on_distinct_workers(server.url, server.port, token, namespaces=[CHAT])
+    tabs = viewers_on_distinct_workers(server, token, namespaces=[CHAT])
     try:
         for tab in tabs:
             join(tab, stream_key)

@@ -44,7 +44,7 @@ def test_a_user_with_tabs_on_two_workers_counts_once(app, live_server, connect, 
     stream_key = create_stream(app)
     _, alice_token = token_for()
     _, bob_token = token_for()
-    tab_one, tab_two = viewers_on_distinct_workers(server.url, server.port, alice_token, namespaces=[STREAMING])
+    tab_one, tab_two = viewers_on_distinct_workers(server, alice_token, namespaces=[STREAMING])
     bob = connect(server.url, token=bob_token, namespaces=[STREAMING])
     try:
         assert watch(tab_one, stream_key)["data"] == {"streamKey": stream_key, "viewerCount": 1}
@@ -90,7 +90,7 @@ def test_viewer_updates_are_coalesced_to_one_per_second(app, live_server, connec
 def test_viewers_of_a_killed_worker_drop_out_of_the_count(app, live_server, connect, token_for):
     server = live_server(workers=2, SOCKET_PRESENCE_TTL="3")
     stream_key = create_stream(app)
-    doomed, survivor = viewers_on_distinct_workers(server.url, server.port, token_for()[1], namespaces=[STREAMING])
+    doomed, survivor = viewers_on_distinct_workers(server, token_for()[1], namespaces=[STREAMING])
     observer_token = token_for()[1]
     observer = None
     for _ in range(10):  # an observer on the surviving worker

@@ -63,7 +63,7 @@ def test_several_gevent_workers_share_rooms_through_redis(app, app_env, live_ser
     stream_key = create_stream(app)
     user = create_user(app, name="Viewer")
     tokens = login(app, user)
-    first, second = viewers_on_distinct_workers(server.url, server.port, tokens["access"])
+    first, second = viewers_on_distinct_workers(server, tokens["access"])
     for viewer in (first, second):
         _join_everything(viewer, stream_key)
     try:
@@ -135,7 +135,7 @@ def test_rest_suspension_and_logout_cut_sockets_on_every_worker(app, live_server
     kept_session, cut_session = login(app, user), login(app, user)
 
     # POST /auth/logout from one worker cuts that session's sockets on both workers, and only those.
-    cut = viewers_on_distinct_workers(server.url, server.port, cut_session["access"], namespaces=[CHAT])
+    cut = viewers_on_distinct_workers(server, cut_session["access"], namespaces=[CHAT])
     kept = connect(server.url, token=kept_session["access"], namespaces=[CHAT])
     try:
         response = requests.post(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+import requests
 import socketio
 
 from dorami_api.extensions import db
@@ -203,22 +205,41 @@ def serving_pid(viewer: Viewer, server_port: int) -> int | None:
     return None
 
 
-def viewers_on_distinct_workers(
-    url: str, port: int, token: str, workers: int = 2, namespaces=NAMESPACES, attempts: int = 12
-) -> list[Viewer]:
-    """Connect WebSocket viewers until `workers` of them sit on different worker processes."""
-    by_pid: dict[int, Viewer] = {}
-    spare = []
-    for _ in range(attempts):
-        viewer = Viewer(url, namespaces, token=token)
-        pid = serving_pid(viewer, port)
-        if pid is not None and pid not in by_pid:
-            by_pid[pid] = viewer
-        else:
-            spare.append(viewer)
-        if len(by_pid) >= workers:
-            break
-    for viewer in spare:
-        viewer.close()
-    assert len(by_pid) >= workers, f"only reached workers {list(by_pid)} in {attempts} connections"
-    return list(by_pid.values())
+def viewers_on_distinct_workers(server, token: str, workers: int = 2, namespaces=NAMESPACES) -> list[Viewer]:
+    """One WebSocket viewer on each of `workers` different worker processes of `server`.
+
+    Which worker accepts a connection is the kernel's choice (every worker waits on the one
+    listening socket), and a worker that is still loading the app accepts nothing, so connecting
+    until the pids differ is a gamble. Instead: the workers that already hold a viewer are paused
+    (SIGSTOP), so the next connection can only be accepted by another worker; a health request
+    with a long timeout waits until that worker serves, then the viewer connects there and the
+    paused workers resume (SIGCONT). Paused for well under a second: no ping or presence timeout.
+    """
+    viewers: list[Viewer] = []
+    used: list[int] = []
+    try:
+        for _ in range(workers):
+            with _paused(used):
+                if used:
+                    requests.get(f"{server.url}/api/v1/health/live", timeout=60, headers={"Connection": "close"})
+                viewer = Viewer(server.url, namespaces, token=token)
+            viewers.append(viewer)
+            pid = serving_pid(viewer, server.port)
+            assert pid is not None and pid not in used, f"viewer landed on {pid}, already used {used}"
+            used.append(pid)
+    except BaseException:
+        for viewer in viewers:
+            viewer.close()
+        raise
+    return viewers
+
+
+@contextlib.contextmanager
+def _paused(pids: list[int]):
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
