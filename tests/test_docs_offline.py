@@ -86,12 +86,3 @@ def test_unknown_and_escaping_asset_names_are_not_found(client):
         response = client.get(f"/api/v1/docs/assets/{name}")
         assert response.status_code == 404, name
         assert response.get_json()["errorCode"] == "NOT_FOUND"
-
-
-def test_the_assets_are_not_served_in_production(make_app):
-    production = make_app(
-        APP_ENV="production",
-        PROFILE_ENCRYPTION_KEY="00" * 32,
-        CORS_ORIGINS="https://shop.dorami.test",
-    ).test_client()
-    assert production.get("/api/v1/docs/assets/swagger-ui-bundle.js").status_code == 404

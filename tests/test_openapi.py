@@ -80,6 +80,7 @@ def test_swagger_ui_outside_production_only(client, make_app):
         CORS_ORIGINS="https://shop.dorami.test",
     ).test_client()
     assert production.get("/api/v1/docs").status_code == 404
+    assert production.get("/api/v1/docs/assets/swagger-ui-bundle.js").status_code == 404
 
 
 @pytest.mark.slow
