@@ -54,6 +54,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api.streaming.hooks import bp as streaming_hooks_bp
     from dorami_api.streaming.routes import bp as streaming_bp
     from dorami_api.users.admin_routes import bp as admin_users_bp
+    from dorami_api.users.cli import users as users_cli
     from dorami_api.users.routes import bp as users_bp
     from dorami_api.waitlist.routes import bp as waitlist_bp
 
@@ -70,6 +71,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app.register_blueprint(waitlist_bp, url_prefix="/api/v1/waitlist")
     app.register_blueprint(config_routes.public_bp, url_prefix="/api/v1/config")
     app.register_blueprint(config_routes.admin_bp, url_prefix="/api/v1/admin/config")
+    app.cli.add_command(users_cli)  # flask users create-admin | set-role | list-admins
     openapi.init_app(app)  # last: documents every route registered above
     return app
 
