@@ -50,12 +50,14 @@ def checked_registration(email: str, password: str, name: str) -> Registration:
         raise validation_error(error) from None
 
 
-def create_admin(registration: Registration) -> User:
+def create_account(email: str, name: str, password: str | None, role: str = "USER") -> User:
+    """A new account (with a password that POST /auth/login accepts, when given). `email`, `name`
+    and `password` have passed the registration rules (checked_registration)."""
     user = User(
-        email=str(registration.email),
-        password_hash=hash_password(registration.password),
-        name=registration.name,
-        role="ADMIN",
+        email=email,
+        password_hash=hash_password(password) if password is not None else None,
+        name=name,
+        role=role,
     )
     db.session.add(user)
     try:
@@ -64,6 +66,10 @@ def create_admin(registration: Registration) -> User:
         db.session.rollback()
         raise Conflict("EMAIL_ALREADY_REGISTERED", "An account with this email already exists") from None
     return user
+
+
+def create_admin(registration: Registration) -> User:
+    return create_account(str(registration.email), registration.name, registration.password, role="ADMIN")
 
 
 def set_role(email: str, role: str) -> tuple[User, bool]:
