@@ -39,6 +39,7 @@ def create_admin(email: str, name: str | None) -> None:
     follows the rules of registration (at least 10 characters). An existing account keeps its
     password and sign-in methods, and its open sessions are ended so that the role holds at once.
     """
+    email = roles.checked_email(email)  # before asking for a password that could not be used
     existing = roles.account_by_email(email)
     if existing is not None:
         user, changed = roles.set_role(email, "ADMIN")
@@ -46,10 +47,11 @@ def create_admin(email: str, name: str | None) -> None:
             click.echo(f"Promoted the existing account {user.email} to ADMIN (password unchanged; sessions ended).")
         else:
             click.echo(f"{user.email} is already an ADMIN; nothing changed.")
+        if name:
+            click.echo(f"--name ignored: the account keeps its name ({user.name}).", err=True)
         if user.status == "SUSPENDED":
             click.echo("Note: the account is SUSPENDED and cannot sign in until it is reactivated.", err=True)
         return
-    roles.checked_email(email)  # before asking for a password that could not be used
     registration = roles.checked_registration(email, _new_password(), name or _default_name(email))
     user = roles.create_admin(registration)
     click.echo(f"Created the ADMIN account {user.email} ({user.name}); sign in with POST /api/v1/auth/login.")
