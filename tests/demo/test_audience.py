@@ -56,6 +56,11 @@ def test_a_short_audience_chats_and_buys_on_a_seeded_service(app, app_env, live_
 def test_the_audience_refuses_a_host_that_is_not_this_machine_and_unbounded_load(app):
     remote = _cli(app, "audience", "--url", "http://203.0.113.7:3001", "--viewers", "1", "--seconds", "1")
     assert remote.exit_code == 1 and "is not this machine" in remote.output and "--allow-remote" in remote.output
+    # The host is what the URL connects to, not what its user-info part says.
+    disguised = _cli(app, "audience", "--url", "http://127.0.0.1@203.0.113.7:3001", "--seconds", "1")
+    assert disguised.exit_code == 1 and "203.0.113.7 is not this machine" in disguised.output
+    not_http = _cli(app, "audience", "--url", "ftp://127.0.0.1/", "--seconds", "1")
+    assert not_http.exit_code == 1 and "is not an http(s) URL" in not_http.output
     too_many = _cli(app, "audience", "--viewers", "100000")
     assert too_many.exit_code == 2 and "--viewers" in too_many.output
     forever = _cli(app, "audience", "--seconds", "86400")
