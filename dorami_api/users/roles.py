@@ -75,7 +75,7 @@ def create_admin(registration: Registration) -> User:
 def set_role(email: str, role: str) -> tuple[User, bool]:
     """Give the account `role`; True when it changed (and its sessions were revoked)."""
     if role not in ROLES:
-        raise Conflict("INVALID_ROLE", f"A role is one of {', '.join(ROLES)}")
+        raise ApiError(400, "VALIDATION_ERROR", f"A role is one of {', '.join(ROLES)}")
     user = _account(email)
     if user.role == role:
         return user, False
