@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from dorami_api.demo import seed as seed_data
 from dorami_api.extensions import db
-from tests.support.auth import PASSWORD, auth_header
+from dorami_api.streaming import service as streams
+from dorami_api.streaming.schemas import StreamCreate
+from dorami_api.users import roles
+from tests.support.auth import PASSWORD, auth_header, create_user, login
+from tests.support.sockets import Viewer
 
 API = "/api/v1"
 
@@ -101,3 +106,26 @@ def test_a_weak_password_and_production_are_refused(make_app):
     refused = _seed(production)
     assert refused.exit_code == 1 and "refused in production" in refused.output
     assert _row_counts(app)["users"] == 0
+
+
+def test_what_the_seed_makes_is_broadcast_to_viewers_of_a_running_service(app, live_server):
+    """The seed runs in its own process; its changes reach the sockets of the service through
+    Redis, as an admin's would. The demo stream is made first so a viewer can be in its room."""
+    server = live_server()
+    with app.app_context():
+        host = roles.create_account(seed_data.HOST["email"], seed_data.HOST["name"], None)
+        stream = streams.create_stream(str(host.id), StreamCreate.model_validate(seed_data.LIVE_STREAM))
+    viewer = Viewer(server.url, token=login(app, create_user(app))["access"], namespaces=["/"])
+    try:
+        assert viewer.call("join:stream", {"streamId": stream["streamKey"]}, "/")["success"]
+        result = _seed(app)
+        assert result.exit_code == 0, result.output
+        assert 'kept  stream "Dorami demo: spring drop"' in result.output
+        for count in range(1, len(seed_data.LIVE_PRODUCTS) + 1):
+            viewer.wait_for("live:product:added", "/", count=count)
+        added = {event["data"]["name"] for event in viewer.received("live:product:added", "/")}
+        assert added == {spec["name"] for spec in seed_data.LIVE_PRODUCTS}
+        featured = viewer.wait_for("stream:featured-product:updated", "/")["data"]
+        assert featured["streamKey"] == stream["streamKey"] and featured["product"]["name"] == "Silk scarf"
+    finally:
+        viewer.close()
