@@ -204,7 +204,7 @@
       const button = element("button", "stream", stream.title);
       button.type = "button";
       button.dataset.streamKey = stream.streamKey;
-      button.append(element("span", "muted", ` · ${stream.host.name} · ${stream.viewerCount} watching`));
+      button.append(element("span", "muted", ` · ${stream.host.name}`));
       button.addEventListener("click", () => enterRoom(stream));
       const item = element("li");
       item.append(button);
@@ -225,6 +225,7 @@
     $("room-title").textContent = stream.title;
     $("viewer-count").textContent = String(stream.viewerCount || 0);
     show("room-ended", false);
+    setChatOpen(false); // until the room is joined: a message sent before would be refused
     $("chat-messages").replaceChildren();
     $("purchases").replaceChildren();
     show("room");
@@ -380,13 +381,20 @@
     const stream = state.stream;
     if (!stream || !state.sockets) return;
     const answer = await ask(state.sockets.chat, "chat:join-room", { liveId: stream.streamKey });
+    if (!inRoom(stream.streamKey)) return;
     $("chat-error").textContent = answer.success ? "" : answer.message;
+    setChatOpen(answer.success && $("room-ended").hidden);
+  }
+
+  function setChatOpen(open) {
+    $("chat-input").disabled = !open;
+    $("chat-form").querySelector("button").disabled = !open;
   }
 
   function onStreamEnded(data) {
     if (!inRoom(data.streamKey)) return;
     show("room-ended");
-    $("chat-input").disabled = true;
+    setChatOpen(false);
     state.products.forEach((product) => renderProduct(product));
   }
 
