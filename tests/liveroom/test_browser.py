@@ -7,6 +7,7 @@ without a reload; a purchase asks for the missing profile, then shows the order 
 from __future__ import annotations
 
 import re
+import signal
 import uuid
 
 import pytest
@@ -242,8 +243,21 @@ def test_a_page_left_open_longer_than_the_access_token_lives_renews_it_and_still
     # (The page's first refresh, before signing in, has no refresh cookie to present: a 401.)
     refreshes = [request.response().status for request in carol.requests_to("POST", "/api/v1/auth/refresh")]
     assert refreshes[0] == 401 and 200 in refreshes[1:], refreshes
-    # A reload with only the refresh cookie left signs the same person in again.
+    expect(carol.card(vase).locator(".stock")).to_have_text("1 left")
+
+    # A reload of the server: its processes close their sockets; the page connects again (with
+    # an access token long expired: refused, renewed, connected), joins the room again and
+    # follows the stock once more.
     carol.page.wait_for_timeout(4_000)
+    refreshes_before = len(carol.requests_to("POST", "/api/v1/auth/refresh"))
+    old_workers = server.worker_pids()
+    server.signal(signal.SIGHUP)
+    server.wait_for_workers(2, exclude=old_workers)
+    admin_api.call("POST", f"/products/{vase['id']}/stock", delta=4)
+    expect(carol.card(vase).locator(".stock")).to_have_text("5 left")
+    assert len(carol.requests_to("POST", "/api/v1/auth/refresh")) > refreshes_before
+
+    # A reload of the page with only the refresh cookie left signs the same person in again.
     carol.page.reload()
     expect(carol.page.locator("#account-name")).to_contain_text(carol.email)
     assert admin_api.call("GET", "/admin/orders")["total"] == 1

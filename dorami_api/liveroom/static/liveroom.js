@@ -289,6 +289,12 @@
       socket.on("connect_error", (error) => onConnectError(socket, error));
       socket.on("session:revoked", () => signedOut("Your session was ended; sign in again."));
       socket.on("stream:ended", (event) => onStreamEnded(event.data));
+      // A draining server process says so, then closes the socket; the client does not come back
+      // by itself after a close the server asked for, so this page does (to another process).
+      socket.on("server:shutdown", () => draining.add(socket));
+      socket.on("disconnect", (reason) => {
+        if (reason === "io server disconnect" && draining.delete(socket) && state.sockets) socket.connect();
+      });
     }
     sockets.shop.on("connect", joinCommerce);
     sockets.presence.on("connect", joinPresence);
@@ -320,6 +326,8 @@
       if (item) item.remove();
     });
   }
+
+  const draining = new Set(); // sockets whose server process announced its shutdown
 
   function disconnectSockets() {
     if (!state.sockets) return;
