@@ -25,6 +25,7 @@
     sockets: null, // {shop, presence, chat}
     chatIds: new Set(),
   };
+  const draining = new Set(); // sockets whose server process announced its shutdown
 
   // --- page helpers ---------------------------------------------------------------------------
 
@@ -327,8 +328,6 @@
     });
   }
 
-  const draining = new Set(); // sockets whose server process announced its shutdown
-
   function disconnectSockets() {
     if (!state.sockets) return;
     Object.values(state.sockets).forEach((socket) => socket.disconnect());
@@ -451,6 +450,14 @@
       return;
     }
     if (state.stream !== stream) return;
+    // After a reconnection the list is read again: what went away meanwhile goes from the page
+    // too (when the list is whole; a stream with more products than one page keeps the rest).
+    if (page.items.length === page.total) {
+      const listed = new Set(page.items.map((product) => product.id));
+      Array.from(state.products.values())
+        .filter((product) => !listed.has(product.id))
+        .forEach(removeProduct);
+    }
     page.items.forEach(upsertProduct);
     show("no-products", state.products.size === 0);
   }
