@@ -7,6 +7,7 @@ from typing import Annotated
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field
 
+from dorami_api.common.fields import DisplayName
 from dorami_api.common.validation import Schema
 
 
@@ -24,7 +25,7 @@ Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
 class Registration(Schema):
     email: Email
     password: str = Field(min_length=10, max_length=256)
-    name: str = Field(min_length=1, max_length=100)
+    name: DisplayName
 
 
 class Credentials(Schema):
@@ -34,7 +35,7 @@ class Credentials(Schema):
 
 class DevLogin(Schema):
     email: Email
-    name: str | None = Field(None, min_length=1, max_length=100)
+    name: DisplayName | None = None
 
 
 class RefreshRequest(Schema):
