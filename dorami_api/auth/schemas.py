@@ -39,4 +39,5 @@ class DevLogin(Schema):
 
 
 class RefreshRequest(Schema):
-    refresh_token: str | None = Field(None, alias="refreshToken", max_length=4096)
+    # Empty is refused rather than read as "use the cookie": CSRF exempts a body token only.
+    refresh_token: str | None = Field(None, alias="refreshToken", min_length=1, max_length=4096)
