@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from dorami_api.cart.models import CartHold
 from dorami_api.common.after_commit import after_commit
 from dorami_api.common.db_types import utcnow
+from dorami_api.common.fields import MONEY_MAX
 from dorami_api.common.read_only import read_without_transaction
 from dorami_api.errors import ApiError, Conflict, Forbidden, NotFound
 from dorami_api.extensions import db
@@ -115,6 +116,12 @@ def _write_order(
     if not terms.covers(stream_ids):  # a product moved to another stream meanwhile
         terms = pricing.shipping_terms(stream_ids)
     fee = terms.fee(subtotal, stream_ids)
+    if subtotal + fee > MONEY_MAX:  # the amounts are NUMERIC(10,2): refuse rather than fail the insert
+        raise Conflict(
+            "ORDER_TOO_LARGE",
+            f"An order's total can be at most {MONEY_MAX}; split it into smaller orders",
+            {"total": str(subtotal + fee), "maxTotal": str(MONEY_MAX)},
+        )
     for settlement in settlements:
         after_commit(events.announce_stock_change, settlement)
     order = Order(

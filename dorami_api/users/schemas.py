@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from dorami_api.common.fields import DisplayName, plain_line
+from dorami_api.common.fields import PAGE_MAX, DisplayName, plain_line
 from dorami_api.common.validation import Schema
 
 # The 50 states, DC, the inhabited territories and the military "states" the US Postal Service uses.
@@ -106,7 +106,7 @@ class ShippingAddress(Schema):
 class AdminUserQuery(Schema):
     search: str | None = Field(None, max_length=100)
     status: Literal["ACTIVE", "SUSPENDED"] | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=PAGE_MAX)
     limit: int = Field(20, ge=1, le=100)
 
 
