@@ -103,3 +103,28 @@ def test_socketio_polling_sessions_stick_to_one_instance(app, layout):
     finally:
         for viewer in viewers:
             viewer.close()
+
+
+def test_clients_cannot_forge_forwarded_headers_through_nginx(layout):
+    url, instances = layout
+    # The Socket.IO same-origin check sees the host the browser used, not one the client names.
+    own = handshake_via(url, Origin=url)
+    assert own.status_code == 200, own.text
+    forged = handshake_via(url, Origin="http://evil.example", **{"X-Forwarded-Host": "evil.example"})
+    assert forged.status_code == 400
+    # The client address the app sees is the one nginx saw, whatever X-Forwarded-For claims.
+    spoofed = requests.get(
+        f"{url}/api/v1/health/live", headers={"X-Forwarded-For": "203.0.113.7", "X-Request-Id": "xff-check"}, timeout=5
+    )
+    assert spoofed.status_code == 200
+    lines = [line for instance in instances for line in instance.log().splitlines() if "[xff-check]" in line]
+    assert len(lines) == 1 and lines[0].endswith(" 127.0.0.1") and "203.0.113.7" not in lines[0]
+
+
+def handshake_via(url: str, **headers) -> requests.Response:
+    return requests.get(
+        f"{url}/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Connection": "close", **headers},
+        timeout=5,
+    )
