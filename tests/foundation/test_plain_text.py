@@ -10,14 +10,19 @@ import unicodedata
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
+from dorami_api.common.fields import DisplayName
 from dorami_api.common.plain_text import NotPlainText, displayable, plain_text
+from dorami_api.realtime.chat import clean_message
+from dorami_api.realtime.replies import SocketError
 
 # What a browser starts a tag, an end tag, a comment or a processing instruction with.
 TAG_START = re.compile(r"<[^\W\d_]|</|<!|<\?")
 INVISIBLE = set(
     "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\u200c\u200d\u2060\ufeff"
 )
+DISPLAY_NAME = TypeAdapter(DisplayName)
 CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 # Filter-evasion payloads in the style of OWASP's XSS cheat sheet, plus the two of the review.
@@ -185,3 +190,27 @@ def test_a_newline_is_refused_in_a_single_line():
     with pytest.raises(NotPlainText):
         plain_text("two\nlines")
     assert displayable("two\nlines<b>!</b>") == "two lines!"
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.one_of(HOSTILE_TEXT, st.text(max_size=700), st.text(alphabet="ab<>& \n", min_size=490, max_size=520)))
+def test_a_chat_message_is_refused_or_1_to_500_plain_characters(raw):
+    try:
+        message = clean_message(raw)
+    except SocketError as error:
+        assert error.code in ("INVALID_MESSAGE", "MESSAGE_TOO_LONG", "VALIDATION_ERROR")
+        return
+    assert 1 <= len(message) <= 500
+    assert_plain(message)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.one_of(HOSTILE_TEXT, st.text(max_size=450)))
+def test_a_display_name_is_refused_or_1_to_100_plain_characters(raw):
+    try:
+        name = DISPLAY_NAME.validate_python(raw)
+    except ValidationError:
+        return
+    assert 1 <= len(name) <= 100
+    assert_plain(name)
+    assert "\n" not in name
