@@ -68,7 +68,7 @@ def displayable(raw: str | None) -> str:
 def _resolved(text: str) -> str:
     """`text` as a reader sees it: every tag, comment and entity resolved, invisible characters
     dropped, NFC. Dropping an invisible character or decoding an entity can reveal new markup
-    (`<\u200bimg ...>`, `&lt;img ...&gt;`), so the steps repeat until nothing changes."""
+    (a zero-width space after a `<`, `&lt;img ...&gt;`), so the steps repeat until nothing changes."""
     for _ in range(_MAX_PASSES):
         canonical = _canonical(text)
         # Without `<` or `&` there is no markup: ammonia would give the same text back.

@@ -1,6 +1,7 @@
-"""Names and addresses are plain text wherever they are written: register, dev-login, Kakao,
-PATCH /users/me, the shipping address. Markup and invisible characters go, control characters are
-a 400 VALIDATION_ERROR, and what is stored is what other people will see."""
+"""Names and addresses are plain text wherever they are written: register, dev-login,
+PATCH /users/me, the shipping address (Kakao nicknames: tests/auth/test_kakao.py). Markup and
+invisible characters go, control characters are a 400 VALIDATION_ERROR, and what is stored is
+what other people will see."""
 
 from __future__ import annotations
 
@@ -10,9 +11,7 @@ import pytest
 
 from dorami_api.extensions import db
 from dorami_api.users.models import User
-from tests.auth.test_kakao import PROFILE, _sign_in
 from tests.support.auth import bearer
-from tests.support.oauth_provider import StandInKakao, serve
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>Dora\u202e\u200b <svg/onload=alert(1)"
 
@@ -105,16 +104,3 @@ def test_dev_login_names_are_plain_text(make_app):
     assert signed_in.status_code == 200 and signed_in.get_json()["data"]["user"]["name"] == "Dev"
     refused = client.post("/api/v1/auth/dev-login", json={"email": _email(), "name": "Dev\u0007"})
     assert refused.status_code == 400 and _fields(refused) == ["name"]
-
-
-def test_a_kakao_nickname_is_cleaned_never_refused(make_app):
-    profile = {**PROFILE, "id": 5151515151, "properties": {"nickname": "<img src=x onerror=alert(1)>도라\u202e\n"}}
-    profile["kakao_account"] = {**PROFILE["kakao_account"], "profile": profile["properties"]}
-    provider = StandInKakao(client_id="kakao-test-client", client_secret="kakao-test-secret", profile=profile)
-    stop = serve(provider)
-    try:
-        browser = make_app(**provider.settings(), FRONTEND_URL="https://shop.dorami.test").test_client()
-        assert _sign_in(browser).status_code == 302
-        assert browser.get("/api/v1/auth/me").get_json()["data"]["name"] == "도라"
-    finally:
-        stop()
