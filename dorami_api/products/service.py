@@ -201,8 +201,7 @@ _COLUMNS = {
 
 def _offer_to_waitlist(product: Product) -> None:
     """Units that came back (restock, unhiding) go to the waitlist first, in this transaction."""
-    if product.status != "HIDDEN":
-        waitlist.promote_waiting_in_transaction(product)
+    waitlist.promote_waiting_in_transaction(product)
 
 
 def update_product(product_id: uuid.UUID, body: ProductUpdate) -> dict:
