@@ -15,6 +15,7 @@ from dorami_api.auth.passwords import hash_password, needs_rehash, verify_passwo
 from dorami_api.auth.principal import Principal, block_access_token
 from dorami_api.auth.sessions import revoke_sessions, start_session
 from dorami_api.auth.tokens import TokenPair
+from dorami_api.common.plain_text import displayable
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.users.models import User
@@ -116,7 +117,8 @@ def kakao_login(profile: dict, user_agent: str | None, ip: str | None) -> tuple[
     is_new = user is None
     if is_new:
         user = _insert_or_existing(
-            User(kakao_id=kakao_id, name=(nickname or "User")[:100], phone=_kakao_phone(account)),
+            # The nickname is written by the user at Kakao: cleaned like any name (never refused).
+            User(kakao_id=kakao_id, name=displayable(nickname)[:100] or "User", phone=_kakao_phone(account)),
             lambda: db.session.scalar(sa.select(User).where(User.kakao_id == kakao_id)),
         )
     elif not user.phone:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from dorami_api.common.plain_text import displayable
 from dorami_api.extensions import db
 from dorami_api.observability import shutdown
 from dorami_api.orders.models import Order
@@ -41,7 +42,8 @@ def display_name(user: User | None) -> str:
         return "Someone"
     if user.instagram_id:
         return user.instagram_id
-    first = (user.name or "").strip().split()
+    # Names are cleaned when written; displayable() also covers those stored before that.
+    first = displayable(user.name).split()
     return first[0] if first else "Someone"
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from dorami_api.cart.models import CartHold
 from dorami_api.common.after_commit import after_commit
 from dorami_api.common.db_types import utcnow
+from dorami_api.common.fields import MONEY_MAX
 from dorami_api.common.read_only import read_without_transaction
 from dorami_api.errors import ApiError, Conflict, Forbidden, NotFound
 from dorami_api.extensions import db
@@ -115,6 +116,12 @@ def _write_order(
     if not terms.covers(stream_ids):  # a product moved to another stream meanwhile
         terms = pricing.shipping_terms(stream_ids)
     fee = terms.fee(subtotal, stream_ids)
+    if subtotal + fee > MONEY_MAX:  # the amounts are NUMERIC(10,2): refuse rather than fail the insert
+        raise Conflict(
+            "ORDER_TOO_LARGE",
+            f"An order's total can be at most {MONEY_MAX}; split it into smaller orders",
+            {"total": str(subtotal + fee), "maxTotal": str(MONEY_MAX)},
+        )
     for settlement in settlements:
         after_commit(events.announce_stock_change, settlement)
     order = Order(
@@ -228,6 +235,11 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
             lines = []
             for hold in holds:
                 product = products[hold.product_id]
+                if product.status == "HIDDEN":
+                    # Hidden after the hold was placed: not sold while hidden. The hold stays as it
+                    # is (its units counted, its timer running), so checking out after the product
+                    # is shown again works, and an expiry returns the units as usual.
+                    raise NotFound("PRODUCT_NOT_FOUND", "Product not found", {"productId": str(product.id)})
                 variant = stock.find_variant(product, hold.variant_id) if hold.variant_id else None
                 on_hand = variant.stock if variant is not None else product.stock
                 if on_hand < hold.quantity:  # stock was cut below what the carts hold

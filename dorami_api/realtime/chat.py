@@ -11,12 +11,12 @@ Redis keys with the same lifetime, which is what a message is checked against.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import timedelta
 
 from flask_socketio import join_room, leave_room
 
+from dorami_api.common.plain_text import NotPlainText, plain_text
 from dorami_api.common.responses import iso, utc_now
 from dorami_api.extensions import db, redis_store, socketio
 from dorami_api.realtime import broadcast, connections, control, ratelimit, streams
@@ -31,8 +31,6 @@ HISTORY_TTL_SECONDS = 24 * 3600
 MAX_MESSAGE_LENGTH = 500
 DEFAULT_MINUTES = {"MUTE": 10, "BAN": 24 * 60}
 MAX_MINUTES = 7 * 24 * 60
-_MARKUP = re.compile(r"<[^>]*>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def history_key(live_id: str) -> str:
@@ -46,7 +44,10 @@ def moderation_key(live_id: str, action: str, user_id: str) -> str:
 def clean_message(raw) -> str:
     if not isinstance(raw, str):
         raise SocketError("INVALID_MESSAGE", "message must be text")
-    text = _CONTROL.sub("", _MARKUP.sub("", raw)).strip()
+    try:
+        text = plain_text(raw, multiline=True)
+    except NotPlainText as error:
+        raise SocketError("VALIDATION_ERROR", f"message {error}") from None
     if not text:
         raise SocketError("INVALID_MESSAGE", "The message is empty")
     if len(text) > MAX_MESSAGE_LENGTH:

@@ -17,6 +17,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 
 from dorami_api.auth.principal import Principal, principal_of, verified_claims
 from dorami_api.auth.tokens import ACCESS_COOKIE
+from dorami_api.common.plain_text import displayable
 from dorami_api.errors import ApiError
 from dorami_api.extensions import socketio
 from dorami_api.realtime import broadcast, sessions
@@ -93,7 +94,8 @@ def handshake_token(auth) -> str | None:
 
 def _display_name(principal: Principal) -> str:
     """The chat name: the Instagram handle when set, else the name (as the replaced service)."""
-    return principal.instagram_id or principal.name or ANONYMOUS_NAME
+    # Names are cleaned when written; displayable() also covers those stored before that.
+    return displayable(principal.instagram_id or principal.name) or ANONYMOUS_NAME
 
 
 def authenticate(namespace: str, auth) -> SocketClient:

@@ -48,7 +48,11 @@ def _available_for(product: Product, variant: ProductVariant | None) -> int:
 def promote_waiting_in_transaction(product: Product) -> int:
     """Offer what is available now to the queue, first come first served. Call with the product
     locked, after changing its stock or holds and before stock.settle(); the promoted users are
-    told after commit. Returns the number of promotions."""
+    told after commit. Returns the number of promotions.
+
+    A hidden product is not sold, so its queue waits: showing the product again serves it."""
+    if product.status == "HIDDEN":
+        return 0
     db.session.flush()
     now = utcnow()
     waiting = db.session.scalars(
