@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import redis
+import sqlalchemy.exc
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -49,6 +50,9 @@ class Unauthorized(ApiError):
 # Redis down, hanging, still loading its data, or a master just demoted by a failover: whatever
 # needed it cannot be served now, and the client should simply try again shortly.
 REDIS_OUTAGE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ReadOnlyError)
+# The same for either dependency: PostgreSQL refusing or dropping connections, or no pooled
+# connection freeing up in time.
+DEPENDENCY_OUTAGE = (*REDIS_OUTAGE, sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError)
 RETRY_AFTER_SECONDS = 1
 
 

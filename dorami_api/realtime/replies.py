@@ -15,10 +15,8 @@ from typing import Any
 
 from flask import request
 from flask_socketio import emit
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from dorami_api.errors import REDIS_OUTAGE, RETRY_AFTER_SECONDS
+from dorami_api.errors import DEPENDENCY_OUTAGE, RETRY_AFTER_SECONDS
 from dorami_api.extensions import socketio
 from dorami_api.realtime import connections, lifecycle, ratelimit
 from dorami_api.realtime.queue import QueueUnavailable
@@ -59,7 +57,7 @@ def charge(limit: ratelimit.Limit, client: connections.SocketClient) -> None:
 
 # Redis or PostgreSQL down, or the message queue not delivering: the event was not carried out
 # (a chat message not sent), and the client may try again shortly.
-DEPENDENCY_OUTAGE = (*REDIS_OUTAGE, QueueUnavailable, OperationalError, PoolTimeout)
+UNAVAILABLE = (*DEPENDENCY_OUTAGE, QueueUnavailable)
 
 
 def _dependency_unavailable() -> SocketError:
@@ -107,7 +105,7 @@ def socket_event(
                 return _answer_error(event, _rate_limit_exceeded(limited))
             except SocketError as error:
                 return _answer_error(event, error)
-            except DEPENDENCY_OUTAGE as error:
+            except UNAVAILABLE as error:
                 log.warning("socket event %s in %s: %s", event, namespace, type(error).__name__)
                 return _answer_error(event, _dependency_unavailable())
             except Exception:
