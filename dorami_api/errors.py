@@ -50,9 +50,10 @@ class Unauthorized(ApiError):
 # Redis down, hanging, still loading its data, or a master just demoted by a failover: whatever
 # needed it cannot be served now, and the client should simply try again shortly.
 REDIS_OUTAGE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ReadOnlyError)
-# The same for either dependency: PostgreSQL refusing or dropping connections, or no pooled
-# connection freeing up in time.
-DEPENDENCY_OUTAGE = (*REDIS_OUTAGE, sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError)
+# PostgreSQL refusing or dropping connections (OperationalError; InterfaceError when a connection
+# it dropped is used again), or no pooled connection freeing up in time.
+DATABASE_OUTAGE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError)
+DEPENDENCY_OUTAGE = (*REDIS_OUTAGE, *DATABASE_OUTAGE)
 RETRY_AFTER_SECONDS = 1
 
 

@@ -11,6 +11,8 @@ from collections import defaultdict
 import psycopg2
 import requests
 
+from tests.support.auth import create_user, login
+from tests.support.commerce import make_product, make_stream, shoppers
 from tests.support.sockets import Viewer, paused, serving_pid, viewers_on_distinct_workers
 
 CLOSE = {"Connection": "close"}
@@ -30,9 +32,9 @@ def only_worker(server, pid: int, pids: set[int]):
         yield
 
 
-def call(server, method: str, path: str, **kwargs) -> requests.Response:
+def call(server, method: str, path: str, timeout: float = REQUEST_SECONDS, **kwargs) -> requests.Response:
     headers = {**CLOSE, **kwargs.pop("headers", {})}
-    return requests.request(method, f"{server.url}/api/v1{path}", headers=headers, timeout=REQUEST_SECONDS, **kwargs)
+    return requests.request(method, f"{server.url}/api/v1{path}", headers=headers, timeout=timeout, **kwargs)
 
 
 def assert_unavailable(response: requests.Response) -> None:
@@ -45,6 +47,13 @@ def assert_unavailable(response: requests.Response) -> None:
 def server_errors(log: str) -> list[str]:
     """Access-log lines of the server that answered 5xx other than 503 (a 500 is always a defect)."""
     return [line for line in log.splitlines() if (m := _ACCESS_LINE.search(line)) and m[3][0] == "5" and m[3] != "503"]
+
+
+def assert_no_server_errors(server) -> None:
+    """No 5xx other than 503 in the access log; on failure, the log without its access lines."""
+    log = server.log()
+    other_lines = "\n".join(line for line in log.splitlines() if "dorami_api.access" not in line)
+    assert server_errors(log) == [], other_lines[-12000:]
 
 
 class ChatRoom:
@@ -90,6 +99,57 @@ class ChatRoom:
     def close(self) -> None:
         for viewer in self.viewers:
             viewer.close()
+
+
+def subscribers(redis_process, channel: str) -> int:
+    """How many connections listen on `channel` of that Redis (PUBSUB NUMSUB)."""
+    return dict(redis_process.client().pubsub_numsub(channel)).get(channel, 0)
+
+
+class LiveShow:
+    """A live stream with a product on sale, a buyer, and a chat room of `viewers_per_worker`
+    viewers on each of the two workers of `server`, who have all heard each other once."""
+
+    def __init__(self, app, server, viewers_per_worker: int, stock: int) -> None:
+        self.pids = server.wait_for_workers(2)
+        stream_id, self.stream_key = make_stream(app)
+        self.product_id = make_product(app, stock=stock, stream_id=stream_id)
+        self.buyer = shoppers(app, 1)[0]
+        self.tokens = [login(app, create_user(app, name=f"Viewer {n}"))["access"] for n in range(viewers_per_worker)]
+        self.room = ChatRoom(server, self.stream_key, self.tokens)
+        try:
+            assert set(self.room.by_worker) == self.pids
+            assert all(len(viewers) == viewers_per_worker for viewers in self.room.by_worker.values())
+            assert all(ack["success"] for ack in self.room.send_from_each_worker("before the fault"))
+            self.room.assert_every_acknowledged_message_reached_every_viewer()
+        except BaseException:
+            self.room.close()
+            raise
+
+    def one_unit(self) -> dict:
+        return {"items": [{"productId": str(self.product_id), "quantity": 1}]}
+
+    def assert_recovered(self, server, redis_process, queue_channel: str) -> None:
+        """Once ready says 200 again: it meant it (both workers listen on both channels of
+        `redis_process`), the first chat messages and every later acknowledged one reach every
+        viewer, and REST works on both workers again, which were never restarted."""
+        assert subscribers(redis_process, queue_channel) >= 2
+        assert subscribers(redis_process, f"{queue_channel}:control") >= 2
+        for attempt in range(3):
+            assert all(ack["success"] for ack in self.room.send_from_each_worker(f"after the fault {attempt}"))
+        self.room.assert_every_acknowledged_message_reached_every_viewer()
+        assert server.worker_pids() == self.pids
+        for pid in sorted(self.pids):
+            with only_worker(server, pid, self.pids):
+                assert call(server, "GET", "/auth/me", headers=self.buyer).status_code == 200
+                placed = call(server, "POST", "/orders/direct", headers=self.buyer, json=self.one_unit())
+                assert placed.status_code == 201, placed.text
+
+    def assert_two_whole_orders(self, database_url: str, stock: int) -> None:
+        """The two orders of assert_recovered, each with its item, and nothing else sold."""
+        orders, left = order_book(database_url, self.product_id)
+        assert len(orders) == 2 and all(shape == (1, 1) for shape in orders.values())
+        assert left == stock - 2
 
 
 def order_book(database_url: str, product_id) -> tuple[dict[str, tuple[int, int]], int]:
