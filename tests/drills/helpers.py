@@ -37,10 +37,12 @@ def call(server, method: str, path: str, timeout: float = REQUEST_SECONDS, **kwa
     return requests.request(method, f"{server.url}/api/v1{path}", headers=headers, timeout=timeout, **kwargs)
 
 
-def assert_unavailable(response: requests.Response) -> None:
-    """503 SERVICE_UNAVAILABLE in the error envelope, with Retry-After."""
-    assert response.status_code == 503, (response.status_code, response.text[:500])
-    assert response.json()["errorCode"] == "SERVICE_UNAVAILABLE", response.text[:500]
+def assert_unavailable(response) -> None:
+    """503 SERVICE_UNAVAILABLE in the error envelope, with Retry-After (a `requests` response
+    from a server process, or the Flask test client's)."""
+    body = response.get_json() if hasattr(response, "get_json") else response.json()
+    assert response.status_code == 503, (response.status_code, body)
+    assert body["errorCode"] == "SERVICE_UNAVAILABLE", body
     assert int(response.headers["Retry-After"]) >= 1
 
 
