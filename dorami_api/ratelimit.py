@@ -59,7 +59,8 @@ def init_app(app: Flask) -> None:
     app.after_request(_settle_retry_after)
     limiter.init_app(app)
     # Flask-Limiter (pinned) builds its strategy in init_app and reads it through `limiter.limiter`
-    # for every hit, test and header; tests/drills/test_rate_limits_during_outage.py proves the wrapper is used.
+    # for every hit, test and header; tests/drills/test_rate_limits_during_outage.py proves that
+    # the wrapper is the one used.
     if limiter.enabled:  # else init_app returned early and built nothing
         limiter._limiter = CountedInRedis(limiter._limiter)
     app.after_request(_remember_retry_after)
