@@ -47,13 +47,16 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api.admin import config_routes
     from dorami_api.auth.routes import bp as auth_bp
     from dorami_api.cart.routes import bp as cart_bp
+    from dorami_api.demo.cli import demo as demo_cli
     from dorami_api.health.routes import bp as health_bp
+    from dorami_api.liveroom import init_app as init_liveroom
     from dorami_api.orders.admin_routes import bp as admin_orders_bp
     from dorami_api.orders.routes import bp as orders_bp
     from dorami_api.products.routes import bp as products_bp
     from dorami_api.streaming.hooks import bp as streaming_hooks_bp
     from dorami_api.streaming.routes import bp as streaming_bp
     from dorami_api.users.admin_routes import bp as admin_users_bp
+    from dorami_api.users.cli import users as users_cli
     from dorami_api.users.routes import bp as users_bp
     from dorami_api.waitlist.routes import bp as waitlist_bp
 
@@ -70,6 +73,9 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app.register_blueprint(waitlist_bp, url_prefix="/api/v1/waitlist")
     app.register_blueprint(config_routes.public_bp, url_prefix="/api/v1/config")
     app.register_blueprint(config_routes.admin_bp, url_prefix="/api/v1/admin/config")
+    app.cli.add_command(users_cli)  # flask users create-admin | set-role | list-admins
+    app.cli.add_command(demo_cli)  # flask demo seed | audience
+    init_liveroom(app)  # the development page at /
     openapi.init_app(app)  # last: documents every route registered above
     return app
 
