@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from dorami_api.config import Config, ConfigError
+from dorami_api.realtime import listeners
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '3001')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
@@ -48,6 +49,7 @@ def on_starting(server):
         print(f"dorami-api: configuration error: {error}", file=sys.stderr, flush=True)
         sys.exit(2)
     _prepare_metrics_directory()
+    _prepare_listeners_directory()
     # gunicorn's SIGINT is an immediate stop; the seed guide stops gracefully on SIGINT too.
     server.handle_int = server.handle_term
 
@@ -69,6 +71,14 @@ def _prepare_metrics_directory():
         stale.unlink()
 
 
+def _prepare_listeners_directory():
+    """Where the workers record which of their message-queue listeners are down, so that any
+    worker's readiness answer covers all of them (dorami_api/realtime/listeners.py)."""
+    if not os.environ.get(listeners.DIRECTORY_VARIABLE):
+        os.environ[listeners.DIRECTORY_VARIABLE] = tempfile.mkdtemp(prefix="dorami-listeners-")
+        os.environ["DORAMI_OWNED_LISTENERS_DIR"] = os.environ[listeners.DIRECTORY_VARIABLE]
+
+
 _multiprocess = None
 
 
@@ -83,9 +93,10 @@ def when_ready(server):
 
 
 def child_exit(server, worker):
-    """A dead worker's live gauges (sockets, memory) must stop counting."""
+    """A dead worker's live gauges (sockets, memory) and its listeners must stop counting."""
     if _multiprocess is not None:
         _multiprocess.mark_process_dead(worker.pid)
+    listeners.forget_process(worker.pid)
 
 
 def on_exit(server):
@@ -93,4 +104,7 @@ def on_exit(server):
         return
     owned = os.environ.get("DORAMI_OWNED_METRICS_DIR")
     if owned and owned == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        shutil.rmtree(owned, ignore_errors=True)
+    owned = os.environ.get("DORAMI_OWNED_LISTENERS_DIR")
+    if owned and owned == os.environ.get(listeners.DIRECTORY_VARIABLE):
         shutil.rmtree(owned, ignore_errors=True)

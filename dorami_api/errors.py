@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
+import sqlalchemy.exc
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -43,6 +45,21 @@ class Forbidden(ApiError):
 class Unauthorized(ApiError):
     def __init__(self, code: str = "UNAUTHORIZED", message: str = "Authentication required"):
         super().__init__(401, code, message)
+
+
+# Redis down, hanging, still loading its data, or a master just demoted by a failover: whatever
+# needed it cannot be served now, and the client should simply try again shortly.
+REDIS_OUTAGE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ReadOnlyError)
+# PostgreSQL refusing or dropping connections (OperationalError; InterfaceError when a connection
+# it dropped is used again), or no pooled connection freeing up in time.
+DATABASE_OUTAGE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError)
+DEPENDENCY_OUTAGE = (*REDIS_OUTAGE, *DATABASE_OUTAGE)
+RETRY_AFTER_SECONDS = 1
+
+
+def service_unavailable(message: str = "A service this request needs is unavailable; try again shortly") -> ApiError:
+    """503 SERVICE_UNAVAILABLE with Retry-After: a dependency is down (never a 500)."""
+    return ApiError(503, "SERVICE_UNAVAILABLE", message, None, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 # Codes for the HTTP errors werkzeug raises before our code runs.
@@ -91,6 +108,13 @@ def register_error_handlers(app: Flask) -> None:
         if retry_after:
             headers["Retry-After"] = str(retry_after)
         return error_response(status, code, message, headers=headers)
+
+    def handle_redis_outage(error: Exception):
+        log.warning("redis unavailable: %s", type(error).__name__)
+        return handle_api_error(service_unavailable())
+
+    for outage in REDIS_OUTAGE:
+        app.register_error_handler(outage, handle_redis_outage)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -5,24 +5,39 @@ Identity: the user id of a valid access token, else the client IP (after ProxyFi
 PROXY_HOPS). Default tiers apply per route; login, register and refresh get the stricter auth
 tier per IP, and login a per-account budget of failures. Health, metrics and CORS preflights are
 never limited. A 429 answers in the error envelope with `Retry-After` and `details.retryAfter`.
+
+While Redis cannot count (down, hanging, failing over), see `CountedInRedis`: reads are counted in
+the worker's memory and served, anything else is refused with 503.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 
 from flask import Flask, current_app, g, request
 from flask.wrappers import Response
 from flask_limiter import RateLimitExceeded
+from limits import RateLimitItem
+from limits.storage import MemoryStorage
+from limits.strategies import RateLimiter
+from limits.util import WindowStats
 
 from dorami_api.config import RedisTarget
-from dorami_api.errors import error_response
+from dorami_api.errors import REDIS_OUTAGE, error_response, service_unavailable
 from dorami_api.extensions import limiter
+from dorami_api.redis_client import outage_retry
+
+log = logging.getLogger(__name__)
 
 EXEMPT_BLUEPRINTS = frozenset({"health", "metrics"})
-STORAGE_OPTIONS = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
+STORAGE_OPTIONS = {"socket_timeout": 2.0, "socket_connect_timeout": 1.0}
+READ_METHODS = frozenset({"GET", "HEAD"})
+# After Redis failed to count, requests go straight to the outage rule for this long, so that no
+# request waits on a hung server; then Redis is tried again (recovery within this delay).
+REDIS_RETRY_SECONDS = 1.0
 
 
 def init_app(app: Flask) -> None:
@@ -34,15 +49,67 @@ def init_app(app: Flask) -> None:
         RATELIMIT_STORAGE_OPTIONS=storage_options(config.redis),
         RATELIMIT_STRATEGY="fixed-window",
         RATELIMIT_HEADERS_ENABLED=True,
-        # A Redis blip must not take the API down: count in memory until Redis is back.
-        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
-        RATELIMIT_SWALLOW_ERRORS=True,
+        # What a Redis outage means for a limit is decided by CountedInRedis, not by
+        # Flask-Limiter's own fallback (which counts everything per worker, and keeps doing so for
+        # up to half a minute after Redis is back) nor by swallowing the error (no limit at all).
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=False,
+        RATELIMIT_SWALLOW_ERRORS=False,
     )
     # after_request hooks run last-registered-first: the limiter's hook runs between these two.
     app.after_request(_settle_retry_after)
     limiter.init_app(app)
+    # Flask-Limiter (pinned) builds its strategy in init_app and reads it through `limiter.limiter`
+    # for every hit, test and header; tests/drills/test_rate_limits_during_outage.py proves that
+    # the wrapper is the one used.
+    if limiter.enabled:  # else init_app returned early and built nothing
+        limiter._limiter = CountedInRedis(limiter._limiter)
     app.after_request(_remember_retry_after)
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
+
+
+class CountedInRedis(RateLimiter):
+    """The configured strategy on Redis, and what a Redis outage means for a limit.
+
+    Limits must hold across workers and hosts, which only a count in Redis does. When Redis cannot
+    count a request:
+    - a read (GET/HEAD) is counted in this worker's memory instead and served: public reads keep
+      answering during the outage, each worker still bounding its own load;
+    - anything else is refused with 503 SERVICE_UNAVAILABLE: a write's limit (login, register and
+      refresh: guessing passwords, creating accounts) counted by each worker alone would let
+      workers × the limit through. Authenticated requests need Redis for the token check anyway.
+    Once the response is being finished (headers, counting a failed login), nothing is refused any
+    more: the answer has been decided, and a Redis that fails at that moment must not make it a 500.
+    """
+
+    def __init__(self, shared: RateLimiter) -> None:
+        super().__init__(shared.storage)
+        self.shared = shared
+        self.in_memory = type(shared)(MemoryStorage())
+        self._redis_retry_at = 0.0
+
+    def _count(self, method: str, *args, **kwargs):
+        if time.monotonic() >= self._redis_retry_at:
+            try:
+                return getattr(self.shared, method)(*args, **kwargs)
+            except REDIS_OUTAGE as error:
+                log.warning("rate limits: Redis unavailable (%s)", type(error).__name__)
+                self._redis_retry_at = time.monotonic() + REDIS_RETRY_SECONDS
+        if request.method not in READ_METHODS and not g.get("limits_settled") and method != "get_window_stats":
+            raise service_unavailable("Requests cannot be counted against their limits right now; try again shortly")
+        return getattr(self.in_memory, method)(*args, **kwargs)
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        return self._count("hit", item, *identifiers, cost=cost)
+
+    def test(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        return self._count("test", item, *identifiers, cost=cost)
+
+    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        return self._count("get_window_stats", item, *identifiers)
+
+    def clear(self, item: RateLimitItem, *identifiers: str) -> None:
+        self.in_memory.clear(item, *identifiers)
+        self._count("clear", item, *identifiers)
 
 
 def storage_uri(target: RedisTarget | None) -> str:
@@ -59,9 +126,10 @@ def storage_uri(target: RedisTarget | None) -> str:
 def storage_options(target: RedisTarget | None) -> dict:
     if target is None:
         return {}
+    options = {**STORAGE_OPTIONS, "retry": outage_retry()}
     if target.is_sentinel:
-        return {**STORAGE_OPTIONS, "db": target.db}
-    return dict(STORAGE_OPTIONS)
+        return {**options, "db": target.db}
+    return options
 
 
 def client_ip() -> str:
@@ -127,6 +195,7 @@ def _exempt_request() -> bool:
 
 
 def _remember_retry_after(response: Response) -> Response:
+    g.limits_settled = True  # runs just before the limiter's own after-request hook
     g.route_retry_after = response.headers.get("Retry-After")
     return response
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Tools the tests drive besides PostgreSQL and Redis: nginx (the sticky-session topology), Node
-# with npm (the official Socket.IO JavaScript client, and the live-room page's assets) and
-# Chromium (the live-room page's browser test). Installed from Debian's packages when missing and
-# we are root; otherwise the tests that need them say what is missing.
+# with npm (the official Socket.IO JavaScript client, and the live-room page's assets), Chromium
+# (the live-room page's browser test) and redis-server (the fault drills start their own Redis,
+# replica and Sentinel — `redis-server --sentinel` — to kill and fail over). Installed from
+# Debian's packages when missing and we are root; otherwise the tests that need them say what is
+# missing.
 set -euo pipefail
 as_root() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
 apt_updated=""
@@ -14,6 +16,7 @@ missing=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if as_root; then
     apt_install "${missing[@]}"

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, jsonify
 from dorami_api.common.responses import iso, utc_now
 from dorami_api.common.timeouts import call_with_deadline
 from dorami_api.extensions import db, redis_store
+from dorami_api.realtime import listeners
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -32,7 +33,11 @@ def _database_up() -> None:
 
 
 def _redis_up() -> None:
+    """Redis answers, and cross-process delivery works: every message-queue listener of this
+    instance is subscribed (after an outage, Redis answers before the listeners are back)."""
     redis_store.health_client.ping()
+    if not listeners.every_listener_subscribed():
+        raise ConnectionError("a message-queue listener of this instance is not subscribed yet")
 
 
 def _status(check) -> dict:

@@ -32,12 +32,12 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import joinedload
 
 from dorami_api.cart.models import CartHold
-from dorami_api.errors import ApiError, NotFound
+from dorami_api.errors import DATABASE_OUTAGE, ApiError, NotFound
 from dorami_api.extensions import db
 from dorami_api.products.models import Product, ProductVariant
 
@@ -382,8 +382,8 @@ def init_app(app) -> None:
         message = "The service is busy; try again"
         return error_response(503, "SERVICE_UNAVAILABLE", message, headers={"Retry-After": "1"})
 
-    app.register_error_handler(PoolTimeout, busy)
-    app.register_error_handler(OperationalError, busy)
+    for outage in DATABASE_OUTAGE:
+        app.register_error_handler(outage, busy)
 
 
 def _set_lock_timeout(dbapi_connection, _record) -> None:

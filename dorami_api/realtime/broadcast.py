@@ -54,6 +54,19 @@ def _emit(event: str, data: Any, room: str | None, namespace: str = ROOT, local_
         log.exception("could not emit %s to %s", event, room)
 
 
+def _emit_confirmed(event: str, data: Any, room: str, namespace: str) -> None:
+    """Like _emit, for a broadcast the sender is told about: raises QueueUnavailable (from
+    realtime/queue.py) unless the message queue took it. Without the queue (the embedded mode, one
+    process) this process's sockets are everyone."""
+    from dorami_api.extensions import socketio
+
+    manager = socketio.server.manager
+    if hasattr(manager, "emit_confirmed"):
+        manager.emit_confirmed(event, envelope(event, data), namespace=namespace, room=room)
+    else:
+        socketio.emit(event, envelope(event, data), to=room, namespace=namespace)
+
+
 # --- products and streams (to the stream's room in `/`) -------------------------------------
 
 
@@ -153,7 +166,8 @@ def chat_user_left(live_id: str, user_id: str, username: str) -> None:
 
 
 def chat_message(live_id: str, message: dict) -> None:
-    _emit("chat:message", message, chat_room(live_id), CHAT)
+    """Raises QueueUnavailable when the message did not go out: the sender hears it was not sent."""
+    _emit_confirmed("chat:message", message, chat_room(live_id), CHAT)
 
 
 def chat_message_deleted(live_id: str, message_id: str, deleted_by: str) -> None:

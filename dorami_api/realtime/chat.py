@@ -11,6 +11,7 @@ Redis keys with the same lifetime, which is what a message is checked against.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import timedelta
 
@@ -23,9 +24,11 @@ from dorami_api.realtime import broadcast, connections, control, ratelimit, stre
 from dorami_api.realtime.broadcast import CHAT
 from dorami_api.realtime.connections import SocketClient
 from dorami_api.realtime.models import ChatModeration
+from dorami_api.realtime.queue import QueueUnavailable
 from dorami_api.realtime.replies import SocketError, charge, required_text, socket_event
 from dorami_api.users.models import User
 
+log = logging.getLogger(__name__)
 HISTORY_LENGTH = 100
 HISTORY_TTL_SECONDS = 24 * 3600
 MAX_MESSAGE_LENGTH = 500
@@ -160,12 +163,24 @@ def _store(client: SocketClient, message: dict) -> None:
         moderation_key(live_id, "MUTE", client.user_id),
         history_key(live_id),
     ]
-    args = [limit.window_seconds, limit.count, json.dumps(message, ensure_ascii=False)]
+    args = [limit.window_seconds, limit.count, _stored_form(message)]
     outcome, detail = redis_store.run_script(_SEND, keys, [*args, HISTORY_LENGTH, HISTORY_TTL_SECONDS])
     if outcome == "RATE_LIMITED":
         raise ratelimit.RateLimited(detail)
     if outcome != "OK":
         raise SocketError(outcome, "You cannot chat in this room right now", until=detail)
+
+
+def _stored_form(message: dict) -> str:
+    return json.dumps(message, ensure_ascii=False)
+
+
+def _unstore(message: dict) -> None:
+    """A message that could not be sent leaves the history too (if Redis still answers)."""
+    try:
+        redis_store.lrem(history_key(message["liveId"]), -1, _stored_form(message))
+    except Exception:
+        log.warning("unsent chat message %s stays in the history", message["id"])
 
 
 @socket_event(CHAT, "chat:send-message", ratelimit.CHAT_MESSAGES, limit_counted_by_handler=True)
@@ -176,7 +191,11 @@ def send_message(client: SocketClient, payload: dict) -> dict:
         charge(ratelimit.CHAT_MESSAGES, client)  # a refused message counts too, as every event does
         raise
     _store(client, message)
-    broadcast.chat_message(message["liveId"], message)
+    try:
+        broadcast.chat_message(message["liveId"], message)
+    except QueueUnavailable:
+        _unstore(message)
+        raise  # answered SERVICE_UNAVAILABLE: the client knows it was not sent
     return {"id": message["id"], "clientMessageId": message["clientMessageId"], "timestamp": message["timestamp"]}
 
 

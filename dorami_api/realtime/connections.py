@@ -18,7 +18,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from dorami_api.auth.principal import Principal, principal_of, verified_claims
 from dorami_api.auth.tokens import ACCESS_COOKIE
 from dorami_api.common.plain_text import displayable
-from dorami_api.errors import ApiError
+from dorami_api.errors import DEPENDENCY_OUTAGE, ApiError
 from dorami_api.extensions import socketio
 from dorami_api.realtime import broadcast, sessions
 from dorami_api.realtime.broadcast import CHAT, ROOT, STREAMING
@@ -108,7 +108,10 @@ def authenticate(namespace: str, auth) -> SocketClient:
         principal = principal_of(claims, sessions.checked_session(claims))
     except ApiError as error:
         raise ConnectionRefusedError(error.code) from None
-    except Exception:  # the database or Redis failing: refuse clearly rather than hang the client
+    except DEPENDENCY_OUTAGE as error:  # Redis or PostgreSQL down: the client retries later
+        log.warning("socket authentication: %s", type(error).__name__)
+        raise ConnectionRefusedError("SERVICE_UNAVAILABLE") from None
+    except Exception:  # anything else failing: refuse clearly rather than hang the client
         log.exception("socket authentication failed")
         raise ConnectionRefusedError("SERVICE_UNAVAILABLE") from None
     username = _display_name(principal) if namespace == CHAT else principal.name

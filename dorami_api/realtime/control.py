@@ -3,29 +3,32 @@ user's sockets, wherever they are (python-socketio's queue can address a room, b
 user's sockets of that session" or "make them leave a room" on another process).
 
 A command is published on the Redis channel `<SOCKETIO_CHANNEL>:control`; each process that
-serves sockets subscribed before accepting its first socket, so none is missed after that. In the
-embedded mode (no Redis, one process) a command runs in place.
+serves sockets subscribes when it accepts its first socket and again, promptly, after an outage
+(listeners.py). In the embedded mode (no Redis, one process) a command runs in place.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 
 from flask import Flask
 
 from dorami_api.extensions import redis_store, socketio
-from dorami_api.realtime import connections, sessions
+from dorami_api.realtime import connections, listeners, sessions
 from dorami_api.redis_client import build_redis
 
 log = logging.getLogger(__name__)
+LISTENER_NAME = "control"
+FIRST_SUBSCRIBE_WAIT_SECONDS = 2.0
 
 
 class _State:
     channel: str | None = None  # None: embedded mode
     redis_target = None
-    subscribed = False
+    started = False
 
 
 _state = _State()
@@ -58,40 +61,31 @@ def _run(message: dict) -> None:
     handler(**message.get("arguments", {}))
 
 
-def _listen(pubsub) -> None:
-    while True:
+def _listen() -> None:
+    for message in listeners.messages(LISTENER_NAME, _state.channel, _open_pubsub, on_change=sessions.listening):
         try:
-            while True:
-                message = pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
-                if message and message.get("type") == "message":
-                    try:
-                        _run(json.loads(message["data"]))
-                    except Exception:
-                        log.exception("socket control command failed")
+            _run(json.loads(message["data"]))
         except Exception:
-            sessions.listening(False)  # revocations sent meanwhile are missed
-            log.exception("socket control listener lost Redis; resubscribing")
-            socketio.sleep(1.0)
-            try:
-                pubsub = _subscribe()
-                sessions.listening(True)
-            except Exception:
-                log.exception("socket control listener could not resubscribe")
+            log.exception("socket control command failed")
 
 
-def _subscribe():
-    pubsub = build_redis(_state.redis_target).pubsub()
-    pubsub.subscribe(_state.channel)
-    return pubsub
+def _open_pubsub():
+    return build_redis(_state.redis_target).pubsub()
 
 
 def _on_connect(client: connections.SocketClient) -> None:
-    if _state.channel is None or _state.subscribed:
+    """The first socket starts the listener and waits (once, briefly) for it to subscribe, so that a
+    command published after this socket was accepted reaches it. While it is not subscribed,
+    sessions are not remembered (revocations sent meanwhile are missed) and the instance is not
+    ready (listeners.py)."""
+    if _state.channel is None or _state.started:
         return
-    pubsub = _subscribe()  # raises (and is retried on the next connect) while Redis is down
-    _state.subscribed = True
-    sessions.listening(True)
-    socketio.start_background_task(_listen, pubsub)
+    _state.started = True
+    listeners.starting(LISTENER_NAME)
+    socketio.start_background_task(_listen)
+    deadline = time.monotonic() + FIRST_SUBSCRIBE_WAIT_SECONDS
+    while not listeners.is_subscribed(LISTENER_NAME) and time.monotonic() < deadline:
+        socketio.sleep(0.01)
 
 
 def init_app(app: Flask) -> None:

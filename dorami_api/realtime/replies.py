@@ -16,8 +16,10 @@ from typing import Any
 from flask import request
 from flask_socketio import emit
 
+from dorami_api.errors import DEPENDENCY_OUTAGE, RETRY_AFTER_SECONDS
 from dorami_api.extensions import socketio
 from dorami_api.realtime import connections, lifecycle, ratelimit
+from dorami_api.realtime.queue import QueueUnavailable
 from dorami_api.realtime.server import ack_requested
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,16 @@ def charge(limit: ratelimit.Limit, client: connections.SocketClient) -> None:
         ratelimit.hit(limit, client.participant)
     except ratelimit.RateLimited as limited:
         raise _rate_limit_exceeded(limited) from None
+
+
+# Redis or PostgreSQL down, or the message queue not delivering: the event was not carried out
+# (a chat message not sent), and the client may try again shortly.
+UNAVAILABLE = (*DEPENDENCY_OUTAGE, QueueUnavailable)
+
+
+def _dependency_unavailable() -> SocketError:
+    message = "The service is unavailable; try again shortly"
+    return SocketError("SERVICE_UNAVAILABLE", message, retryAfter=RETRY_AFTER_SECONDS)
 
 
 def _rate_limit_exceeded(limited: ratelimit.RateLimited) -> SocketError:
@@ -93,6 +105,9 @@ def socket_event(
                 return _answer_error(event, _rate_limit_exceeded(limited))
             except SocketError as error:
                 return _answer_error(event, error)
+            except UNAVAILABLE as error:
+                log.warning("socket event %s in %s: %s", event, namespace, type(error).__name__)
+                return _answer_error(event, _dependency_unavailable())
             except Exception:
                 log.exception("socket event %s in %s failed", event, namespace)
                 return _answer_error(event, SocketError("INTERNAL_ERROR", "Something went wrong"))

@@ -5,14 +5,12 @@ and the one fact python-socketio does not tell a handler: whether the client ask
 from __future__ import annotations
 
 import contextvars
-from urllib.parse import urlparse
 
-import redis
 import socketio as python_socketio
 from flask import Flask
 
 from dorami_api.extensions import socketio
-from dorami_api.redis_client import MAX_CONNECTIONS, POOL_WAIT_SECONDS
+from dorami_api.realtime.queue import RedisQueue
 
 PING_INTERVAL_SECONDS = 25
 PING_TIMEOUT_SECONDS = 60
@@ -34,27 +32,6 @@ def running_under_gevent() -> bool:
 def ack_requested() -> bool:
     """True inside an event handler when the client passed an acknowledgement callback."""
     return _ack_requested.get()
-
-
-class RedisQueue(python_socketio.RedisManager):
-    """python-socketio's Redis message queue on a blocking connection pool.
-
-    Every broadcast is a PUBLISH from whichever greenlet made it: after-commit broadcasts of a
-    flash sale, chat messages, presence updates. python-socketio builds its client with redis-py's
-    default pool, which raises MaxConnectionsError past 100 connections in use — and the manager
-    then gives up on that broadcast after one retry, so a burst would silently drop events. On
-    the blocking pool a publisher waits for a free connection instead (as our own client does,
-    see redis_client.py). Sentinel URLs keep python-socketio's own connection code."""
-
-    def _redis_connect(self):
-        if urlparse(self.redis_url).scheme not in ("redis", "rediss"):
-            return super()._redis_connect()
-        pool = redis.BlockingConnectionPool.from_url(
-            self.redis_url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, **self.redis_options
-        )
-        self.redis = redis.Redis(connection_pool=pool)
-        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        self.connected = True
 
 
 def init_app(app: Flask) -> None:

@@ -9,7 +9,7 @@ import time
 
 import redis
 
-from dorami_api.realtime.server import RedisQueue
+from dorami_api.realtime.queue import RedisQueue
 from dorami_api.redis_client import MAX_CONNECTIONS
 
 

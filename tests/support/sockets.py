@@ -219,7 +219,7 @@ def viewers_on_distinct_workers(server, token: str, workers: int = 2, namespaces
     used: list[int] = []
     try:
         for _ in range(workers):
-            with _paused(used):
+            with paused(used):
                 if used:
                     requests.get(f"{server.url}/api/v1/health/live", timeout=60, headers={"Connection": "close"})
                 viewer = Viewer(server.url, namespaces, token=token)
@@ -235,7 +235,8 @@ def viewers_on_distinct_workers(server, token: str, workers: int = 2, namespaces
 
 
 @contextlib.contextmanager
-def _paused(pids: list[int]):
+def paused(pids):
+    """SIGSTOP these processes for the duration of the block (SIGCONT after, whatever happens)."""
     for pid in pids:
         os.kill(pid, signal.SIGSTOP)
     try:

@@ -1,0 +1,113 @@
+"""The Socket.IO message queue on Redis: python-socketio's RedisManager, with three changes.
+
+1. A blocking connection pool. Every broadcast is a PUBLISH from whichever greenlet made it:
+   after-commit broadcasts of a flash sale, chat messages, presence updates. python-socketio builds
+   its client with redis-py's default pool, which raises MaxConnectionsError past 100 connections in
+   use — and the manager then gives up on that broadcast after one retry, so a burst would silently
+   drop events. On the blocking pool a publisher waits for a free connection instead (as our own
+   client does, see redis_client.py). Sentinel URLs keep python-socketio's own connection code.
+2. The listener subscribes again within about a second of Redis answering after an outage or a
+   failover, and says whether it is subscribed (listeners.py), instead of backing off for up to a
+   minute while the process silently misses every broadcast of the others.
+3. `emit_confirmed`: a broadcast the sender must be told about (a chat message) is published
+   first, and only once Redis took it delivered here too; when it cannot go out it raises
+   QueueUnavailable, so the sender is never told "sent" for a message nobody received.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlparse
+
+import redis
+import socketio as python_socketio
+
+from dorami_api.errors import REDIS_OUTAGE
+from dorami_api.realtime import listeners
+from dorami_api.redis_client import DEFAULT_TIMEOUTS, MAX_CONNECTIONS, POOL_WAIT_SECONDS, outage_retry
+
+log = logging.getLogger(__name__)
+LISTENER_NAME = "socketio"
+
+
+class QueueUnavailable(Exception):
+    """The message queue did not take a broadcast: Redis is unreachable, or a process of this
+    instance is not subscribed, so the broadcast would not reach every socket."""
+
+
+class RedisQueue(python_socketio.RedisManager):
+    def __init__(self, url: str, channel: str, write_only: bool = False) -> None:
+        options = {
+            "socket_connect_timeout": DEFAULT_TIMEOUTS["socket_connect_timeout"],
+            "socket_timeout": DEFAULT_TIMEOUTS["socket_timeout"],
+            "retry": outage_retry(),
+        }
+        super().__init__(url, channel=channel, write_only=write_only, redis_options=options)
+
+    def _redis_connect(self):
+        if urlparse(self.redis_url).scheme not in ("redis", "rediss"):
+            return super()._redis_connect()
+        pool = redis.BlockingConnectionPool.from_url(
+            self.redis_url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, **self.redis_options
+        )
+        self.redis = redis.Redis(connection_pool=pool)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
+
+    # --- publishing ------------------------------------------------------------------------------
+
+    def _publish(self, data):
+        """Every broadcast python-socketio makes (emit, disconnect, rooms across processes). A
+        failure is logged and dropped, as python-socketio does: those callers cannot act on it."""
+        try:
+            return self.publish_or_raise(data)
+        except QueueUnavailable as error:
+            log.error("broadcast not published: %s", error)
+            return None
+
+    def publish_or_raise(self, data) -> int:
+        if not self.connected:
+            self._redis_connect()
+        try:
+            # The client retries a broken connection itself (outage_retry: a restart, a failover).
+            return self.redis.publish(self.channel, self.json.dumps(data))
+        except REDIS_OUTAGE as error:
+            raise QueueUnavailable(f"Redis did not take the message ({type(error).__name__})") from error
+
+    def emit_confirmed(self, event: str, data, namespace: str, room: str) -> None:
+        """Emit to `room` on every process, or raise QueueUnavailable having delivered it nowhere.
+
+        Refused up front while a process of this instance is not subscribed (its sockets would miss
+        it); published first, then delivered to this process's sockets. The message has the shape of
+        python-socketio's own `emit` (JSON queue format of the pinned version), without the
+        callback and binary cases a broadcast never uses."""
+        if not listeners.every_listener_subscribed():
+            raise QueueUnavailable("a process of this instance is not subscribed to the message queue")
+        message = {
+            "method": "emit",
+            "event": event,
+            "data": [data],
+            "binary": False,
+            "namespace": namespace,
+            "room": room,
+            "skip_sid": None,
+            "callback": None,
+            "host_id": self.host_id,
+        }
+        self.publish_or_raise(message)
+        self._handle_emit(message)
+
+    # --- listening -------------------------------------------------------------------------------
+
+    def initialize(self):
+        # Called when this process accepts its first socket: from then on its sockets need the
+        # listener, which is down until subscribed.
+        if not self.write_only:
+            listeners.starting(LISTENER_NAME)
+        super().initialize()
+
+    def _redis_listen_with_retries(self):
+        """python-socketio's `_listen` reads this; ours re-subscribes promptly (listeners.py)."""
+        if not self.connected:
+            self._redis_connect()
+        yield from listeners.messages(LISTENER_NAME, self.channel, self.redis.pubsub)
