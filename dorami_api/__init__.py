@@ -16,12 +16,13 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app = Flask(__name__)
     _configure(app, config, overrides)
 
-    from dorami_api import errors, models, observability, ratelimit, realtime, security  # noqa: F401 - models registers every table
+    from dorami_api import errors, models, observability, realtime  # noqa: F401 - models registers every table
     from dorami_api.auth import csrf, kakao, tokens
-    from dorami_api.common import connection_check
+    from dorami_api.db import connection_check
     from dorami_api.extensions import db, migrate, redis_store
     from dorami_api.orders import notifications
     from dorami_api.products import events, stock
+    from dorami_api.web import rate_limits, security
 
     observability.init_app(app)
     errors.register_error_handlers(app)
@@ -30,7 +31,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     redis_store.init_app(app)
     tokens.init_app(app)
-    ratelimit.init_app(app)
+    rate_limits.init_app(app)
     csrf.init_app(app)
     kakao.init_app(app)
     realtime.init_app(app)
@@ -95,7 +96,7 @@ def _engine_options(config: Config) -> dict:
     return {
         "pool_size": config.db_pool_size,
         "max_overflow": config.db_max_overflow,
-        # Idle connections are pinged before use (common/connection_check.py), not every checkout.
+        # Idle connections are pinged before use (db/connection_check.py), not every checkout.
         "pool_pre_ping": False,
         "pool_recycle": 1800,
         "pool_timeout": 10,

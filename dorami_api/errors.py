@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from dorami_api.common.responses import iso, utc_now
+from dorami_api.web.responses import iso, utc_now
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ socketio = SocketIO()
 
 
 def _rate_limit_key() -> str:
-    from dorami_api.ratelimit import client_key  # the key needs the token code, which needs jwt
+    from dorami_api.web.rate_limits import client_key  # the key needs the token code, which needs jwt
 
     return client_key()
 

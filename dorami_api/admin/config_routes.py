@@ -9,8 +9,8 @@ from pydantic import Field
 
 from dorami_api.admin import config_service
 from dorami_api.auth.guards import admin_required
-from dorami_api.common.responses import ok
-from dorami_api.common.validation import Schema, body, documented
+from dorami_api.web.responses import ok
+from dorami_api.web.validation import Schema, body, documented
 
 public_bp = Blueprint("config", __name__)
 admin_bp = Blueprint("admin_config", __name__)

@@ -9,11 +9,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from dorami_api.admin.models import SYSTEM_CONFIG_ID, SystemConfig
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.db_types import money_str, utcnow
-from dorami_api.common.responses import iso
+from dorami_api.db.after_commit import after_commit
+from dorami_api.db.types import money_str, utcnow
 from dorami_api.extensions import db
 from dorami_api.realtime import broadcast
+from dorami_api.web.responses import iso
 
 
 def _insert_if_missing() -> None:

@@ -15,7 +15,7 @@ import jwt as pyjwt
 
 from dorami_api.auth import tokens
 from dorami_api.auth.models import AuthSession
-from dorami_api.common.read_only import read_without_transaction
+from dorami_api.db.read_only import read_without_transaction
 from dorami_api.errors import ApiError
 from dorami_api.extensions import db, redis_store
 from dorami_api.users.models import User

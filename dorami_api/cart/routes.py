@@ -10,8 +10,8 @@ from pydantic import Field
 from dorami_api.auth.guards import current_principal, login_required
 from dorami_api.cart import service
 from dorami_api.cart.serializers import cart_json, line_json, stream_key_of
-from dorami_api.common.responses import created, no_content, ok
-from dorami_api.common.validation import Schema, body, documented
+from dorami_api.web.responses import created, no_content, ok
+from dorami_api.web.validation import Schema, body, documented
 
 bp = Blueprint("cart", __name__)
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from dorami_api.cart.service import CartLine
-from dorami_api.common.db_types import money_str, utcnow
-from dorami_api.common.responses import iso
+from dorami_api.db.types import money_str, utcnow
 from dorami_api.extensions import db
 from dorami_api.orders import pricing
 from dorami_api.streaming.models import LiveStream
+from dorami_api.web.responses import iso
 
 
 def _stream_keys(lines: list[CartLine]) -> dict:

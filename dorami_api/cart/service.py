@@ -14,8 +14,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.db_types import utcnow
+from dorami_api.db.after_commit import after_commit
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.products import events, stock

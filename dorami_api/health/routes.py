@@ -8,9 +8,9 @@ import logging
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
-from dorami_api.common.responses import iso, utc_now
-from dorami_api.common.timeouts import call_with_deadline
+from dorami_api.concurrency import call_with_deadline
 from dorami_api.extensions import db, redis_store
+from dorami_api.web.responses import iso, utc_now
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

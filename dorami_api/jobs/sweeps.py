@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.db_types import utcnow
-from dorami_api.common.responses import iso
+from dorami_api.db.after_commit import after_commit
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError
 from dorami_api.extensions import db
 from dorami_api.orders import lifecycle
@@ -27,6 +26,7 @@ from dorami_api.realtime import broadcast
 from dorami_api.streaming import service as streaming
 from dorami_api.waitlist import service as waitlist
 from dorami_api.waitlist.models import WaitlistEntry
+from dorami_api.web.responses import iso
 
 log = logging.getLogger(__name__)
 BATCH = 200

@@ -11,7 +11,7 @@ import sys
 
 from flask import Flask, g, has_request_context
 
-from dorami_api.common.responses import iso, utc_now
+from dorami_api.web.responses import iso, utc_now
 
 ACCESS_LOGGER = "dorami_api.access"
 REDACTED = "[REDACTED]"

@@ -10,14 +10,14 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, stream_with_context
 
 from dorami_api.auth.guards import admin_required
-from dorami_api.common.db_types import money_str
-from dorami_api.common.responses import iso, ok, page_of, utc_now
-from dorami_api.common.validation import body, documented, query
+from dorami_api.db.types import money_str
 from dorami_api.extensions import db
 from dorami_api.orders import lifecycle, service
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.schemas import AdminOrdersQuery, Cancel, ExportQuery, Ship
 from dorami_api.orders.serializers import admin_order_json
+from dorami_api.web.responses import iso, ok, page_of, utc_now
+from dorami_api.web.validation import body, documented, query
 
 bp = Blueprint("admin_orders", __name__)
 EXPORT_BATCH = 500

@@ -12,7 +12,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from dorami_api.common.db_types import utcnow
+from dorami_api.db.types import utcnow
 from dorami_api.extensions import db
 
 _NEXT = sa.text(

@@ -14,7 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from dorami_api.admin.config_service import system_config
-from dorami_api.common.db_types import CENT
+from dorami_api.db.types import CENT
 from dorami_api.extensions import db
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.streaming.models import LiveStream

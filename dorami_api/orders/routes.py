@@ -7,14 +7,14 @@ import uuid
 from flask import Blueprint, request
 
 from dorami_api.auth.guards import current_principal, login_required
-from dorami_api.common.responses import ok, page_of
-from dorami_api.common.validation import body, documented, query
 from dorami_api.errors import ApiError, NotFound
 from dorami_api.orders import lifecycle, service
 from dorami_api.orders.admission import admitted
 from dorami_api.orders.models import Order
 from dorami_api.orders.schemas import Cancel, CartCheckout, DirectOrder, MyOrdersQuery
 from dorami_api.orders.serializers import order_json
+from dorami_api.web.responses import ok, page_of
+from dorami_api.web.validation import body, documented, query
 
 bp = Blueprint("orders", __name__)
 MAX_KEY_LENGTH = 200

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.db_types import utcnow
-from dorami_api.common.read_only import read_without_transaction
+from dorami_api.db.after_commit import after_commit
+from dorami_api.db.read_only import read_without_transaction
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, Forbidden, NotFound
 from dorami_api.extensions import db
 from dorami_api.orders import numbering, pricing

@@ -8,11 +8,11 @@ import uuid
 import sqlalchemy as sa
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.db_types import money_str
-from dorami_api.common.responses import iso
+from dorami_api.db.types import money_str
 from dorami_api.extensions import db
 from dorami_api.products import stock
 from dorami_api.products.models import Product, ProductVariant
+from dorami_api.web.responses import iso
 
 
 def variant_json(variant: ProductVariant, held: int | None = None) -> dict:

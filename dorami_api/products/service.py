@@ -13,9 +13,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.read_only import read_without_transaction
-from dorami_api.common.responses import data_json, page_of
+from dorami_api.db.after_commit import after_commit
+from dorami_api.db.read_only import read_without_transaction
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.products import events, list_cache, stock
@@ -24,6 +23,7 @@ from dorami_api.products.schemas import ProductCreate, ProductListQuery, Product
 from dorami_api.products.serializers import held_by_variant, product_json
 from dorami_api.streaming.models import LiveStream
 from dorami_api.waitlist import service as waitlist
+from dorami_api.web.responses import data_json, page_of
 
 
 def _escape_like(text: str) -> str:

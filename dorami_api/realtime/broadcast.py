@@ -1,5 +1,5 @@
 """The only module that knows Socket.IO event names and rooms (SPEC §7). Services call these
-functions after their transaction commits (see common/after_commit.py); each emits `{type, data}`
+functions after their transaction commits (see db/after_commit.py); each emits `{type, data}`
 through the Redis message queue, so it reaches subscribers on every process and host.
 
 Rooms: `stream:{streamKey}` in `/` (commerce) and `/streaming` (presence), `live:{streamKey}` in
@@ -183,6 +183,6 @@ def server_shutdown_socket(sid: str, namespace: str) -> None:
 
 
 def _now() -> str:
-    from dorami_api.common.responses import iso, utc_now
+    from dorami_api.web.responses import iso, utc_now
 
     return iso(utc_now())

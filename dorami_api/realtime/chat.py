@@ -17,7 +17,6 @@ from datetime import timedelta
 
 from flask_socketio import join_room, leave_room
 
-from dorami_api.common.responses import iso, utc_now
 from dorami_api.extensions import db, redis_store, socketio
 from dorami_api.realtime import broadcast, connections, control, ratelimit, streams
 from dorami_api.realtime.broadcast import CHAT
@@ -25,6 +24,7 @@ from dorami_api.realtime.connections import SocketClient
 from dorami_api.realtime.models import ChatModeration
 from dorami_api.realtime.replies import SocketError, charge, required_text, socket_event
 from dorami_api.users.models import User
+from dorami_api.web.responses import iso, utc_now
 
 HISTORY_LENGTH = 100
 HISTORY_TTL_SECONDS = 24 * 3600

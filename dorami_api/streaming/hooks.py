@@ -20,9 +20,9 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from dorami_api.common.validation import documented, parse_model
 from dorami_api.errors import ApiError, error_response
 from dorami_api.streaming import service
+from dorami_api.web.validation import documented, parse_model
 
 bp = Blueprint("streaming_hooks", __name__)
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from dorami_api.common.validation import Schema
+from dorami_api.web.validation import Schema
 
 # The 50 states, DC, the inhabited territories and the military "states" the US Postal Service uses.
 _STATE_CODES = (

@@ -8,9 +8,9 @@ from flask import Blueprint
 from pydantic import Field
 
 from dorami_api.auth.guards import current_principal, login_required
-from dorami_api.common.responses import created, no_content, ok
-from dorami_api.common.validation import Schema, body, documented
 from dorami_api.waitlist import service
+from dorami_api.web.responses import created, no_content, ok
+from dorami_api.web.validation import Schema, body, documented
 
 bp = Blueprint("waitlist", __name__)
 

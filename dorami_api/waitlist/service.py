@@ -18,15 +18,15 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.db_types import utcnow
-from dorami_api.common.responses import iso
+from dorami_api.db.after_commit import after_commit
+from dorami_api.db.types import utcnow
 from dorami_api.errors import Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.products import events, stock
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.realtime import broadcast
 from dorami_api.waitlist.models import WaitlistEntry
+from dorami_api.web.responses import iso
 
 OPEN_STATUSES = ("WAITING", "PROMOTED")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint
 
-from dorami_api.common.responses import ok
-from dorami_api.common.validation import Schema, body
+from dorami_api.web.responses import ok
+from dorami_api.web.validation import Schema, body
 
 
 class Greeting(Schema):

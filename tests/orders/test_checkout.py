@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from dorami_api.common.db_types import utcnow
+from dorami_api.db.types import utcnow
 from tests.orders.helpers import ORDERS, add, buy, placed
 from tests.support.commerce import (
     ADDRESS,

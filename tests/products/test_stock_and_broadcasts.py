@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.after_commit import after_commit
+from dorami_api.db.after_commit import after_commit
 from dorami_api.extensions import db
 from dorami_api.products import events
 from dorami_api.products.models import Product

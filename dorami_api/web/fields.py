@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, Field, PlainValidator, WithJsonSchema, field_validator
 
-from dorami_api.common.db_types import CENT
-from dorami_api.common.validation import Schema
+from dorami_api.db.types import CENT
+from dorami_api.web.validation import Schema
 
 MONEY_MAX = Decimal("99999999.99")  # NUMERIC(10,2)
 MONEY_PATTERN = r"^\d{1,8}(\.\d{1,2})?$"
