@@ -16,12 +16,15 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app = Flask(__name__)
     _configure(app, config, overrides)
 
-    from dorami_api import errors, models, observability, realtime  # noqa: F401 - models registers every table
+    from dorami_api import errors, models, observability  # noqa: F401 - models registers every table
     from dorami_api.auth import csrf, kakao, tokens
+    from dorami_api.chat import service as chat  # noqa: F401 - registers the /chat socket handlers
     from dorami_api.db import connection_check
     from dorami_api.extensions import db, migrate, redis_store
     from dorami_api.orders import notifications
+    from dorami_api.presence import service as presence
     from dorami_api.products import events, stock
+    from dorami_api.realtime import commerce, connections, control, operations, revocation, server  # noqa: F401
     from dorami_api.web import rate_limits, security
 
     observability.init_app(app)
@@ -34,7 +37,11 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     rate_limits.init_app(app)
     csrf.init_app(app)
     kakao.init_app(app)
-    realtime.init_app(app)
+    server.init_app(app)
+    control.init_app(app)
+    revocation.init_app(app)
+    presence.init_app(app)
+    operations.init_app(app)
     security.init_app(app)  # after realtime: ProxyFix must wrap the Socket.IO middleware too
     stock.init_app(app)
     # Broadcasts still waiting (coalesced product updates, paced purchase notices) go out at a
@@ -45,13 +52,13 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
         _migrate_embedded_database(app)
 
     from dorami_api import openapi
-    from dorami_api.admin import config_routes
     from dorami_api.auth.routes import bp as auth_bp
     from dorami_api.cart.routes import bp as cart_bp
     from dorami_api.health.routes import bp as health_bp
     from dorami_api.orders.admin_routes import bp as admin_orders_bp
     from dorami_api.orders.routes import bp as orders_bp
     from dorami_api.products.routes import bp as products_bp
+    from dorami_api.settings import routes as settings_routes
     from dorami_api.streaming.hooks import bp as streaming_hooks_bp
     from dorami_api.streaming.routes import bp as streaming_bp
     from dorami_api.users.admin_routes import bp as admin_users_bp
@@ -69,8 +76,8 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app.register_blueprint(orders_bp, url_prefix="/api/v1/orders")
     app.register_blueprint(admin_orders_bp, url_prefix="/api/v1/admin/orders")
     app.register_blueprint(waitlist_bp, url_prefix="/api/v1/waitlist")
-    app.register_blueprint(config_routes.public_bp, url_prefix="/api/v1/config")
-    app.register_blueprint(config_routes.admin_bp, url_prefix="/api/v1/admin/config")
+    app.register_blueprint(settings_routes.public_bp, url_prefix="/api/v1/config")
+    app.register_blueprint(settings_routes.admin_bp, url_prefix="/api/v1/admin/config")
     openapi.init_app(app)  # last: documents every route registered above
     return app
 

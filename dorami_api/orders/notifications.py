@@ -14,11 +14,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from dorami_api.extensions import db
-from dorami_api.observability import shutdown
 from dorami_api.orders.models import Order
 from dorami_api.orders.serializers import admin_order_json, order_json
 from dorami_api.realtime import broadcast
 from dorami_api.realtime.pacing import Pacer
+from dorami_api.server import shutdown
 from dorami_api.streaming.models import LiveStream
 from dorami_api.users.models import User
 

@@ -13,10 +13,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from dorami_api.admin.config_service import system_config
 from dorami_api.db.types import CENT
 from dorami_api.extensions import db
 from dorami_api.products.models import Product, ProductVariant
+from dorami_api.settings.service import system_config
 from dorami_api.streaming.models import LiveStream
 
 ZERO = Decimal("0.00")

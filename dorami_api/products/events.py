@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from flask import current_app
 
 from dorami_api.extensions import db
-from dorami_api.observability import shutdown
 from dorami_api.products import stock
 from dorami_api.products.models import Product
 from dorami_api.products.serializers import product_json, stream_key_of
 from dorami_api.realtime import broadcast
 from dorami_api.realtime.coalesce import Coalescer
 from dorami_api.realtime.timers import LateLock
+from dorami_api.server import shutdown
 
 UPDATE_WINDOW_SECONDS = 0.25
 _updates = Coalescer(UPDATE_WINDOW_SECONDS)

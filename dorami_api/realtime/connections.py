@@ -19,7 +19,7 @@ from dorami_api.auth.principal import Principal, principal_of, verified_claims
 from dorami_api.auth.tokens import ACCESS_COOKIE
 from dorami_api.errors import ApiError
 from dorami_api.extensions import socketio
-from dorami_api.realtime import broadcast, sessions
+from dorami_api.realtime import broadcast, session_cache
 from dorami_api.realtime.broadcast import CHAT, ROOT, STREAMING
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def authenticate(namespace: str, auth) -> SocketClient:
         return SocketClient(request.sid, namespace, None, None, "GUEST", "guest")
     try:
         claims = verified_claims(token)
-        principal = principal_of(claims, sessions.checked_session(claims))
+        principal = principal_of(claims, session_cache.checked_session(claims))
     except ApiError as error:
         raise ConnectionRefusedError(error.code) from None
     except Exception:  # the database or Redis failing: refuse clearly rather than hang the client

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from dorami_api.extensions import redis_store, socketio
-from dorami_api.realtime import connections, sessions
+from dorami_api.realtime import connections, session_cache
 from dorami_api.redis_client import build_redis
 
 log = logging.getLogger(__name__)
@@ -69,12 +69,12 @@ def _listen(pubsub) -> None:
                     except Exception:
                         log.exception("socket control command failed")
         except Exception:
-            sessions.listening(False)  # revocations sent meanwhile are missed
+            session_cache.listening(False)  # revocations sent meanwhile are missed
             log.exception("socket control listener lost Redis; resubscribing")
             socketio.sleep(1.0)
             try:
                 pubsub = _subscribe()
-                sessions.listening(True)
+                session_cache.listening(True)
             except Exception:
                 log.exception("socket control listener could not resubscribe")
 
@@ -90,7 +90,7 @@ def _on_connect(client: connections.SocketClient) -> None:
         return
     pubsub = _subscribe()  # raises (and is retried on the next connect) while Redis is down
     _state.subscribed = True
-    sessions.listening(True)
+    session_cache.listening(True)
     socketio.start_background_task(_listen, pubsub)
 
 

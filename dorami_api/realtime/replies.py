@@ -17,7 +17,7 @@ from flask import request
 from flask_socketio import emit
 
 from dorami_api.extensions import socketio
-from dorami_api.realtime import connections, lifecycle, ratelimit
+from dorami_api.realtime import connections, operations, socket_limits
 from dorami_api.realtime.server import ack_requested
 
 log = logging.getLogger(__name__)
@@ -45,35 +45,35 @@ def _answer_error(event: str, error: SocketError):
     return None
 
 
-def charge(limit: ratelimit.Limit, client: connections.SocketClient) -> None:
+def charge(limit: socket_limits.Limit, client: connections.SocketClient) -> None:
     """Count one event of the client against `limit`; RATE_LIMIT_EXCEEDED when over it."""
     try:
-        ratelimit.hit(limit, client.participant)
-    except ratelimit.RateLimited as limited:
+        socket_limits.hit(limit, client.participant)
+    except socket_limits.RateLimited as limited:
         raise _rate_limit_exceeded(limited) from None
 
 
-def _rate_limit_exceeded(limited: ratelimit.RateLimited) -> SocketError:
+def _rate_limit_exceeded(limited: socket_limits.RateLimited) -> SocketError:
     return SocketError("RATE_LIMIT_EXCEEDED", str(limited), retryAfter=limited.retry_after)
 
 
 def socket_event(
     namespace: str,
     event: str,
-    limit: ratelimit.Limit = ratelimit.OTHER,
+    limit: socket_limits.Limit = socket_limits.OTHER,
     guests: bool = False,
     limit_counted_by_handler: bool = False,
 ):
     """Register handler(client, payload: dict) -> data for `event` in `namespace`.
 
     With `limit_counted_by_handler` the handler counts the event against `limit` itself (in the
-    same Redis round trip as its own work; chat messages) and may raise ratelimit.RateLimited;
+    same Redis round trip as its own work; chat messages) and may raise socket_limits.RateLimited;
     an event refused before it reaches the handler is still counted here."""
 
     def decorator(handler: Callable[[connections.SocketClient, dict], Any]):
         @functools.wraps(handler)
         def handle(payload=None, *_ignored):
-            lifecycle.count_event(namespace, event)
+            operations.count_event(namespace, event)
             try:
                 client = connections.get(namespace, request.sid)
                 if client is None:
@@ -89,7 +89,7 @@ def socket_event(
                         charge(limit, client)
                     raise SocketError("VALIDATION_ERROR", "The payload must be an object")
                 return _answer_success(event, handler(client, payload))
-            except ratelimit.RateLimited as limited:
+            except socket_limits.RateLimited as limited:
                 return _answer_error(event, _rate_limit_exceeded(limited))
             except SocketError as error:
                 return _answer_error(event, error)

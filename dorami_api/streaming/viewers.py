@@ -7,7 +7,7 @@ import logging
 
 import redis
 
-from dorami_api.realtime import presence
+from dorami_api.presence import service as presence
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import time
 
-from dorami_api.observability import shutdown
 from dorami_api.products import events
 from dorami_api.realtime.coalesce import Coalescer
+from dorami_api.server import shutdown
 from tests.products.helpers import API
 
 

@@ -17,12 +17,13 @@ from datetime import timedelta
 
 from flask_socketio import join_room, leave_room
 
+from dorami_api.chat.models import ChatModeration
 from dorami_api.extensions import db, redis_store, socketio
-from dorami_api.realtime import broadcast, connections, control, ratelimit, streams
+from dorami_api.realtime import broadcast, connections, control, socket_limits
 from dorami_api.realtime.broadcast import CHAT
 from dorami_api.realtime.connections import SocketClient
-from dorami_api.realtime.models import ChatModeration
 from dorami_api.realtime.replies import SocketError, charge, required_text, socket_event
+from dorami_api.streaming import live_status
 from dorami_api.users.models import User
 from dorami_api.web.responses import iso, utc_now
 
@@ -60,7 +61,7 @@ def history(live_id: str) -> list[dict]:
 
 def _existing_stream(payload: dict) -> tuple[str, str]:
     live_id = required_text(payload, "liveId")
-    status = streams.status(live_id)
+    status = live_status.status(live_id)
     if status is None:
         raise SocketError("STREAM_NOT_FOUND", "No stream has this key")
     return live_id, status
@@ -83,7 +84,7 @@ def _restore_moderation(live_id: str, user_id: str) -> None:
             redis_store.set(moderation_key(live_id, action, user_id), iso(expires_at), ex=seconds)
 
 
-@socket_event(CHAT, "chat:join-room", ratelimit.JOIN_LEAVE)
+@socket_event(CHAT, "chat:join-room", socket_limits.JOIN_LEAVE)
 def join(client: SocketClient, payload: dict) -> dict:
     live_id, _status = _existing_stream(payload)
     _restore_moderation(live_id, client.user_id)
@@ -96,7 +97,7 @@ def join(client: SocketClient, payload: dict) -> dict:
     return {"liveId": live_id, "roomName": room}
 
 
-@socket_event(CHAT, "chat:leave-room", ratelimit.JOIN_LEAVE)
+@socket_event(CHAT, "chat:leave-room", socket_limits.JOIN_LEAVE)
 def leave(client: SocketClient, payload: dict) -> dict:
     live_id = required_text(payload, "liveId")
     room = broadcast.chat_room(live_id)
@@ -110,7 +111,7 @@ def leave(client: SocketClient, payload: dict) -> dict:
 # by every process), refuse a banned or muted sender, then append to the room's history.
 # KEYS: rate limit, ban, mute, history. ARGV: window, limit, message JSON, history length, TTL.
 _SEND = (
-    ratelimit.COUNT_HIT_LUA
+    socket_limits.COUNT_HIT_LUA
     + """
 if hits > tonumber(ARGV[2]) then return {'RATE_LIMITED', ttl} end
 local ban = redis.call('GET', KEYS[2])
@@ -134,7 +135,7 @@ def _new_message(client: SocketClient, payload: dict) -> dict:
         raise SocketError("VALIDATION_ERROR", "clientMessageId must be text of at most 64 characters")
     if not connections.in_room(client, broadcast.chat_room(live_id)):
         raise SocketError("NOT_IN_ROOM", "Join the chat room before sending")
-    status = streams.status(live_id)
+    status = live_status.status(live_id)
     if status is None:
         raise SocketError("STREAM_NOT_FOUND", "No stream has this key")
     if status == "ENDED":
@@ -152,9 +153,9 @@ def _new_message(client: SocketClient, payload: dict) -> dict:
 
 def _store(client: SocketClient, message: dict) -> None:
     """Count the message against the sender's limit, check ban and mute, keep it in the history."""
-    live_id, limit = message["liveId"], ratelimit.CHAT_MESSAGES
+    live_id, limit = message["liveId"], socket_limits.CHAT_MESSAGES
     keys = [
-        ratelimit.key(limit, client.participant),
+        socket_limits.key(limit, client.participant),
         moderation_key(live_id, "BAN", client.user_id),
         moderation_key(live_id, "MUTE", client.user_id),
         history_key(live_id),
@@ -162,17 +163,17 @@ def _store(client: SocketClient, message: dict) -> None:
     args = [limit.window_seconds, limit.count, json.dumps(message, ensure_ascii=False)]
     outcome, detail = redis_store.run_script(_SEND, keys, [*args, HISTORY_LENGTH, HISTORY_TTL_SECONDS])
     if outcome == "RATE_LIMITED":
-        raise ratelimit.RateLimited(detail)
+        raise socket_limits.RateLimited(detail)
     if outcome != "OK":
         raise SocketError(outcome, "You cannot chat in this room right now", until=detail)
 
 
-@socket_event(CHAT, "chat:send-message", ratelimit.CHAT_MESSAGES, limit_counted_by_handler=True)
+@socket_event(CHAT, "chat:send-message", socket_limits.CHAT_MESSAGES, limit_counted_by_handler=True)
 def send_message(client: SocketClient, payload: dict) -> dict:
     try:
         message = _new_message(client, payload)
     except SocketError:
-        charge(ratelimit.CHAT_MESSAGES, client)  # a refused message counts too, as every event does
+        charge(socket_limits.CHAT_MESSAGES, client)  # a refused message counts too, as every event does
         raise
     _store(client, message)
     broadcast.chat_message(message["liveId"], message)

@@ -33,8 +33,8 @@ from gunicorn.http.wsgi import base_environ
 from gunicorn.sock import ssl_context
 from gunicorn.workers.ggevent import VERSION
 
-from dorami_api.observability import shutdown
 from dorami_api.observability.memory import rss_bytes
+from dorami_api.server import shutdown
 
 # A connection accepted but still silent when shutdown starts gets this long to send its request.
 FRESH_CONNECTION_GRACE = 2.0

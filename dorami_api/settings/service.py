@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from dorami_api.admin.models import SYSTEM_CONFIG_ID, SystemConfig
 from dorami_api.db.after_commit import after_commit
 from dorami_api.db.types import money_str, utcnow
 from dorami_api.extensions import db
 from dorami_api.realtime import broadcast
+from dorami_api.settings.models import SYSTEM_CONFIG_ID, SystemConfig
 from dorami_api.web.responses import iso
 
 
