@@ -16,7 +16,7 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 
 from dorami_api.auth.principal import Principal, principal_of, verified_claims
-from dorami_api.auth.tokens import ACCESS_COOKIE
+from dorami_api.auth.tokens import ACCESS_COOKIE, bearer_token
 from dorami_api.errors import ApiError
 from dorami_api.extensions import socketio
 from dorami_api.realtime import broadcast, session_cache
@@ -85,10 +85,7 @@ def handshake_token(auth) -> str | None:
     if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"].strip():
         token = auth["token"].strip()
         return token.removeprefix("Bearer ").strip()
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.cookies.get(ACCESS_COOKIE) or None
+    return bearer_token(request.headers.get("Authorization", "")) or request.cookies.get(ACCESS_COOKIE) or None
 
 
 def _display_name(principal: Principal) -> str:

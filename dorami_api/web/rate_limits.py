@@ -15,11 +15,12 @@ import time
 
 from flask import Flask, current_app, g, request
 from flask.wrappers import Response
-from flask_limiter import RateLimitExceeded
+from flask_limiter import Limiter, RateLimitExceeded
 
+from dorami_api.auth import tokens
+from dorami_api.auth.guards import request_token
 from dorami_api.config import RedisTarget
 from dorami_api.errors import error_response
-from dorami_api.extensions import limiter
 
 EXEMPT_BLUEPRINTS = frozenset({"health", "metrics"})
 STORAGE_OPTIONS = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
@@ -79,9 +80,6 @@ def client_key() -> str:
 def _token_user_id() -> str | None:
     # Signature, expiry and type only: a forged token cannot pick someone else's bucket, and the
     # full check (session, blocklist) is the route's job — no database read per limit check.
-    from dorami_api.auth import tokens
-    from dorami_api.auth.guards import request_token
-
     principal = g.get("principal")
     if principal is not None:
         return principal.user_id
@@ -93,6 +91,15 @@ def _token_user_id() -> str | None:
     if not claims or claims.get("type") != "access":
         return None
     return claims.get("sub")
+
+
+def _default_limits() -> str:
+    return current_app.config["DORAMI"].ratelimit_default
+
+
+# The extension lives here, not in extensions.py: its key needs the token code (auth), which the
+# extension module must not import.
+limiter = Limiter(key_func=client_key, default_limits=[_default_limits], key_prefix="dorami-rl")
 
 
 def _ip_key() -> str:
