@@ -19,11 +19,11 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api import errors, models, observability  # noqa: F401 - models registers every table
     from dorami_api.auth import csrf, kakao, tokens
     from dorami_api.chat import service as chat  # noqa: F401 - registers the /chat socket handlers
-    from dorami_api.db import connection_check
+    from dorami_api.db import connection_check, transactions
     from dorami_api.extensions import db, migrate, redis_store
     from dorami_api.orders import notifications
     from dorami_api.presence import service as presence
-    from dorami_api.products import events, stock
+    from dorami_api.products import events, flash_sale
     from dorami_api.realtime import commerce, connections, control, operations, revocation, server  # noqa: F401
     from dorami_api.web import rate_limits, security
 
@@ -43,7 +43,8 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     presence.init_app(app)
     operations.init_app(app)
     security.init_app(app)  # after realtime: ProxyFix must wrap the Socket.IO middleware too
-    stock.init_app(app)
+    transactions.init_app(app)
+    flash_sale.init_app(app)
     # Broadcasts still waiting (coalesced product updates, paced purchase notices) go out at a
     # graceful shutdown.
     events.init_app(app)

@@ -6,8 +6,11 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from dorami_api.extensions import db
 from dorami_api.web.responses import iso, utc_now
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,11 @@ class Forbidden(ApiError):
 class Unauthorized(ApiError):
     def __init__(self, code: str = "UNAUTHORIZED", message: str = "Authentication required"):
         super().__init__(401, code, message)
+
+
+def service_busy(message: str) -> ApiError:
+    """503 SERVICE_BUSY with Retry-After: too much at once right now, nothing wrong."""
+    return ApiError(503, "SERVICE_BUSY", message, None, {"Retry-After": "1"})
 
 
 # Codes for the HTTP errors werkzeug raises before our code runs.
@@ -91,6 +99,20 @@ def register_error_handlers(app: Flask) -> None:
         if retry_after:
             headers["Retry-After"] = str(retry_after)
         return error_response(status, code, message, headers=headers)
+
+    @app.errorhandler(PoolTimeout)
+    @app.errorhandler(OperationalError)
+    def handle_database_unavailable(error: Exception):
+        # A saturated or unreachable database answers 503 with Retry-After, never a bare 500: no
+        # connection free in the pool in time, the server refusing connections, a statement or
+        # lock wait cut short.
+        log.warning("database busy or unavailable: %s", type(error).__name__)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection may be gone too; the session is removed at teardown
+            log.debug("rollback after a database error failed", exc_info=True)
+        message = "The service is busy; try again"
+        return error_response(503, "SERVICE_UNAVAILABLE", message, headers={"Retry-After": "1"})
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

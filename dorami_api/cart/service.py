@@ -14,11 +14,12 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from dorami_api.cart.models import CartHold
+from dorami_api.db import transactions
 from dorami_api.db.after_commit import after_commit
 from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
-from dorami_api.products import events, stock
+from dorami_api.products import events, flash_sale, stock
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.waitlist import service as waitlist
 
@@ -86,9 +87,9 @@ def add_to_cart(user_id: uuid.UUID, product_id: uuid.UUID, variant_id: uuid.UUID
         return line.id
 
     _check_line_quantity(quantity)
-    stock.precheck({(product_id, variant_id): quantity})  # sold out: refused without queueing
-    stock.release_connection()
-    return db.session.get(CartHold, stock.atomic(work, gated=[product_id]))
+    flash_sale.precheck({(product_id, variant_id): quantity})  # sold out: refused without queueing
+    transactions.release_connection()
+    return db.session.get(CartHold, transactions.atomic(work, gate=lambda: flash_sale.gate([product_id])))
 
 
 def _my_hold(user_id: uuid.UUID, hold_id: uuid.UUID) -> CartHold:
@@ -122,7 +123,7 @@ def change_quantity(user_id: uuid.UUID, hold_id: uuid.UUID, quantity: int) -> Ca
             waitlist.promote_waiting_in_transaction(product)
         settle_and_announce(product)
 
-    stock.atomic(work)
+    transactions.atomic(work)
     return db.session.get(CartHold, hold_id)
 
 
@@ -158,7 +159,7 @@ def remove_item(user_id: uuid.UUID, hold_id: uuid.UUID) -> None:
         product = stock.lock_product(product_id)
         _release(product, [_my_hold(user_id, hold_id)])
 
-    stock.atomic(work)
+    transactions.atomic(work)
 
 
 def clear_cart(user_id: uuid.UUID) -> None:
@@ -181,7 +182,7 @@ def clear_cart(user_id: uuid.UUID) -> None:
             _release(products[product_id], holds)
 
     if product_ids:
-        stock.atomic(work)
+        transactions.atomic(work)
 
 
 def cart_lines(user_id: uuid.UUID, now: datetime | None = None) -> list[CartLine]:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from dorami_api.cart.models import CartHold
+from dorami_api.db import transactions
 from dorami_api.db.after_commit import after_commit
 from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError
@@ -125,7 +126,7 @@ def _expire_product_holds(product_id: uuid.UUID, now: datetime) -> SweepReport:
         report.expired_holds = [row.id for row in expired]
         return report
 
-    return stock.atomic(work)
+    return transactions.atomic(work)
 
 
 # --- promotions whose hold ended some other way --------------------------------------------------
@@ -178,7 +179,7 @@ def _close_product_promotions(product_id: uuid.UUID) -> SweepReport:
             after_commit(events.announce_stock_change, stock.settle(product))
         return report
 
-    return stock.atomic(work)
+    return transactions.atomic(work)
 
 
 # --- unpaid orders ---------------------------------------------------------------------------

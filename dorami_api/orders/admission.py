@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from flask import current_app
 
-from dorami_api.errors import ApiError
+from dorami_api.errors import service_busy
 
 ADMISSION_WAIT_SECONDS = 20.0
 _slots: threading.Semaphore | None = None
@@ -39,8 +39,7 @@ def admitted(view: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         slots = _semaphore()
         if not slots.acquire(timeout=ADMISSION_WAIT_SECONDS):
-            message = "Too many orders are being placed right now; try again"
-            raise ApiError(503, "SERVICE_BUSY", message, None, {"Retry-After": "1"})
+            raise service_busy("Too many orders are being placed right now; try again")
         try:
             return view(*args, **kwargs)
         finally:

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from dorami_api.db import transactions
 from dorami_api.db.after_commit import after_commit
 from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, NotFound
@@ -66,7 +67,7 @@ def _advance(order_id: str, source: str, target: str, **values) -> Order:
             raise _invalid_state(order_id, target)
         after_commit(announce_order_updated, order_id)
 
-    stock.atomic(work)
+    transactions.atomic(work)
     return db.session.get(Order, order_id, populate_existing=True)
 
 
@@ -109,5 +110,5 @@ def cancel(
             after_commit(events.announce_stock_change, stock.settle(product))
         after_commit(announce_order_updated, order_id)
 
-    stock.atomic(work)
+    transactions.atomic(work)
     return db.session.get(Order, order_id, populate_existing=True)

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from dorami_api.cart.models import CartHold
+from dorami_api.db import transactions
 from dorami_api.db.after_commit import after_commit
 from dorami_api.db.read_only import read_without_transaction
 from dorami_api.db.types import utcnow
@@ -30,7 +31,7 @@ from dorami_api.extensions import db
 from dorami_api.orders import numbering, pricing
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.notifications import announce_new_order
-from dorami_api.products import events, stock
+from dorami_api.products import events, flash_sale, stock
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.users.crypto import decrypt_address
 from dorami_api.users.models import User
@@ -161,22 +162,22 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
     began = time.monotonic()
 
     def place():
-        stock.refuse_if_seen_empty(product_ids, since=began)
+        flash_sale.refuse_if_seen_empty(product_ids, since=began)
         # Plain reads before the lock: outside a transaction (no BEGIN/COMMIT round trips); the
         # locked part below runs in one of its own.
         read_without_transaction()
-        streams = stock.precheck(totals)
+        streams = flash_sale.precheck(totals)
         who = buyer(user_id)
         terms = pricing.shipping_terms(streams.values())
-        stock.release_connection()
+        transactions.release_connection()
 
         def work():
             try:
                 # Again after the gate: buyers queued behind a sale that has just sold out are
                 # refused here, without touching the row lock — most without even a read, once
                 # this process has seen the product at zero.
-                stock.refuse_if_seen_empty(product_ids, since=began)
-                stock.precheck(totals)
+                flash_sale.refuse_if_seen_empty(product_ids, since=began)
+                flash_sale.precheck(totals)
             except ApiError:
                 if key and (twin := find_by_key(user_id, key)) is not None:
                     return twin  # a twin of this request took the last units meanwhile
@@ -196,7 +197,7 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
             settlements = [stock.settle(product, held.get(product_id)) for product_id, product in products.items()]
             return _write_order(order_id, who, key, lines, settlements, terms)
 
-        return stock.atomic(work, gated=product_ids)
+        return transactions.atomic(work, gate=lambda: flash_sale.gate(product_ids))
 
     return _idempotent(user_id, key, place)
 
@@ -240,7 +241,7 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
             settlements = [stock.settle(product) for product_id, product in products.items() if product_id in used]
             return _write_order(order_id, who, key, lines, settlements, terms)
 
-        return stock.atomic(work)
+        return transactions.atomic(work)
 
     return _idempotent(user_id, key, place)
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from dorami_api.db import transactions
 from dorami_api.db.after_commit import after_commit
 from dorami_api.db.read_only import read_without_transaction
 from dorami_api.errors import ApiError, Conflict, NotFound
@@ -228,7 +229,7 @@ def update_product(product_id: uuid.UUID, body: ProductUpdate) -> dict:
         after_commit(events.announce_product_change, product.id, before, settlement)
         return product
 
-    return product_json(stock.atomic(work))
+    return product_json(transactions.atomic(work))
 
 
 def delete_product(product_id: uuid.UUID) -> None:
@@ -244,7 +245,7 @@ def delete_product(product_id: uuid.UUID) -> None:
         db.session.delete(product)
         after_commit(events.announce_deleted, data)
 
-    stock.atomic(work)
+    transactions.atomic(work)
 
 
 def adjust_stock(product_id: uuid.UUID, body: StockAdjustment) -> dict:
@@ -266,7 +267,7 @@ def adjust_stock(product_id: uuid.UUID, body: StockAdjustment) -> dict:
         after_commit(events.announce_stock_change, stock.settle(product))
         return product
 
-    return product_json(stock.atomic(work))
+    return product_json(transactions.atomic(work))
 
 
 def mark_sold_out(product_id: uuid.UUID) -> dict:
@@ -289,4 +290,4 @@ def mark_sold_out(product_id: uuid.UUID) -> dict:
         after_commit(events.announce_stock_change, stock.settle(product))
         return product
 
-    return product_json(stock.atomic(work))
+    return product_json(transactions.atomic(work))

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from dorami_api.cart.models import CartHold
+from dorami_api.db import transactions
 from dorami_api.db.after_commit import after_commit
 from dorami_api.db.types import utcnow
 from dorami_api.errors import Conflict, NotFound
@@ -107,7 +108,7 @@ def promote_waiting(product_id: uuid.UUID) -> int:
             after_commit(events.announce_stock_change, stock.settle(product))
         return promoted
 
-    return stock.atomic(work)
+    return transactions.atomic(work)
 
 
 # --- the user's side -------------------------------------------------------------------------
@@ -136,7 +137,7 @@ def join(user_id: uuid.UUID, product_id: uuid.UUID, variant_id: uuid.UUID | None
         db.session.flush()
         return entry
 
-    entry = stock.atomic(work)
+    entry = transactions.atomic(work)
     return db.session.get(WaitlistEntry, entry.id)
 
 
@@ -198,7 +199,7 @@ def leave(user_id: uuid.UUID, entry_id: uuid.UUID) -> None:
         promote_waiting_in_transaction(product)
         after_commit(events.announce_stock_change, stock.settle(product))
 
-    stock.atomic(work)
+    transactions.atomic(work)
 
 
 def entry_json(entry: WaitlistEntry) -> dict:

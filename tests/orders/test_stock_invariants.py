@@ -10,6 +10,7 @@ import threading
 
 import sqlalchemy as sa
 
+from dorami_api.db import transactions
 from dorami_api.extensions import db
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.products import stock
@@ -35,7 +36,7 @@ def test_no_interleaving_oversells_or_loses_a_unit(app):
             stock.settle(product)
 
         with app.app_context():
-            stock.atomic(work)
+            transactions.atomic(work)
             db.session.remove()
         with lock:
             restocked.append(units)
