@@ -24,8 +24,7 @@ from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.notifications import announce_order_updated
-from dorami_api.products import events, stock
-from dorami_api.waitlist import service as waitlist
+from dorami_api.products import stock, stock_changes
 
 ORDER_ID = re.compile(r"ORD-\d{8}-\d{5,7}")
 BUYER_CANCELLABLE = ("PENDING_PAYMENT",)
@@ -106,8 +105,7 @@ def cancel(
             variant = next((v for v in product.variants if v.id == variant_id), None)
             stock.return_stock(product, variant, quantity)
         for product in products.values():
-            waitlist.promote_waiting_in_transaction(product)
-            after_commit(events.announce_stock_change, stock.settle(product))
+            stock_changes.units_released(product)
         after_commit(announce_order_updated, order_id)
 
     transactions.atomic(work)

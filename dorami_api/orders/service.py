@@ -31,11 +31,11 @@ from dorami_api.extensions import db
 from dorami_api.orders import numbering, pricing
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.notifications import announce_new_order
-from dorami_api.products import events, flash_sale, stock
+from dorami_api.products import flash_sale, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.users.crypto import decrypt_address
 from dorami_api.users.models import User
-from dorami_api.waitlist import service as waitlist
+from dorami_api.waitlist import promotion
 
 
 @dataclass(frozen=True)
@@ -107,17 +107,14 @@ def _write_order(
     who: Buyer,
     key: str | None,
     lines: list[Line],
-    settlements: list[stock.StockSettlement],
     terms: pricing.ShippingTerms,
 ) -> str:
-    """Write the order (products locked, stock taken and settled), queue broadcasts."""
+    """Write the order (products locked, stock taken and settled), queue its broadcast."""
     subtotal = sum((pricing.unit_price(line.product, line.variant) * line.quantity for line in lines), Decimal("0"))
     stream_ids = [line.product.stream_id for line in lines]
     if not terms.covers(stream_ids):  # a product moved to another stream meanwhile
         terms = pricing.shipping_terms(stream_ids)
     fee = terms.fee(subtotal, stream_ids)
-    for settlement in settlements:
-        after_commit(events.announce_stock_change, settlement)
     order = Order(
         id=order_id,
         user_id=who.user_id,
@@ -194,8 +191,9 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
                 stock.take_stock(product, variant, quantity)
                 lines.append(Line(product, variant, quantity))
                 held[product_id] = counted if variant is None and len(totals) == 1 else None
-            settlements = [stock.settle(product, held.get(product_id)) for product_id, product in products.items()]
-            return _write_order(order_id, who, key, lines, settlements, terms)
+            for product_id, product in products.items():
+                stock_changes.units_taken(product, held.get(product_id))
+            return _write_order(order_id, who, key, lines, terms)
 
         return transactions.atomic(work, gate=lambda: flash_sale.gate(product_ids))
 
@@ -236,10 +234,12 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
                 stock.take_stock(product, variant, hold.quantity)
                 hold.status, hold.updated_at = "ORDERED", utcnow()
                 lines.append(Line(product, variant, hold.quantity))
-            waitlist.end_promotion([hold.id for hold in holds if hold.source == "WAITLIST"], "COMPLETED")
+            promotion.end_promotion([hold.id for hold in holds if hold.source == "WAITLIST"], "COMPLETED")
             used = {hold.product_id for hold in holds}
-            settlements = [stock.settle(product) for product_id, product in products.items() if product_id in used]
-            return _write_order(order_id, who, key, lines, settlements, terms)
+            for product_id, product in products.items():
+                if product_id in used:
+                    stock_changes.units_taken(product)
+            return _write_order(order_id, who, key, lines, terms)
 
         return transactions.atomic(work)
 

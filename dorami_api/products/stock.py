@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -108,6 +108,11 @@ def lock_products(product_ids: Iterable[uuid.UUID], *, missing_ok: bool = False)
     return products
 
 
+def hold_expiry(product: Product, now: datetime) -> datetime | None:
+    """When a hold placed now on this product ends (None: holdMinutes 0, no timer)."""
+    return now + timedelta(minutes=product.hold_minutes) if product.hold_minutes > 0 else None
+
+
 def find_variant(product: Product, variant_id: uuid.UUID | None) -> ProductVariant | None:
     """The variant being bought. A product with variants must be bought by variant."""
     if variant_id is None:
@@ -177,24 +182,17 @@ class StockSettlement:
     became_sold_out: bool
     became_available: bool
     available: int
+    promoted: int = 0  # waitlist promotions made with the released units (products/stock_changes.py)
 
 
 def settle(product: Product, held: int | None = None) -> StockSettlement:
-    """After any change to stock or holds (product locked, changes flushed): serve the waitlist
-    of a sold-out product that has units again, then turn the product SOLD_OUT at zero available
-    or AVAILABLE again after a restock, and bump its version.
+    """After any change to stock or holds (product locked, changes flushed): turn the product
+    SOLD_OUT at zero available or AVAILABLE again after a restock, and bump its version. Units
+    that came back go through products/stock_changes.py, which serves the waitlist before this.
     held: the product's live held units, when the caller already knows them (hot path)."""
     if held is None:
         db.session.flush()
     available = available_units(product, held)
-    if available > 0 and (product.status == "SOLD_OUT" or held is None):
-        # Units may have come back (restock, release, cancellation): the waitlist is served first,
-        # whichever path released them, and may take them all. (Callers passing `held` only take
-        # units — the purchase hot path — and skip the look at the queue.)
-        from dorami_api.waitlist.service import promote_waiting_in_transaction
-
-        if promote_waiting_in_transaction(product):
-            available = available_units(product)
     became_sold_out = became_available = False
     if product.status == "AVAILABLE" and available == 0:
         product.status, became_sold_out = "SOLD_OUT", True
