@@ -17,6 +17,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+from limits import parse_many
+
 ENVIRONMENTS = ("development", "test", "production")
 DEV_CORS_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000", "http://localhost:5173")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -62,8 +64,6 @@ def _int(value: str | None, name: str, default: int, minimum: int = 0) -> int:
 
 def _limits(value: str, name: str) -> str:
     """A Flask-Limiter limit string ("20/second;100/10 seconds"), checked at start-up."""
-    from limits import parse_many
-
     try:
         if not parse_many(value):
             raise ValueError

@@ -12,6 +12,7 @@ from dorami_api.db.types import money_str
 from dorami_api.extensions import db
 from dorami_api.products import stock
 from dorami_api.products.models import Product, ProductVariant
+from dorami_api.streaming.models import LiveStream
 from dorami_api.web.responses import iso
 
 
@@ -32,8 +33,6 @@ def variant_json(variant: ProductVariant, held: int | None = None) -> dict:
 def stream_key_of(product: Product) -> str | None:
     if product.stream_id is None:
         return None
-    from dorami_api.streaming.models import LiveStream
-
     return db.session.scalar(db.select(LiveStream.stream_key).where(LiveStream.id == product.stream_id))
 
 

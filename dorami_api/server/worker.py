@@ -204,7 +204,7 @@ class DoramiWorker(GeventWebSocketWorker):
         else:
             self.log.info("shutdown %s: 3/6 in-flight requests finished", self.pid)
 
-        shutdown.close_redis(self.log)
+        shutdown.close_redis(self.wsgi, self.log)
         self.log.info("shutdown %s: 4/6 Redis closed", self.pid)
 
         for server in servers:
