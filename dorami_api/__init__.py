@@ -25,7 +25,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api.extensions import db, migrate, redis_store
     from dorami_api.observability import access, logging, metrics
     from dorami_api.observability.routes import bp as metrics_bp
-    from dorami_api.orders import notifications
+    from dorami_api.orders import admission, notifications
     from dorami_api.presence import service as presence
     from dorami_api.products import events, flash_sale
     from dorami_api.realtime import commerce, connections, control, operations, revocation, server  # noqa: F401
@@ -54,6 +54,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     security.init_app(app)  # after realtime: ProxyFix must wrap the Socket.IO middleware too
     transactions.init_app(app)
     flash_sale.init_app(app)
+    admission.init_app(app)
     # Broadcasts still waiting (coalesced product updates, paced purchase notices) go out at a
     # graceful shutdown.
     events.init_app(app)

@@ -41,6 +41,8 @@ def take_order_id(day: date | None = None) -> str:
 
 
 _NEXT_NO_FSYNC = sa.text("SET LOCAL synchronous_commit TO OFF; " + _NEXT.text)  # one round trip
+# Per database URL, not per app: the pool is a process's connections to that database, and the
+# many apps of a test run against one database must share it rather than each open their own.
 _engines: dict[str, sa.Engine] = {}
 
 
