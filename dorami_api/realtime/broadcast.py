@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from dorami_api.extensions import socketio
-from dorami_api.web.responses import iso, utc_now
+from dorami_api.web.responses import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -184,4 +184,4 @@ def server_shutdown_socket(sid: str, namespace: str) -> None:
 
 
 def _now() -> str:
-    return iso(utc_now())
+    return now_iso()
