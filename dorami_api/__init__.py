@@ -131,7 +131,7 @@ def _engine_options(config: Config) -> dict:
 
 
 def _migrate_embedded_database(app: Flask) -> None:
-    """The embedded SQLite file is created and migrated on first start (SPEC §2)."""
+    """The embedded SQLite file is created and migrated on first start."""
     from flask_migrate import upgrade
 
     database_file = Path(app.config["DORAMI"].database_url.removeprefix("sqlite:///"))

@@ -1,4 +1,4 @@
-"""One Config built from the environment and validated at start-up (SPEC §2).
+"""One Config built from the environment and validated at start-up.
 
 Production refuses to start on any setting that would make it unsafe; the error names the
 problem in one line so that an operator sees it in the first line of the log.
@@ -194,7 +194,7 @@ class Config:
     frontend_url: str
     media_hook_secret: str | None
     embedded_database: bool = field(default=False)
-    # Operations (SPEC §8): where log lines go (None = stdout) and the worker memory guard.
+    # Operations: where log lines go (None = stdout) and the worker memory guard.
     access_log_file: str | None = None
     error_log_file: str | None = None
     max_worker_memory_mb: int = 1024

@@ -1,4 +1,4 @@
-"""ApiError and the handlers that render the error envelope on every failure path (SPEC §1)."""
+"""ApiError and the handlers that render the error envelope on every failure path."""
 
 from __future__ import annotations
 

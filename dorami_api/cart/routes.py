@@ -1,4 +1,4 @@
-"""/cart: the signed-in user's holds (SPEC §6). Another user's line is a 404."""
+"""/cart: the signed-in user's holds. Another user's line is a 404."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cart holds (SPEC §6): adding to the cart holds stock for the product's holdMinutes.
+"""Cart holds: adding to the cart holds stock for the product's holdMinutes.
 
 A repeated add merges into the live line and restarts its timer; a quantity change re-checks
 availability; removing a line or clearing the cart frees its units at once (and offers them to

@@ -1,4 +1,4 @@
-"""`/chat`: live chat rooms `live:{streamKey}` (SPEC §7).
+"""`/chat`: live chat rooms `live:{streamKey}`.
 
 A ban also takes the user's sockets out of the room on every process (control.py); a mute only
 silences them.
@@ -108,7 +108,7 @@ def leave(client: SocketClient, payload: dict) -> dict:
     return {"liveId": live_id}
 
 
-# One round trip per message (SPEC §7 order of checks): count the sender's rate limit (shared
+# One round trip per message (in this order of checks): count the sender's rate limit (shared
 # by every process), refuse a banned or muted sender, then append to the room's history.
 # KEYS: rate limit, ban, mute, history. ARGV: window, limit, message JSON, history length, TTL.
 _SEND = (

@@ -1,4 +1,4 @@
-"""Liveness and readiness probes (SPEC §8). Both answer outside the envelope, as the
+"""Liveness and readiness probes. Both answer outside the envelope, as the
 deployment guide shows, and are never rate limited."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Process logging: levels by environment, text or JSON lines, request ids on every line, and
-no secret in any line (SPEC §8, §9)."""
+no secret in any line."""
 
 from __future__ import annotations
 

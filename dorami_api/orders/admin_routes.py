@@ -1,4 +1,4 @@
-"""/admin/orders: the admin's side of the order lifecycle (SPEC §6), list filters and CSV export."""
+"""/admin/orders: the admin's side of the order lifecycle, list filters and CSV export."""
 
 from __future__ import annotations
 

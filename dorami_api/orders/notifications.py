@@ -1,4 +1,4 @@
-"""Order broadcasts, run after commit (SPEC §6): social proof to the stream rooms (a display name
+"""Order broadcasts, run after commit: social proof to the stream rooms (a display name
 and a product name — never an email or an address), the full order to admins, status changes to
 the buyer's own room.
 

@@ -1,4 +1,4 @@
-"""ORD-YYYYMMDD-NNNNN order numbers from a per-day counter in PostgreSQL (SPEC §1): it survives a
+"""ORD-YYYYMMDD-NNNNN order numbers from a per-day counter in PostgreSQL: it survives a
 Redis flush, and the upsert hands every caller a distinct number, in any number of processes.
 
 Every order of the day increments the same row, so the number is taken in a short transaction of

@@ -1,4 +1,4 @@
-"""Prices and the shipping rule shared by the cart summary and the order (SPEC §6).
+"""Prices and the shipping rule shared by the cart summary and the order.
 
 One shipping fee per order: the system default fee, waived when a stream of the ordered products
 offers free shipping — unconditionally, or from a threshold this order's subtotal reaches.

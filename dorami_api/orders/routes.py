@@ -1,4 +1,4 @@
-"""/orders: the buyer's side (SPEC §6). Another user's order is a 404."""
+"""/orders: the buyer's side. Another user's order is a 404."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Catalogue rules (SPEC §5): listing, creating, editing, deleting products, adjusting stock.
+"""Catalogue rules: listing, creating, editing, deleting products, adjusting stock.
 
 Every write locks the product row (stock.lock_product), settles its status through
 stock.settle (SOLD_OUT at zero available, AVAILABLE again after a restock; `version` + 1) — or,

@@ -1,4 +1,4 @@
-"""The only module that knows Socket.IO event names and rooms (SPEC §7). Services call these
+"""The only module that knows Socket.IO event names and rooms. Services call these
 functions after their transaction commits (see db/after_commit.py); each emits `{type, data}`
 through the Redis message queue, so it reaches subscribers on every process and host.
 

@@ -95,7 +95,7 @@ def _track_ack_requests(server: python_socketio.Server) -> None:
     """python-socketio sends a handler's return value as the ack when the client asked for one,
     but does not tell the handler. We record it per event (each event runs in its own greenlet or
     thread, so a context variable is private to it) so a handler can answer through the ack when
-    there is one and through `*:success` / `error` events otherwise (SPEC §7)."""
+    there is one and through `*:success` / `error` events otherwise."""
     handle = server._handle_event_internal
 
     def handle_tracking_ack(srv, sid, eio_sid, data, namespace, ack_id):

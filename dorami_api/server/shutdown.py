@@ -1,4 +1,4 @@
-"""The graceful shutdown sequence of a server process (SPEC §8, in the seed guide's order):
+"""The graceful shutdown sequence of a server process (in this order):
 
 1. stop accepting connections                       (the worker)
 2. tell connected sockets and close them            notify_shutdown(): the registered callbacks

@@ -1,4 +1,4 @@
-"""/waitlist: queue for a sold-out product, see your position, leave (SPEC §6)."""
+"""/waitlist: queue for a sold-out product, see your position, leave."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The success envelope of SPEC §1 and the helpers every route uses to build it."""
+"""The success envelope and the helpers every route uses to build it."""
 
 from __future__ import annotations
 

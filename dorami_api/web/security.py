@@ -1,4 +1,4 @@
-"""HTTP hardening of SPEC §9: the client address behind PROXY_HOPS trusted proxies, CORS for the
+"""HTTP hardening: the client address behind PROXY_HOPS trusted proxies, CORS for the
 configured origins only (with credentials), and the security headers on every response."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The deployment files (SPEC §8) checked without a Docker engine: every command they run, file
+"""The deployment files checked without a Docker engine: every command they run, file
 they copy, port and health path exists in this project; the commands that can run here run."""
 
 from __future__ import annotations

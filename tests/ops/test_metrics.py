@@ -1,4 +1,4 @@
-"""GET /metrics in one process (the test client): Prometheus text with the metrics of SPEC §8,
+"""GET /metrics in one process (the test client): Prometheus text with the service's metrics,
 optional bearer token. The multi-worker behaviour is tested on real gunicorn in test_gunicorn.py."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The flash sale (SPEC §5, §6): 200 buyers, each on their own connection, press "buy" at the same
+"""The flash sale: 200 buyers, each on their own connection, press "buy" at the same
 moment on a product with 50 units, through a real two-worker gunicorn server. Exactly 50 units are
 sold, stock ends at 0 and SOLD_OUT, every other buyer gets a clean 409, nobody gets a 5xx, and a
 viewer's socket hears `live:product:soldout` exactly once and no older product state after it."""
