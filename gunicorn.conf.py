@@ -6,7 +6,7 @@ Start: gunicorn -c gunicorn.conf.py wsgi:app
 - `kill -TERM <master>` (or Ctrl-C) stops gracefully within `graceful_timeout`;
 - `kill -TTIN` / `-TTOU` add or remove one worker while running.
 The worker class, with the shutdown sequence, keep-alive handling and memory guard, is in
-dorami_api/observability/worker.py.
+dorami_api/server/worker.py.
 """
 
 import multiprocessing
@@ -22,8 +22,8 @@ from dorami_api.realtime import listeners
 bind = f"0.0.0.0:{os.environ.get('PORT', '3001')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 # gevent-websocket (ARCHITECTURE.md: the only worker serving WebSocket upgrades and HTTP on gevent),
-# with the shutdown sequence and memory guard of SPEC §8.
-worker_class = "dorami_api.observability.worker.DoramiWorker"
+# with the shutdown sequence and memory guard.
+worker_class = "dorami_api.server.worker.DoramiWorker"
 # Every open socket is a connection: gunicorn's default of 1000 would cap viewers per worker.
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
 graceful_timeout = 30
@@ -50,7 +50,7 @@ def on_starting(server):
         sys.exit(2)
     _prepare_metrics_directory()
     _prepare_listeners_directory()
-    # gunicorn's SIGINT is an immediate stop; the seed guide stops gracefully on SIGINT too.
+    # gunicorn's SIGINT is an immediate stop; here SIGINT stops gracefully too, like SIGTERM.
     server.handle_int = server.handle_term
 
 

@@ -16,26 +16,45 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app = Flask(__name__)
     _configure(app, config, overrides)
 
-    from dorami_api import errors, models, observability, ratelimit, realtime, security  # noqa: F401 - models registers every table
+    # Imported here rather than at the top: gunicorn's master reads dorami_api.config (so runs
+    # this file) and must not load the app's modules before each worker's gevent patching.
+    from dorami_api import errors, models  # noqa: F401 - models registers every table
     from dorami_api.auth import csrf, kakao, tokens
-    from dorami_api.common import connection_check
+    from dorami_api.chat import service as chat  # noqa: F401 - registers the /chat socket handlers
+    from dorami_api.db import after_commit, connection_check, read_only, transactions
     from dorami_api.extensions import db, migrate, redis_store
-    from dorami_api.orders import notifications
-    from dorami_api.products import events, stock
+    from dorami_api.observability import access, logging, metrics
+    from dorami_api.observability.routes import bp as metrics_bp
+    from dorami_api.orders import admission, notifications
+    from dorami_api.presence import service as presence
+    from dorami_api.products import events, flash_sale
+    from dorami_api.realtime import commerce, connections, control, operations, revocation, server  # noqa: F401
+    from dorami_api.web import rate_limits, security
 
-    observability.init_app(app)
+    logging.init_app(app)
+    access.init_app(app)
+    metrics.watch_database()  # a listener on every SQLAlchemy engine
+    app.register_blueprint(metrics_bp)
     errors.register_error_handlers(app)
     db.init_app(app)
+    after_commit.init_app(app)  # listeners on every SQLAlchemy session
+    read_only.init_app(app)  # a listener on every connection pool
     connection_check.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     redis_store.init_app(app)
     tokens.init_app(app)
-    ratelimit.init_app(app)
+    rate_limits.init_app(app)
     csrf.init_app(app)
     kakao.init_app(app)
-    realtime.init_app(app)
+    server.init_app(app)
+    control.init_app(app)
+    revocation.init_app(app)
+    presence.init_app(app)
+    operations.init_app(app)
     security.init_app(app)  # after realtime: ProxyFix must wrap the Socket.IO middleware too
-    stock.init_app(app)
+    transactions.init_app(app)
+    flash_sale.init_app(app)
+    admission.init_app(app)
     # Broadcasts still waiting (coalesced product updates, paced purchase notices) go out at a
     # graceful shutdown.
     events.init_app(app)
@@ -44,7 +63,6 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
         _migrate_embedded_database(app)
 
     from dorami_api import openapi
-    from dorami_api.admin import config_routes
     from dorami_api.auth.routes import bp as auth_bp
     from dorami_api.cart.routes import bp as cart_bp
     from dorami_api.demo.cli import demo as demo_cli
@@ -53,6 +71,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api.orders.admin_routes import bp as admin_orders_bp
     from dorami_api.orders.routes import bp as orders_bp
     from dorami_api.products.routes import bp as products_bp
+    from dorami_api.settings import routes as settings_routes
     from dorami_api.streaming.hooks import bp as streaming_hooks_bp
     from dorami_api.streaming.routes import bp as streaming_bp
     from dorami_api.users.admin_routes import bp as admin_users_bp
@@ -71,8 +90,8 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app.register_blueprint(orders_bp, url_prefix="/api/v1/orders")
     app.register_blueprint(admin_orders_bp, url_prefix="/api/v1/admin/orders")
     app.register_blueprint(waitlist_bp, url_prefix="/api/v1/waitlist")
-    app.register_blueprint(config_routes.public_bp, url_prefix="/api/v1/config")
-    app.register_blueprint(config_routes.admin_bp, url_prefix="/api/v1/admin/config")
+    app.register_blueprint(settings_routes.public_bp, url_prefix="/api/v1/config")
+    app.register_blueprint(settings_routes.admin_bp, url_prefix="/api/v1/admin/config")
     app.cli.add_command(users_cli)  # flask users create-admin | set-role | list-admins
     app.cli.add_command(demo_cli)  # flask demo seed | audience
     init_liveroom(app)  # the development page at /
@@ -101,7 +120,7 @@ def _engine_options(config: Config) -> dict:
     return {
         "pool_size": config.db_pool_size,
         "max_overflow": config.db_max_overflow,
-        # Idle connections are pinged before use (common/connection_check.py), not every checkout.
+        # Idle connections are pinged before use (db/connection_check.py), not every checkout.
         "pool_pre_ping": False,
         "pool_recycle": 1800,
         "pool_timeout": 10,
@@ -118,7 +137,7 @@ def _engine_options(config: Config) -> dict:
 
 
 def _migrate_embedded_database(app: Flask) -> None:
-    """The embedded SQLite file is created and migrated on first start (SPEC §2)."""
+    """The embedded SQLite file is created and migrated on first start."""
     from flask_migrate import upgrade
 
     database_file = Path(app.config["DORAMI"].database_url.removeprefix("sqlite:///"))

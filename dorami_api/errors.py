@@ -1,4 +1,4 @@
-"""ApiError and the handlers that render the error envelope on every failure path (SPEC §1)."""
+"""ApiError and the handlers that render the error envelope on every failure path."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import sqlalchemy.exc
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from dorami_api.common.responses import iso, utc_now
+from dorami_api.extensions import db
+from dorami_api.web.responses import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,11 @@ def service_unavailable(message: str = "A service this request needs is unavaila
     return ApiError(503, "SERVICE_UNAVAILABLE", message, None, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+def service_busy(message: str) -> ApiError:
+    """503 SERVICE_BUSY with Retry-After: too much at once right now, nothing wrong."""
+    return ApiError(503, "SERVICE_BUSY", message, None, {"Retry-After": "1"})
+
+
 # Codes for the HTTP errors werkzeug raises before our code runs.
 _HTTP_CODES = {
     400: ("BAD_REQUEST", "The request could not be understood"),
@@ -78,7 +84,7 @@ _HTTP_CODES = {
 
 
 def error_body(status: int, code: str, message: str, details: Any = None) -> dict:
-    body = {"success": False, "errorCode": code, "message": message, "timestamp": iso(utc_now())}
+    body = {"success": False, "errorCode": code, "message": message, "timestamp": now_iso()}
     if details is not None:
         body["details"] = details
     return body
@@ -115,6 +121,21 @@ def register_error_handlers(app: Flask) -> None:
 
     for outage in REDIS_OUTAGE:
         app.register_error_handler(outage, handle_redis_outage)
+
+    def handle_database_unavailable(error: Exception):
+        # A saturated or unreachable database answers 503 with Retry-After, never a bare 500: no
+        # connection free in the pool in time, the server refusing connections, a statement or
+        # lock wait cut short.
+        log.warning("database busy or unavailable: %s", type(error).__name__)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection may be gone too; the session is removed at teardown
+            log.debug("rollback after a database error failed", exc_info=True)
+        message = "The service is busy; try again"
+        return error_response(503, "SERVICE_UNAVAILABLE", message, headers={"Retry-After": "1"})
+
+    for outage in DATABASE_OUTAGE:
+        app.register_error_handler(outage, handle_database_unavailable)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
-from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
@@ -34,22 +33,6 @@ jwt = JWTManager()
 cors = CORS()
 csrf = CSRFProtect()
 socketio = SocketIO()
-
-
-def _rate_limit_key() -> str:
-    from dorami_api.ratelimit import client_key  # the key needs the token code, which needs jwt
-
-    return client_key()
-
-
-def _default_limits() -> str:
-    from flask import current_app
-
-    return current_app.config["DORAMI"].ratelimit_default
-
-
-# HTTP rate limits (SPEC §9); storage, headers and exemptions are wired in dorami_api/ratelimit.py.
-limiter = Limiter(key_func=_rate_limit_key, default_limits=[_default_limits], key_prefix="dorami-rl")
 
 
 class RedisStore:

@@ -13,7 +13,9 @@ from dorami_api import create_app
 from dorami_api.config import Config
 from dorami_api.extensions import db
 from tests.support import services
+from tests.support.auth import create_user, login
 from tests.support.server import start_gunicorn
+from tests.support.sockets import Viewer
 
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
@@ -115,3 +117,30 @@ def live_server(app_env, clean_state, tmp_path):
     yield start
     for server in servers:
         server.stop()
+
+
+# --- sockets: the realtime, chat and presence tests ---------------------------------------------
+@pytest.fixture
+def connect():
+    """connect(url, token=..., namespaces=..., transports=...) -> Viewer, all closed at the end."""
+    viewers = []
+
+    def open_viewer(url, **kwargs) -> Viewer:
+        viewer = Viewer(url, **kwargs)
+        viewers.append(viewer)
+        return viewer
+
+    yield open_viewer
+    for viewer in viewers:
+        viewer.close()
+
+
+@pytest.fixture
+def token_for(app):
+    """token_for(role="USER", **fields) -> (user, access token) of a fresh login."""
+
+    def make(role: str = "USER", **fields):
+        user = create_user(app, role=role, **fields)
+        return user, login(app, user)["access"]
+
+    return make

@@ -5,12 +5,13 @@ applies only to cookie-authenticated requests."""
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Callable
 
 from flask import g, request
 
 from dorami_api.auth.principal import Principal, authenticate_access_token
-from dorami_api.auth.tokens import ACCESS_COOKIE
+from dorami_api.auth.tokens import ACCESS_COOKIE, bearer_token
 from dorami_api.errors import ApiError, Forbidden
 
 
@@ -18,10 +19,10 @@ def request_token() -> tuple[str | None, str | None]:
     """(token, 'bearer' | 'cookie' | None) for the current request."""
     header = request.headers.get("Authorization", "")
     if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
+        token = bearer_token(header)
+        if token is None:
             raise ApiError(401, "UNAUTHORIZED", "Authorization must be 'Bearer <token>'")
-        return value.strip(), "bearer"
+        return token, "bearer"
     cookie = request.cookies.get(ACCESS_COOKIE)
     if cookie:
         return cookie, "cookie"
@@ -38,6 +39,11 @@ def authenticate_request() -> Principal:
 
 def current_principal() -> Principal | None:
     return g.get("principal")
+
+
+def current_user_id() -> uuid.UUID:
+    """The signed-in user's id, in a view behind login_required."""
+    return uuid.UUID(g.principal.user_id)
 
 
 def login_required(view: Callable) -> Callable:

@@ -1,4 +1,4 @@
-"""Who is calling: one check shared by HTTP requests and socket connections (SPEC §3, §7).
+"""Who is calling: one check shared by HTTP requests and socket connections.
 
 signature + expiry → type `access` → jti not in the Redis blocklist → the auth session is live
 and belongs to the user → the user exists and is not suspended. Every failure is a 401 ApiError
@@ -14,13 +14,12 @@ from datetime import UTC, datetime
 import jwt as pyjwt
 
 from dorami_api.auth import tokens
+from dorami_api.auth.blocklist import is_blocked
 from dorami_api.auth.models import AuthSession
-from dorami_api.common.read_only import read_without_transaction
+from dorami_api.db.read_only import read_without_transaction
 from dorami_api.errors import ApiError
-from dorami_api.extensions import db, redis_store
+from dorami_api.extensions import db
 from dorami_api.users.models import User
-
-BLOCKLIST_PREFIX = "auth:blocklist:"
 
 
 @dataclass(frozen=True)
@@ -40,17 +39,6 @@ class Principal:
 
 def _unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message)
-
-
-def blocklist_key(jti: str) -> str:
-    return f"{BLOCKLIST_PREFIX}{jti}"
-
-
-def block_access_token(jti: str, expires_at: datetime) -> None:
-    """Blocklist an access token until its own expiry (TTL = its remaining lifetime)."""
-    remaining = int((expires_at - datetime.now(UTC)).total_seconds()) + 1
-    if remaining > 0:
-        redis_store.set(blocklist_key(jti), "1", ex=remaining)
 
 
 @dataclass(frozen=True)
@@ -88,7 +76,7 @@ def verified_claims(token: str | None) -> dict:
         raise _unauthorized("UNAUTHORIZED", "Invalid token type")
     if not (claims.get("jti") and claims.get("sid") and claims.get("sub")):
         raise _unauthorized("UNAUTHORIZED", "Invalid token")
-    if redis_store.exists(blocklist_key(claims["jti"])):
+    if is_blocked(claims["jti"]):
         raise _unauthorized("TOKEN_REVOKED", "The token has been revoked")
     return claims
 

@@ -19,14 +19,13 @@ from dorami_api.auth.guards import current_principal, login_required
 from dorami_api.auth.refresh import refresh_session
 from dorami_api.auth.schemas import Credentials, DevLogin, RefreshRequest, Registration
 from dorami_api.auth.tokens import REFRESH_COOKIE, TokenPair
-from dorami_api.common.responses import iso, ok
-from dorami_api.common.validation import body, documented
 from dorami_api.errors import ApiError, NotFound
-from dorami_api.extensions import limiter
-from dorami_api.ratelimit import auth_limit, login_failure_limit
 from dorami_api.users.models import User
 from dorami_api.users.serializers import user_json
 from dorami_api.users.service import get_user
+from dorami_api.web.rate_limits import auth_limit, limiter, login_failure_limit
+from dorami_api.web.responses import iso, ok
+from dorami_api.web.validation import body, documented
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)

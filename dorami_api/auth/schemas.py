@@ -7,8 +7,8 @@ from typing import Annotated
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field
 
-from dorami_api.common.fields import DisplayName
-from dorami_api.common.validation import Schema
+from dorami_api.web.fields import DisplayName
+from dorami_api.web.validation import Schema
 
 
 def _email(value: str) -> str:

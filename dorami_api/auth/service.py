@@ -10,14 +10,15 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from dorami_api.auth.blocklist import block_access_token
 from dorami_api.auth.models import AuthSession
 from dorami_api.auth.passwords import hash_password, needs_rehash, verify_password
-from dorami_api.auth.principal import Principal, block_access_token
+from dorami_api.auth.principal import Principal
 from dorami_api.auth.sessions import revoke_sessions, start_session
 from dorami_api.auth.tokens import TokenPair
-from dorami_api.common.plain_text import displayable
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
+from dorami_api.plain_text import displayable
 from dorami_api.users.models import User
 
 # One answer for an unknown email, a wrong password and a Kakao-only account.

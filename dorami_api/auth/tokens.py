@@ -1,4 +1,4 @@
-"""JWT access and refresh tokens (HS256, Flask-JWT-Extended) with the claims of SPEC §3:
+"""JWT access and refresh tokens (HS256, Flask-JWT-Extended) with these claims:
 string `sub`, `jti`, `type`, `sid` (the auth session id) and `role`."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from flask import Flask, current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 
+from dorami_api.auth.blocklist import is_blocked
 from dorami_api.errors import error_response
 from dorami_api.extensions import jwt
 
@@ -34,51 +35,48 @@ def init_app(app: Flask) -> None:
         JWT_ERROR_MESSAGE_KEY="message",
     )
     jwt.init_app(app)
+    # Flask-JWT-Extended answers its own failures with 401/422 {"msg"}; every one of them is a 401
+    # in the error envelope here, should any code path reach its decorators or decoder.
+    jwt.expired_token_loader(_expired)
+    jwt.invalid_token_loader(_invalid)
+    jwt.unauthorized_loader(_missing)
+    jwt.revoked_token_loader(_revoked)
+    jwt.needs_fresh_token_loader(_not_fresh)
+    jwt.user_lookup_error_loader(_no_user)
+    jwt.token_verification_failed_loader(_claims_refused)
+    jwt.token_in_blocklist_loader(_is_blocklisted)
 
 
-# Flask-JWT-Extended answers its own failures with 401/422 {"msg"}; every one of them is a 401
-# in the error envelope here (SPEC §1), should any code path reach its decorators or decoder.
-@jwt.expired_token_loader
 def _expired(_header, _payload):
     return error_response(401, "TOKEN_EXPIRED", "The token has expired")
 
 
-@jwt.invalid_token_loader
 def _invalid(_reason):
     return error_response(401, "UNAUTHORIZED", "Invalid token")
 
 
-@jwt.unauthorized_loader
 def _missing(_reason):
     return error_response(401, "UNAUTHORIZED", "Authentication required")
 
 
-@jwt.revoked_token_loader
 def _revoked(_header, _payload):
     return error_response(401, "TOKEN_REVOKED", "The token has been revoked")
 
 
-@jwt.needs_fresh_token_loader
 def _not_fresh(_header, _payload):
     return error_response(401, "UNAUTHORIZED", "A fresh login is required")
 
 
-@jwt.user_lookup_error_loader
 def _no_user(_header, _payload):
     return error_response(401, "UNAUTHORIZED", "The account no longer exists")
 
 
-@jwt.token_verification_failed_loader
 def _claims_refused(_header, _payload):
     return error_response(401, "UNAUTHORIZED", "Invalid token")
 
 
-@jwt.token_in_blocklist_loader
 def _is_blocklisted(_header, payload) -> bool:
-    from dorami_api.auth.principal import blocklist_key
-    from dorami_api.extensions import redis_store
-
-    return bool(payload.get("jti")) and bool(redis_store.exists(blocklist_key(payload["jti"])))
+    return is_blocked(payload.get("jti"))
 
 
 @dataclass(frozen=True)
@@ -105,6 +103,15 @@ def issue_token_pair(user_id: str, session_id: str, role: str) -> TokenPair:
         access_jti=access_claims["jti"],
         refresh_jti=refresh_claims["jti"],
     )
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The credentials of an `Authorization: Bearer <token>` header; None for any other scheme or
+    an empty value."""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
 
 
 def token_hash(token: str) -> str:

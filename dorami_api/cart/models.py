@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dorami_api.common.db_types import UTCDateTime, enum_column, new_uuid, utcnow
+from dorami_api.db.types import UTCDateTime, enum_column, new_uuid, utcnow
 from dorami_api.extensions import db
 
 HOLD_STATUSES = ("ACTIVE", "EXPIRED", "ORDERED", "RELEASED")

@@ -1,4 +1,4 @@
-"""Cart holds (SPEC §6): adding to the cart holds stock for the product's holdMinutes.
+"""Cart holds: adding to the cart holds stock for the product's holdMinutes.
 
 A repeated add merges into the live line and restarts its timer; a quantity change re-checks
 availability; removing a line or clearing the cart frees its units at once (and offers them to
@@ -14,13 +14,13 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.db_types import utcnow
+from dorami_api.db import transactions
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
-from dorami_api.products import events, stock
+from dorami_api.products import flash_sale, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
-from dorami_api.waitlist import service as waitlist
+from dorami_api.waitlist import promotion
 
 MAX_LINE_QUANTITY = 100
 
@@ -30,10 +30,6 @@ class CartLine:
     hold: CartHold
     product: Product
     variant: ProductVariant | None
-
-
-def settle_and_announce(product: Product) -> None:
-    after_commit(events.announce_stock_change, stock.settle(product))
 
 
 def _same_variant(variant_id: uuid.UUID | None):
@@ -69,7 +65,7 @@ def add_to_cart(user_id: uuid.UUID, product_id: uuid.UUID, variant_id: uuid.UUID
             _check_line_quantity(total)
             # The line already holds its units: only the extra ones must be available.
             counted = stock.ensure_available(product, variant, quantity)
-            line.quantity, line.expires_at, line.updated_at = total, waitlist.hold_expiry(product, now), now
+            line.quantity, line.expires_at, line.updated_at = total, stock.hold_expiry(product, now), now
         else:
             counted = stock.ensure_available(product, variant, quantity)
             line = CartHold(
@@ -77,18 +73,18 @@ def add_to_cart(user_id: uuid.UUID, product_id: uuid.UUID, variant_id: uuid.UUID
                 product_id=product_id,
                 variant_id=variant_id,
                 quantity=quantity,
-                expires_at=waitlist.hold_expiry(product, now),
+                expires_at=stock.hold_expiry(product, now),
             )
             db.session.add(line)
         held_now = counted + quantity if counted is not None else None
-        after_commit(events.announce_stock_change, stock.settle(product, held_now))
+        stock_changes.units_taken(product, held_now)
         db.session.flush()
         return line.id
 
     _check_line_quantity(quantity)
-    stock.precheck({(product_id, variant_id): quantity})  # sold out: refused without queueing
-    stock.release_connection()
-    return db.session.get(CartHold, stock.atomic(work, gated=[product_id]))
+    flash_sale.precheck({(product_id, variant_id): quantity})  # sold out: refused without queueing
+    transactions.release_connection()
+    return db.session.get(CartHold, transactions.atomic(work, gate=lambda: flash_sale.gate([product_id])))
 
 
 def _my_hold(user_id: uuid.UUID, hold_id: uuid.UUID) -> CartHold:
@@ -117,12 +113,13 @@ def change_quantity(user_id: uuid.UUID, hold_id: uuid.UUID, quantity: int) -> Ca
         before = hold.quantity
         if quantity > before:
             stock.ensure_available(product, variant, quantity, ignore_hold=hold)
-        hold.quantity, hold.expires_at, hold.updated_at = quantity, waitlist.hold_expiry(product, now), now
+        hold.quantity, hold.expires_at, hold.updated_at = quantity, stock.hold_expiry(product, now), now
         if quantity < before:  # units freed: the waitlist is offered them first
-            waitlist.promote_waiting_in_transaction(product)
-        settle_and_announce(product)
+            stock_changes.units_released(product)
+        else:
+            stock_changes.units_taken(product)
 
-    stock.atomic(work)
+    transactions.atomic(work)
     return db.session.get(CartHold, hold_id)
 
 
@@ -137,7 +134,7 @@ def _release(product: Product, holds: list[CartHold]) -> None:
             .values(status="RELEASED", updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        waitlist.end_promotion([hold.id for hold in holds if hold.source == "WAITLIST"], "CANCELLED")
+        promotion.end_promotion([hold.id for hold in holds if hold.source == "WAITLIST"], "CANCELLED")
     # Expired lines that no job has swept yet simply leave the cart.
     stale = [hold.id for hold in holds if hold.status == "EXPIRED"]
     if stale:
@@ -147,8 +144,7 @@ def _release(product: Product, holds: list[CartHold]) -> None:
             .values(status="RELEASED", updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    waitlist.promote_waiting_in_transaction(product)
-    settle_and_announce(product)
+    stock_changes.units_released(product)
 
 
 def remove_item(user_id: uuid.UUID, hold_id: uuid.UUID) -> None:
@@ -158,7 +154,7 @@ def remove_item(user_id: uuid.UUID, hold_id: uuid.UUID) -> None:
         product = stock.lock_product(product_id)
         _release(product, [_my_hold(user_id, hold_id)])
 
-    stock.atomic(work)
+    transactions.atomic(work)
 
 
 def clear_cart(user_id: uuid.UUID) -> None:
@@ -181,7 +177,7 @@ def clear_cart(user_id: uuid.UUID) -> None:
             _release(products[product_id], holds)
 
     if product_ids:
-        stock.atomic(work)
+        transactions.atomic(work)
 
 
 def cart_lines(user_id: uuid.UUID, now: datetime | None = None) -> list[CartLine]:

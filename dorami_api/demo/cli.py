@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from dorami_api.common.cli_errors import command_errors
+from dorami_api.cli_errors import command_errors
 from dorami_api.demo import audience as demo_audience
 from dorami_api.demo import seed as demo_seed
 

@@ -1,4 +1,4 @@
-"""Liveness and readiness probes (SPEC §8). Both answer outside the envelope, as the
+"""Liveness and readiness probes. Both answer outside the envelope, as the
 deployment guide shows, and are never rate limited."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import logging
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
-from dorami_api.common.responses import iso, utc_now
-from dorami_api.common.timeouts import call_with_deadline
+from dorami_api.concurrency import call_with_deadline
 from dorami_api.extensions import db, redis_store
 from dorami_api.realtime import listeners
+from dorami_api.web.responses import now_iso
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ CHECK_SECONDS = 0.9
 
 @bp.get("/live")
 def live():
-    return jsonify({"status": "ok", "timestamp": iso(utc_now())})
+    return jsonify({"status": "ok", "timestamp": now_iso()})
 
 
 def _database_up() -> None:

@@ -15,18 +15,19 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.db_types import utcnow
-from dorami_api.common.responses import iso
+from dorami_api.db import transactions
+from dorami_api.db.after_commit import after_commit
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError
 from dorami_api.extensions import db
 from dorami_api.orders import lifecycle
 from dorami_api.orders.models import Order
-from dorami_api.products import events, stock
+from dorami_api.products import stock, stock_changes
 from dorami_api.realtime import broadcast
 from dorami_api.streaming import service as streaming
-from dorami_api.waitlist import service as waitlist
+from dorami_api.waitlist import promotion
 from dorami_api.waitlist.models import WaitlistEntry
+from dorami_api.web.responses import iso
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -110,9 +111,8 @@ def _expire_product_holds(product_id: uuid.UUID, now: datetime) -> SweepReport:
         ).all()
         if not expired:
             return report
-        waitlist.end_promotion([row.id for row in expired if row.source == "WAITLIST"], "EXPIRED")
-        report.promotions = waitlist.promote_waiting_in_transaction(product)
-        after_commit(events.announce_stock_change, stock.settle(product))
+        promotion.end_promotion([row.id for row in expired if row.source == "WAITLIST"], "EXPIRED")
+        report.promotions = stock_changes.units_released(product).promoted
         for row in expired:
             data = {
                 "cartItemId": str(row.id),
@@ -125,7 +125,7 @@ def _expire_product_holds(product_id: uuid.UUID, now: datetime) -> SweepReport:
         report.expired_holds = [row.id for row in expired]
         return report
 
-    return stock.atomic(work)
+    return transactions.atomic(work)
 
 
 # --- promotions whose hold ended some other way --------------------------------------------------
@@ -174,11 +174,10 @@ def _close_product_promotions(product_id: uuid.UUID) -> SweepReport:
             ).first()
             report.closed_promotions += closed is not None
         if report.closed_promotions:
-            report.promotions = waitlist.promote_waiting_in_transaction(product)
-            after_commit(events.announce_stock_change, stock.settle(product))
+            report.promotions = stock_changes.units_released(product).promoted
         return report
 
-    return stock.atomic(work)
+    return transactions.atomic(work)
 
 
 # --- unpaid orders ---------------------------------------------------------------------------

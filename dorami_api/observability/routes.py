@@ -7,6 +7,7 @@ import hmac
 
 from flask import Blueprint, Response, current_app, request
 
+from dorami_api.auth.tokens import bearer_token
 from dorami_api.errors import ApiError
 from dorami_api.extensions import redis_store
 from dorami_api.observability import metrics
@@ -16,8 +17,8 @@ bp = Blueprint("metrics", __name__)
 
 
 def _authorised(token: str) -> bool:
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), token.encode())
+    credentials = bearer_token(request.headers.get("Authorization", "")) or ""
+    return hmac.compare_digest(credentials.encode(), token.encode())
 
 
 def _redis_answers() -> bool:

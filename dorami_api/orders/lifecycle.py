@@ -1,4 +1,4 @@
-"""The order lifecycle (SPEC §6):
+"""The order lifecycle:
 
     PENDING_PAYMENT → PAID (admin confirms the transfer) → SHIPPED (tracking number) → DELIVERED
     PENDING_PAYMENT → CANCELLED (buyer or admin)     PAID → CANCELLED (admin)
@@ -17,14 +17,14 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.db_types import utcnow
+from dorami_api.db import transactions
+from dorami_api.db.after_commit import after_commit
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.notifications import announce_order_updated
-from dorami_api.products import events, stock
-from dorami_api.waitlist import service as waitlist
+from dorami_api.products import stock, stock_changes
 
 ORDER_ID = re.compile(r"ORD-\d{8}-\d{5,7}")
 BUYER_CANCELLABLE = ("PENDING_PAYMENT",)
@@ -66,7 +66,7 @@ def _advance(order_id: str, source: str, target: str, **values) -> Order:
             raise _invalid_state(order_id, target)
         after_commit(announce_order_updated, order_id)
 
-    stock.atomic(work)
+    transactions.atomic(work)
     return db.session.get(Order, order_id, populate_existing=True)
 
 
@@ -105,9 +105,8 @@ def cancel(
             variant = next((v for v in product.variants if v.id == variant_id), None)
             stock.return_stock(product, variant, quantity)
         for product in products.values():
-            waitlist.promote_waiting_in_transaction(product)
-            after_commit(events.announce_stock_change, stock.settle(product))
+            stock_changes.units_released(product)
         after_commit(announce_order_updated, order_id)
 
-    stock.atomic(work)
+    transactions.atomic(work)
     return db.session.get(Order, order_id, populate_existing=True)

@@ -1,4 +1,4 @@
-"""Prices and the shipping rule shared by the cart summary and the order (SPEC §6).
+"""Prices and the shipping rule shared by the cart summary and the order.
 
 One shipping fee per order: the system default fee, waived when a stream of the ordered products
 offers free shipping — unconditionally, or from a threshold this order's subtotal reaches.
@@ -13,10 +13,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from dorami_api.admin.config_service import system_config
-from dorami_api.common.db_types import CENT
+from dorami_api.db.types import CENT
 from dorami_api.extensions import db
 from dorami_api.products.models import Product, ProductVariant
+from dorami_api.settings.service import system_config
 from dorami_api.streaming.models import LiveStream
 
 ZERO = Decimal("0.00")

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from dorami_api.common.validation import Schema
+from dorami_api.web.validation import Schema
 
 OrderStatus = Literal["PENDING_PAYMENT", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"]
 

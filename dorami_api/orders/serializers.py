@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dorami_api.admin.config_service import bank_transfer_json, system_config
-from dorami_api.common.db_types import money_str
-from dorami_api.common.responses import iso
+from dorami_api.db.types import money_str
 from dorami_api.orders.models import Order, OrderItem
+from dorami_api.settings.service import bank_transfer_json, system_config
+from dorami_api.web.responses import iso
 
 
 def item_json(item: OrderItem) -> dict:

@@ -1,4 +1,4 @@
-"""Placing orders (SPEC §6): from the cart (all or selected lines) or directly.
+"""Placing orders: from the cart (all or selected lines) or directly.
 
 One transaction per order: lock the products (ascending ids), check, take the stock, write the
 order with its snapshots, commit; broadcasts go out after commit. The order number is taken just
@@ -22,20 +22,21 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.db_types import utcnow
-from dorami_api.common.fields import MONEY_MAX
-from dorami_api.common.read_only import read_without_transaction
+from dorami_api.db import transactions
+from dorami_api.db.after_commit import after_commit
+from dorami_api.db.read_only import read_without_transaction
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, Forbidden, NotFound
 from dorami_api.extensions import db
 from dorami_api.orders import numbering, pricing
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.notifications import announce_new_order
-from dorami_api.products import events, stock
+from dorami_api.products import flash_sale, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.users.crypto import decrypt_address
 from dorami_api.users.models import User
-from dorami_api.waitlist import service as waitlist
+from dorami_api.waitlist import promotion
+from dorami_api.web.fields import MONEY_MAX
 
 
 @dataclass(frozen=True)
@@ -107,10 +108,9 @@ def _write_order(
     who: Buyer,
     key: str | None,
     lines: list[Line],
-    settlements: list[stock.StockSettlement],
     terms: pricing.ShippingTerms,
 ) -> str:
-    """Write the order (products locked, stock taken and settled), queue broadcasts."""
+    """Write the order (products locked, stock taken and settled), queue its broadcast."""
     subtotal = sum((pricing.unit_price(line.product, line.variant) * line.quantity for line in lines), Decimal("0"))
     stream_ids = [line.product.stream_id for line in lines]
     if not terms.covers(stream_ids):  # a product moved to another stream meanwhile
@@ -122,8 +122,6 @@ def _write_order(
             f"An order's total can be at most {MONEY_MAX}; split it into smaller orders",
             {"total": str(subtotal + fee), "maxTotal": str(MONEY_MAX)},
         )
-    for settlement in settlements:
-        after_commit(events.announce_stock_change, settlement)
     order = Order(
         id=order_id,
         user_id=who.user_id,
@@ -168,22 +166,22 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
     began = time.monotonic()
 
     def place():
-        stock.refuse_if_seen_empty(product_ids, since=began)
+        flash_sale.refuse_if_seen_empty(product_ids, since=began)
         # Plain reads before the lock: outside a transaction (no BEGIN/COMMIT round trips); the
         # locked part below runs in one of its own.
         read_without_transaction()
-        streams = stock.precheck(totals)
+        streams = flash_sale.precheck(totals)
         who = buyer(user_id)
         terms = pricing.shipping_terms(streams.values())
-        stock.release_connection()
+        transactions.release_connection()
 
         def work():
             try:
                 # Again after the gate: buyers queued behind a sale that has just sold out are
                 # refused here, without touching the row lock — most without even a read, once
                 # this process has seen the product at zero.
-                stock.refuse_if_seen_empty(product_ids, since=began)
-                stock.precheck(totals)
+                flash_sale.refuse_if_seen_empty(product_ids, since=began)
+                flash_sale.precheck(totals)
             except ApiError:
                 if key and (twin := find_by_key(user_id, key)) is not None:
                     return twin  # a twin of this request took the last units meanwhile
@@ -200,10 +198,11 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
                 stock.take_stock(product, variant, quantity)
                 lines.append(Line(product, variant, quantity))
                 held[product_id] = counted if variant is None and len(totals) == 1 else None
-            settlements = [stock.settle(product, held.get(product_id)) for product_id, product in products.items()]
-            return _write_order(order_id, who, key, lines, settlements, terms)
+            for product_id, product in products.items():
+                stock_changes.units_taken(product, held.get(product_id))
+            return _write_order(order_id, who, key, lines, terms)
 
-        return stock.atomic(work, gated=product_ids)
+        return transactions.atomic(work, gate=lambda: flash_sale.gate(product_ids))
 
     return _idempotent(user_id, key, place)
 
@@ -247,12 +246,14 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
                 stock.take_stock(product, variant, hold.quantity)
                 hold.status, hold.updated_at = "ORDERED", utcnow()
                 lines.append(Line(product, variant, hold.quantity))
-            waitlist.end_promotion([hold.id for hold in holds if hold.source == "WAITLIST"], "COMPLETED")
+            promotion.end_promotion([hold.id for hold in holds if hold.source == "WAITLIST"], "COMPLETED")
             used = {hold.product_id for hold in holds}
-            settlements = [stock.settle(product) for product_id, product in products.items() if product_id in used]
-            return _write_order(order_id, who, key, lines, settlements, terms)
+            for product_id, product in products.items():
+                if product_id in used:
+                    stock_changes.units_taken(product)
+            return _write_order(order_id, who, key, lines, terms)
 
-        return stock.atomic(work)
+        return transactions.atomic(work)
 
     return _idempotent(user_id, key, place)
 

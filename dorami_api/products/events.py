@@ -1,5 +1,5 @@
 """Announcing product changes after commit: the one place that turns a committed change into the
-right broadcasts (SPEC §5). Reads the product afresh, so every broadcast carries committed data
+right broadcasts. Reads the product afresh, so every broadcast carries committed data
 and its `version`, exactly as `GET /products/{id}` returns it.
 
 Visibility decides the event: a product appearing in a stream's room (created, unhidden, moved
@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from flask import current_app
 
 from dorami_api.extensions import db
-from dorami_api.observability import shutdown
 from dorami_api.products import stock
 from dorami_api.products.models import Product
 from dorami_api.products.serializers import product_json, stream_key_of
 from dorami_api.realtime import broadcast
 from dorami_api.realtime.coalesce import Coalescer
 from dorami_api.realtime.timers import LateLock
+from dorami_api.server import shutdown
 
 UPDATE_WINDOW_SECONDS = 0.25
 _updates = Coalescer(UPDATE_WINDOW_SECONDS)

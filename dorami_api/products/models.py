@@ -7,7 +7,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dorami_api.common.db_types import Money, UTCDateTime, enum_column, new_uuid, utcnow
+from dorami_api.db.types import Money, UTCDateTime, enum_column, new_uuid, utcnow
 from dorami_api.extensions import db
 
 PRODUCT_STATUSES = ("AVAILABLE", "SOLD_OUT", "HIDDEN")

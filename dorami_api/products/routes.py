@@ -1,4 +1,4 @@
-"""/api/v1/products: the public catalogue and its admin (SPEC §5)."""
+"""/api/v1/products: the public catalogue and its admin."""
 
 from __future__ import annotations
 
@@ -7,10 +7,6 @@ import uuid
 from flask import Blueprint
 
 from dorami_api.auth.guards import admin_required
-from dorami_api.common.fields import page_schema
-from dorami_api.common.responses import created, no_content, ok, ok_serialised, page_of
-from dorami_api.common.validation import body, documented, query
-from dorami_api.common.viewer import viewer_is_admin
 from dorami_api.errors import Forbidden
 from dorami_api.products import list_cache, service
 from dorami_api.products.schemas import (
@@ -20,6 +16,10 @@ from dorami_api.products.schemas import (
     ProductUpdate,
     StockAdjustment,
 )
+from dorami_api.web.fields import page_schema
+from dorami_api.web.responses import created, no_content, ok, ok_serialised, page_of
+from dorami_api.web.validation import body, documented, query
+from dorami_api.web.viewer import viewer_is_admin
 
 bp = Blueprint("products", __name__)
 TAGS = ("products",)

@@ -1,4 +1,4 @@
-"""Request and response schemas of the catalogue (SPEC §5): they validate requests and describe
+"""Request and response schemas of the catalogue: they validate requests and describe
 both directions in the OpenAPI document."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dorami_api.common.fields import MoneyIn, MoneyOut, PageQuery, Timestamp, UtcDatetime
-from dorami_api.common.validation import Schema
+from dorami_api.web.fields import MoneyIn, MoneyOut, PageQuery, Timestamp, UtcDatetime
+from dorami_api.web.validation import Schema
 
 MAX_IMAGES = 10
 MAX_VARIANTS = 50

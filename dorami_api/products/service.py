@@ -1,8 +1,9 @@
-"""Catalogue rules (SPEC §5): listing, creating, editing, deleting products, adjusting stock.
+"""Catalogue rules: listing, creating, editing, deleting products, adjusting stock.
 
 Every write locks the product row (stock.lock_product), settles its status through
-stock.settle (SOLD_OUT at zero available, AVAILABLE again after a restock; `version` + 1), commits,
-and only then broadcasts (products/events.py through after_commit).
+stock.settle (SOLD_OUT at zero available, AVAILABLE again after a restock; `version` + 1) — or,
+when units may have come back, through products/stock_changes.py, which serves the waitlist first —
+commits, and only then broadcasts (products/events.py through after_commit).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.read_only import read_without_transaction
-from dorami_api.common.responses import data_json, page_of
+from dorami_api.db import transactions
+from dorami_api.db.after_commit import after_commit
+from dorami_api.db.read_only import read_without_transaction
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
-from dorami_api.products import events, list_cache, stock
+from dorami_api.products import events, list_cache, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.products.schemas import (
     MAX_STOCK,
@@ -29,8 +30,8 @@ from dorami_api.products.schemas import (
     VariantIn,
 )
 from dorami_api.products.serializers import held_by_variant, product_json
-from dorami_api.streaming.models import LiveStream
-from dorami_api.waitlist import service as waitlist
+from dorami_api.streaming.models import LiveStream, stream_keys
+from dorami_api.web.responses import data_json, page_of
 
 
 def _escape_like(text: str) -> str:
@@ -66,12 +67,7 @@ def list_products(query: ProductListQuery, include_hidden: bool = False) -> tupl
     ).all()
     ids = [p.id for p in products]
     held, variant_held = stock.held_by_product(ids), held_by_variant(ids)
-    stream_ids = {p.stream_id for p in products if p.stream_id}
-    keys = dict(
-        db.session.execute(sa.select(LiveStream.id, LiveStream.stream_key).where(LiveStream.id.in_(stream_ids))).all()
-        if stream_ids
-        else []
-    )
+    keys = stream_keys(p.stream_id for p in products)
     items = [product_json(p, held.get(p.id, 0), keys.get(p.stream_id), variant_held=variant_held) for p in products]
     return items, total
 
@@ -199,11 +195,6 @@ _COLUMNS = {
 }
 
 
-def _offer_to_waitlist(product: Product) -> None:
-    """Units that came back (restock, unhiding) go to the waitlist first, in this transaction."""
-    waitlist.promote_waiting_in_transaction(product)
-
-
 def update_product(product_id: uuid.UUID, body: ProductUpdate) -> dict:
     def work() -> Product:
         product = stock.lock_product(product_id)
@@ -227,14 +218,14 @@ def update_product(product_id: uuid.UUID, body: ProductUpdate) -> dict:
         if body.status == "HIDDEN":
             product.status = "HIDDEN"
         elif body.status == "AVAILABLE" and product.status == "HIDDEN":
-            # Back on sale; settle() turns it SOLD_OUT at once if nothing is available.
+            # Back on sale; settling turns it SOLD_OUT at once if nothing is available.
             product.status = "AVAILABLE"
-        _offer_to_waitlist(product)
-        settlement = stock.settle(product)
+        # Stock may have come back (a restock, a variant raised, the product shown again).
+        settlement = stock_changes.settle_released(product)
         after_commit(events.announce_product_change, product.id, before, settlement)
         return product
 
-    return product_json(stock.atomic(work))
+    return product_json(transactions.atomic(work))
 
 
 def delete_product(product_id: uuid.UUID) -> None:
@@ -250,7 +241,7 @@ def delete_product(product_id: uuid.UUID) -> None:
         db.session.delete(product)
         after_commit(events.announce_deleted, data)
 
-    stock.atomic(work)
+    transactions.atomic(work)
 
 
 def adjust_stock(product_id: uuid.UUID, body: StockAdjustment) -> dict:
@@ -270,13 +261,13 @@ def adjust_stock(product_id: uuid.UUID, body: StockAdjustment) -> dict:
             raise ApiError(400, "VALIDATION_ERROR", "The request is invalid", {"fields": [field]})
         if body.delta > 0:
             stock.return_stock(product, variant, body.delta)
-            _offer_to_waitlist(product)
+            stock_changes.units_released(product)
         else:
             stock.take_stock(product, variant, -body.delta)
-        after_commit(events.announce_stock_change, stock.settle(product))
+            stock_changes.units_taken(product)
         return product
 
-    return product_json(stock.atomic(work))
+    return product_json(transactions.atomic(work))
 
 
 def mark_sold_out(product_id: uuid.UUID) -> dict:
@@ -296,7 +287,7 @@ def mark_sold_out(product_id: uuid.UUID) -> dict:
             product.stock = sum(variant.stock for variant in product.variants)
         else:
             product.stock = min(product.stock, stock.held_quantity(product.id))
-        after_commit(events.announce_stock_change, stock.settle(product))
+        stock_changes.units_taken(product)
         return product
 
-    return product_json(stock.atomic(work))
+    return product_json(transactions.atomic(work))

@@ -1,24 +1,11 @@
-"""The Socket.IO side of the service (SPEC §7): one Flask-SocketIO server shared by every process
-through the Redis message queue, three namespaces, and broadcast.py — the only place that knows
-event names and rooms.
+"""The Socket.IO transport: one Flask-SocketIO server shared by every process through the Redis
+message queue, three namespaces, and broadcast.py — the only place that knows event names and
+rooms. The features that speak over it (chat, presence) live in their own packages.
 
 Modules: server (options, message queue, ack detection), connections (connect-time
-authentication and the sockets of this process), replies (ack or `*:success` / `error`, rate
-limits), chat (`/chat`), presence (`/streaming`), commerce (`/`), revocation (cutting revoked
-sessions' sockets on every process), control (commands each process runs on the sockets it
-holds), lifecycle (metrics and graceful shutdown).
+authentication and the sockets of this process), session_cache (auth sessions recently checked
+for a connect), replies (ack or `*:success` / `error`), socket_limits (per-user event limits),
+commerce (`/`: joining a stream's product room), revocation (cutting revoked sessions' sockets on
+every process), control (commands each process runs on the sockets it holds), operations (metrics
+and graceful shutdown), coalesce / pacing / timers (broadcast timing).
 """
-
-from __future__ import annotations
-
-from flask import Flask
-
-
-def init_app(app: Flask) -> None:
-    from dorami_api.realtime import chat, commerce, connections, control, lifecycle, presence, revocation, server  # noqa: F401
-
-    server.init_app(app)
-    control.init_app(app)
-    revocation.init_app(app)
-    presence.init_app(app)
-    lifecycle.init_app(app)

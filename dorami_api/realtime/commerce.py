@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from flask_socketio import join_room, leave_room
 
-from dorami_api.realtime import broadcast, ratelimit
+from dorami_api.realtime import broadcast, socket_limits
 from dorami_api.realtime.broadcast import ROOT
 from dorami_api.realtime.connections import SocketClient
 from dorami_api.realtime.replies import required_text, socket_event
 
 
-@socket_event(ROOT, "join:stream", ratelimit.JOIN_LEAVE, guests=True)
+@socket_event(ROOT, "join:stream", socket_limits.JOIN_LEAVE, guests=True)
 def join_stream(client: SocketClient, payload: dict) -> dict:
     stream_key = required_text(payload, "streamId")
     room = broadcast.stream_room(stream_key)
@@ -20,7 +20,7 @@ def join_stream(client: SocketClient, payload: dict) -> dict:
     return {"streamId": stream_key, "room": room}
 
 
-@socket_event(ROOT, "leave:stream", ratelimit.JOIN_LEAVE, guests=True)
+@socket_event(ROOT, "leave:stream", socket_limits.JOIN_LEAVE, guests=True)
 def leave_stream(client: SocketClient, payload: dict) -> dict:
     stream_key = required_text(payload, "streamId")
     leave_room(broadcast.stream_room(stream_key))

@@ -16,11 +16,11 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 
 from dorami_api.auth.principal import Principal, principal_of, verified_claims
-from dorami_api.auth.tokens import ACCESS_COOKIE
-from dorami_api.common.plain_text import displayable
+from dorami_api.auth.tokens import ACCESS_COOKIE, bearer_token
 from dorami_api.errors import DEPENDENCY_OUTAGE, ApiError
 from dorami_api.extensions import socketio
-from dorami_api.realtime import broadcast, sessions
+from dorami_api.plain_text import displayable
+from dorami_api.realtime import broadcast, session_cache
 from dorami_api.realtime.broadcast import CHAT, ROOT, STREAMING
 
 log = logging.getLogger(__name__)
@@ -86,10 +86,7 @@ def handshake_token(auth) -> str | None:
     if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"].strip():
         token = auth["token"].strip()
         return token.removeprefix("Bearer ").strip()
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.cookies.get(ACCESS_COOKIE) or None
+    return bearer_token(request.headers.get("Authorization", "")) or request.cookies.get(ACCESS_COOKIE) or None
 
 
 def _display_name(principal: Principal) -> str:
@@ -105,7 +102,7 @@ def authenticate(namespace: str, auth) -> SocketClient:
         return SocketClient(request.sid, namespace, None, None, "GUEST", "guest")
     try:
         claims = verified_claims(token)
-        principal = principal_of(claims, sessions.checked_session(claims))
+        principal = principal_of(claims, session_cache.checked_session(claims))
     except ApiError as error:
         raise ConnectionRefusedError(error.code) from None
     except DEPENDENCY_OUTAGE as error:  # Redis or PostgreSQL down: the client retries later

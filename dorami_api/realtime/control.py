@@ -17,7 +17,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from dorami_api.extensions import redis_store, socketio
-from dorami_api.realtime import connections, listeners, sessions
+from dorami_api.realtime import connections, listeners, session_cache
 from dorami_api.redis_client import build_redis
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def _run(message: dict) -> None:
 
 
 def _listen() -> None:
-    for message in listeners.messages(LISTENER_NAME, _state.channel, _open_pubsub, on_change=sessions.listening):
+    for message in listeners.messages(LISTENER_NAME, _state.channel, _open_pubsub, on_change=session_cache.listening):
         try:
             _run(json.loads(message["data"]))
         except Exception:

@@ -1,4 +1,4 @@
-"""How every client event is answered (SPEC §7): through the acknowledgement callback when the
+"""How every client event is answered: through the acknowledgement callback when the
 client passed one — {success: true, data} or {success: false, errorCode, message} — otherwise
 through `<event>:success` {type, data} or `error` {type: "error", errorCode, message}.
 
@@ -18,7 +18,7 @@ from flask_socketio import emit
 
 from dorami_api.errors import DEPENDENCY_OUTAGE, RETRY_AFTER_SECONDS
 from dorami_api.extensions import socketio
-from dorami_api.realtime import connections, lifecycle, ratelimit
+from dorami_api.realtime import connections, operations, socket_limits
 from dorami_api.realtime.queue import QueueUnavailable
 from dorami_api.realtime.server import ack_requested
 
@@ -47,11 +47,11 @@ def _answer_error(event: str, error: SocketError):
     return None
 
 
-def charge(limit: ratelimit.Limit, client: connections.SocketClient) -> None:
+def charge(limit: socket_limits.Limit, client: connections.SocketClient) -> None:
     """Count one event of the client against `limit`; RATE_LIMIT_EXCEEDED when over it."""
     try:
-        ratelimit.hit(limit, client.participant)
-    except ratelimit.RateLimited as limited:
+        socket_limits.hit(limit, client.participant)
+    except socket_limits.RateLimited as limited:
         raise _rate_limit_exceeded(limited) from None
 
 
@@ -65,27 +65,27 @@ def _dependency_unavailable() -> SocketError:
     return SocketError("SERVICE_UNAVAILABLE", message, retryAfter=RETRY_AFTER_SECONDS)
 
 
-def _rate_limit_exceeded(limited: ratelimit.RateLimited) -> SocketError:
+def _rate_limit_exceeded(limited: socket_limits.RateLimited) -> SocketError:
     return SocketError("RATE_LIMIT_EXCEEDED", str(limited), retryAfter=limited.retry_after)
 
 
 def socket_event(
     namespace: str,
     event: str,
-    limit: ratelimit.Limit = ratelimit.OTHER,
+    limit: socket_limits.Limit = socket_limits.OTHER,
     guests: bool = False,
     limit_counted_by_handler: bool = False,
 ):
     """Register handler(client, payload: dict) -> data for `event` in `namespace`.
 
     With `limit_counted_by_handler` the handler counts the event against `limit` itself (in the
-    same Redis round trip as its own work; chat messages) and may raise ratelimit.RateLimited;
+    same Redis round trip as its own work; chat messages) and may raise socket_limits.RateLimited;
     an event refused before it reaches the handler is still counted here."""
 
     def decorator(handler: Callable[[connections.SocketClient, dict], Any]):
         @functools.wraps(handler)
         def handle(payload=None, *_ignored):
-            lifecycle.count_event(namespace, event)
+            operations.count_event(namespace, event)
             try:
                 client = connections.get(namespace, request.sid)
                 if client is None:
@@ -101,7 +101,7 @@ def socket_event(
                         charge(limit, client)
                     raise SocketError("VALIDATION_ERROR", "The payload must be an object")
                 return _answer_success(event, handler(client, payload))
-            except ratelimit.RateLimited as limited:
+            except socket_limits.RateLimited as limited:
                 return _answer_error(event, _rate_limit_exceeded(limited))
             except SocketError as error:
                 return _answer_error(event, error)

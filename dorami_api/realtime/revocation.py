@@ -1,5 +1,5 @@
 """Revoked sessions and suspended users lose their open sockets at once, on every process
-(SPEC §3): auth publishes every revocation (auth/sessions.py on_revocation); we turn it into a
+: auth publishes every revocation (auth/sessions.py on_revocation); we turn it into a
 control command that each socket-serving process runs on its own sockets — tell them
 `session:revoked`, then disconnect them."""
 
@@ -9,13 +9,13 @@ from flask import Flask
 
 from dorami_api.auth.sessions import on_revocation
 from dorami_api.extensions import socketio
-from dorami_api.realtime import broadcast, connections, control, sessions
+from dorami_api.realtime import broadcast, connections, control, session_cache
 
 
 @control.command("cut-sessions")
 def cut_local_sockets(user_id: str, session_ids: list[str] | None, reason: str) -> int:
     """Tell and disconnect this process's sockets of the user (or of those sessions only)."""
-    sessions.forget_user(user_id)
+    session_cache.forget_user(user_id)
     wanted = None if session_ids is None else set(session_ids)
     cut = 0
     for client in connections.local_clients():

@@ -1,5 +1,5 @@
 """Media-server hooks: the RTMP server asks us whether a publisher may go live, and tells us when
-it stops (SPEC §4). Two wire forms on the same routes:
+it stops. Two wire forms on the same routes:
 
 - nginx-rtmp (`on_publish` / `on_publish_done`): a form post with `name` = the stream name the
   encoder published (our publishKey), `call`, `addr`, `app`, ...; any 2xx allows, anything else
@@ -23,9 +23,9 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from dorami_api.common.validation import documented, parse_model
 from dorami_api.errors import ApiError, error_response
 from dorami_api.streaming import service
+from dorami_api.web.validation import documented, parse_model
 
 bp = Blueprint("streaming_hooks", __name__)
 log = logging.getLogger(__name__)

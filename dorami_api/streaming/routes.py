@@ -1,4 +1,4 @@
-"""/api/v1/streaming: live streams (SPEC §4). Admin writes answer with the secret publishKey;
+"""/api/v1/streaming: live streams. Admin writes answer with the secret publishKey;
 public reads never carry it."""
 
 from __future__ import annotations
@@ -9,11 +9,7 @@ import uuid
 from flask import Blueprint
 
 from dorami_api.auth.guards import admin_required, current_principal
-from dorami_api.common.fields import PageQuery, page_schema
-from dorami_api.common.read_only import read_without_transaction
-from dorami_api.common.responses import created, no_content, ok, page_of
-from dorami_api.common.validation import body, documented, query
-from dorami_api.common.viewer import viewer_is_admin
+from dorami_api.db.read_only import read_without_transaction
 from dorami_api.errors import NotFound
 from dorami_api.streaming import service
 from dorami_api.streaming.schemas import (
@@ -27,6 +23,10 @@ from dorami_api.streaming.schemas import (
     StreamStatusOut,
     StreamUpdate,
 )
+from dorami_api.web.fields import PageQuery, page_schema
+from dorami_api.web.responses import created, no_content, ok, page_of
+from dorami_api.web.validation import body, documented, query
+from dorami_api.web.viewer import viewer_is_admin
 
 bp = Blueprint("streaming", __name__)
 TAGS = ("streaming",)

@@ -1,4 +1,4 @@
-"""Request and response schemas of live streams (SPEC §4)."""
+"""Request and response schemas of live streams."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dorami_api.common.fields import MoneyIn, MoneyOut, PageQuery, Timestamp, UtcDatetime
-from dorami_api.common.validation import Schema
 from dorami_api.products.schemas import ProductOut
+from dorami_api.web.fields import MoneyIn, MoneyOut, PageQuery, Timestamp, UtcDatetime
+from dorami_api.web.validation import Schema
 
 StreamStatus = Literal["SCHEDULED", "LIVE", "ENDED"]
 FreeShippingMode = Literal["DISABLED", "UNCONDITIONAL", "THRESHOLD"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from dorami_api.common.db_types import money_str
-from dorami_api.common.responses import iso
+from dorami_api.db.types import money_str
 from dorami_api.extensions import db
 from dorami_api.streaming.models import LiveStream
 from dorami_api.users.models import User
+from dorami_api.web.responses import iso
 
 
 def stream_json(stream: LiveStream, private: bool = False, host_name: str | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""Live-stream rules (SPEC §4): SCHEDULED → LIVE → ENDED, the public/secret key split, the
+"""Live-stream rules: SCHEDULED → LIVE → ENDED, the public/secret key split, the
 featured product, and one way to end a stream whoever ends it (admin, media hook, expiry job).
 
 Lifecycle changes lock the stream row, so an admin's end and the media server's unpublish
@@ -13,8 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.responses import iso
+from dorami_api.db.after_commit import after_commit
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.products import events as product_events
@@ -25,6 +24,7 @@ from dorami_api.streaming.models import LiveStream
 from dorami_api.streaming.schemas import StreamCreate, StreamListQuery, StreamUpdate
 from dorami_api.streaming.serializers import stream_json, streams_json
 from dorami_api.streaming.viewers import viewer_count
+from dorami_api.web.responses import iso
 
 
 def new_stream_key() -> str:

@@ -1,5 +1,5 @@
 """The current viewer count of a stream, as the realtime presence layer counts it in Redis
-(`stream:{streamKey}:viewers`, SPEC §7)."""
+(`stream:{streamKey}:viewers`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 import redis
 
-from dorami_api.realtime import presence
+from dorami_api.presence import service as presence
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint
 
 from dorami_api.auth.guards import admin_required, current_principal
-from dorami_api.common.responses import ok, page_of
-from dorami_api.common.validation import body, documented, query
 from dorami_api.users import service
 from dorami_api.users.schemas import AdminUserQuery, UserStatusChange
 from dorami_api.users.serializers import admin_user_json
+from dorami_api.web.responses import ok, page_of
+from dorami_api.web.validation import body, documented, query
 
 bp = Blueprint("admin_users", __name__)
 

@@ -11,10 +11,10 @@ import os
 import click
 from flask.cli import AppGroup
 
-from dorami_api.common.cli_errors import command_errors
-from dorami_api.common.responses import iso
+from dorami_api.cli_errors import command_errors
 from dorami_api.users import roles
 from dorami_api.users.models import ROLES
+from dorami_api.web.responses import iso
 
 PASSWORD_ENV = "DORAMI_ADMIN_PASSWORD"  # noqa: S105 - the name of the variable, not a password
 

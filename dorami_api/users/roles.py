@@ -13,10 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from dorami_api.auth.passwords import hash_password
 from dorami_api.auth.schemas import Email, Registration
 from dorami_api.auth.sessions import revoke_sessions
-from dorami_api.common.validation import validation_error
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.users.models import ROLES, User
+from dorami_api.web.validation import validation_error
 
 ROLE_CHANGED = "role_changed"
 

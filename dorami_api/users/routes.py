@@ -1,15 +1,15 @@
-"""/api/v1/users: the caller's own profile and shipping address (SPEC §3)."""
+"""/api/v1/users: the caller's own profile and shipping address."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
 from dorami_api.auth.guards import current_principal, login_required
-from dorami_api.common.responses import ok
-from dorami_api.common.validation import body, documented
 from dorami_api.users import service
 from dorami_api.users.schemas import ProfileUpdate, ShippingAddress
 from dorami_api.users.serializers import user_json
+from dorami_api.web.responses import ok
+from dorami_api.web.validation import body, documented
 
 bp = Blueprint("users", __name__)
 

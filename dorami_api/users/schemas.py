@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from dorami_api.common.fields import PAGE_MAX, DisplayName, plain_line
-from dorami_api.common.validation import Schema
+from dorami_api.web.fields import PAGE_MAX, DisplayName, plain_line
+from dorami_api.web.validation import Schema
 
 # The 50 states, DC, the inhabited territories and the military "states" the US Postal Service uses.
 _STATE_CODES = (

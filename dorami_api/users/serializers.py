@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from dorami_api.common.responses import iso
 from dorami_api.users.models import User
+from dorami_api.web.responses import iso
 
 
 def user_json(user: User) -> dict:

@@ -1,117 +1,40 @@
-"""The waitlist of a sold-out product (SPEC §6).
+"""The waitlist of a sold-out product, the user's side: join, positions, leave.
 
 A user joins the queue of a sold-out product (or variant); released stock — an expired or
 removed hold, a cancelled order, a restock — is offered to the first in line as a cart hold
-(source WAITLIST) for the product's holdMinutes, announced by `waitlist:promoted` in their user
-room. A promotion left unused until its hold expires passes on to the next in line.
-
-Every change to a product's queue happens with that product locked (stock.lock_product), the same
-lock that guards its stock and holds, so promotions can never hand out more than is available
-and two processes can never promote the same entry twice.
+(waitlist/promotion.py). A promotion left unused until its hold expires passes on to the next in
+line. Every change to a product's queue happens with that product locked (stock.lock_product).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.db_types import utcnow
-from dorami_api.common.responses import iso
+from dorami_api.db import transactions
+from dorami_api.db.types import utcnow
 from dorami_api.errors import Conflict, NotFound
 from dorami_api.extensions import db
-from dorami_api.products import events, stock
-from dorami_api.products.models import Product, ProductVariant
-from dorami_api.realtime import broadcast
+from dorami_api.products import stock, stock_changes
+from dorami_api.products.models import Product
 from dorami_api.waitlist.models import WaitlistEntry
+from dorami_api.waitlist.promotion import available_for
+from dorami_api.web.responses import iso
 
 OPEN_STATUSES = ("WAITING", "PROMOTED")
 
 
-def hold_expiry(product: Product, now: datetime) -> datetime | None:
-    """When a hold placed now on this product ends (None: holdMinutes 0, no timer)."""
-    return now + timedelta(minutes=product.hold_minutes) if product.hold_minutes > 0 else None
-
-
-def _available_for(product: Product, variant: ProductVariant | None) -> int:
-    if variant is None:
-        return stock.available_units(product)
-    return min(stock.variant_available_units(variant), stock.available_units(product))
-
-
-# --- promotion: called with the product locked, inside the caller's transaction ----------------
-
-
-def promote_waiting_in_transaction(product: Product) -> int:
-    """Offer what is available now to the queue, first come first served. Call with the product
-    locked, after changing its stock or holds and before stock.settle(); the promoted users are
-    told after commit. Returns the number of promotions.
-
-    A hidden product is not sold, so its queue waits: showing the product again serves it."""
-    if product.status == "HIDDEN":
-        return 0
-    db.session.flush()
-    now = utcnow()
-    waiting = db.session.scalars(
-        sa.select(WaitlistEntry)
-        .where(WaitlistEntry.product_id == product.id, WaitlistEntry.status == "WAITING")
-        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
-    ).all()
-    promoted = 0
-    for entry in waiting:
-        if stock.available_units(product) <= 0:
-            break
-        variant = next((v for v in product.variants if v.id == entry.variant_id), None)
-        if entry.variant_id is not None and variant is None:
-            continue  # the variant is gone; the entry stays until its owner leaves
-        quantity = min(entry.quantity, _available_for(product, variant))
-        if quantity <= 0:
-            continue  # this variant is still sold out; a later entry may want another one
-        hold = CartHold(
-            user_id=entry.user_id,
-            product_id=product.id,
-            variant_id=entry.variant_id,
-            quantity=quantity,
-            source="WAITLIST",
-            expires_at=hold_expiry(product, now),
-        )
-        db.session.add(hold)
-        db.session.flush()
-        entry.status, entry.hold_id, entry.promoted_at, entry.expires_at = "PROMOTED", hold.id, now, hold.expires_at
-        entry.updated_at = now
-        db.session.flush()
-        after_commit(broadcast.waitlist_promoted, str(entry.user_id), _promotion_json(entry, hold, product))
-        promoted += 1
-    return promoted
-
-
-def end_promotion(hold_ids: list[uuid.UUID], status: str) -> None:
-    """The WAITLIST holds ended: their entries become COMPLETED (ordered), EXPIRED (unused) or
-    CANCELLED (removed from the cart). Guarded by the PROMOTED state, so it happens once."""
-    if hold_ids:
-        db.session.execute(
-            sa.update(WaitlistEntry)
-            .where(WaitlistEntry.hold_id.in_(hold_ids), WaitlistEntry.status == "PROMOTED")
-            .values(status=status, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-
-
 def promote_waiting(product_id: uuid.UUID) -> int:
-    """For the restock path: in a transaction of its own (call it after yours has committed),
-    promote the queue of this product with whatever is available, settle and announce."""
+    """For a restock made outside the catalogue: in a transaction of its own (call it after yours
+    has committed), serve the queue of this product with whatever is available, settle and
+    announce. Returns the number of promotions."""
 
     def work() -> int:
-        product = stock.lock_product(product_id)
-        promoted = promote_waiting_in_transaction(product)
-        if promoted:
-            after_commit(events.announce_stock_change, stock.settle(product))
-        return promoted
+        return stock_changes.units_released(stock.lock_product(product_id)).promoted
 
-    return stock.atomic(work)
+    return transactions.atomic(work)
 
 
 # --- the user's side -------------------------------------------------------------------------
@@ -123,7 +46,7 @@ def join(user_id: uuid.UUID, product_id: uuid.UUID, variant_id: uuid.UUID | None
         if product.status == "HIDDEN":
             raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
         variant = stock.find_variant(product, variant_id)
-        if _available_for(product, variant) > 0:
+        if available_for(product, variant) > 0:
             raise Conflict("PRODUCT_AVAILABLE", "This product is in stock: add it to your cart instead")
         duplicate = db.session.scalar(
             sa.select(WaitlistEntry.id).where(
@@ -140,7 +63,7 @@ def join(user_id: uuid.UUID, product_id: uuid.UUID, variant_id: uuid.UUID | None
         db.session.flush()
         return entry
 
-    entry = stock.atomic(work)
+    entry = transactions.atomic(work)
     return db.session.get(WaitlistEntry, entry.id)
 
 
@@ -199,10 +122,9 @@ def leave(user_id: uuid.UUID, entry_id: uuid.UUID) -> None:
                 .values(status="RELEASED", updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-        promote_waiting_in_transaction(product)
-        after_commit(events.announce_stock_change, stock.settle(product))
+        stock_changes.units_released(product)
 
-    stock.atomic(work)
+    transactions.atomic(work)
 
 
 def entry_json(entry: WaitlistEntry) -> dict:
@@ -219,16 +141,4 @@ def entry_json(entry: WaitlistEntry) -> dict:
         "promotedAt": iso(entry.promoted_at),
         "expiresAt": iso(entry.expires_at),
         "createdAt": iso(entry.created_at),
-    }
-
-
-def _promotion_json(entry: WaitlistEntry, hold: CartHold, product: Product) -> dict:
-    return {
-        "waitlistEntryId": str(entry.id),
-        "cartItemId": str(hold.id),
-        "productId": str(product.id),
-        "variantId": str(hold.variant_id) if hold.variant_id else None,
-        "productName": product.name,
-        "quantity": hold.quantity,
-        "expiresAt": iso(hold.expires_at),
     }

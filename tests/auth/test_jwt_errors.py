@@ -8,9 +8,9 @@ import pytest
 from flask import Blueprint
 from flask_jwt_extended import create_access_token, jwt_required
 
-from dorami_api.auth.principal import block_access_token
+from dorami_api.auth.blocklist import block_access_token
 from dorami_api.auth.tokens import decode
-from dorami_api.common.responses import ok
+from dorami_api.web.responses import ok
 from tests.support.auth import create_user, login
 
 

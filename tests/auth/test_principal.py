@@ -8,12 +8,12 @@ import pytest
 from flask import Blueprint
 from flask_jwt_extended import create_access_token
 
+from dorami_api.auth.blocklist import block_access_token
 from dorami_api.auth.guards import admin_required, current_principal, login_required
-from dorami_api.auth.principal import block_access_token
 from dorami_api.auth.sessions import revoke_sessions
-from dorami_api.common.responses import ok
 from dorami_api.extensions import db
 from dorami_api.users.models import User
+from dorami_api.web.responses import ok
 from tests.support.auth import create_user, login
 
 

@@ -1,4 +1,4 @@
-"""HTTP rate limits (SPEC §9): per user when signed in, per IP otherwise, the stricter auth tier,
+"""HTTP rate limits: per user when signed in, per IP otherwise, the stricter auth tier,
 a per-account budget of failed logins, 429 in the envelope with Retry-After, limits shared by
 every worker through Redis."""
 
@@ -118,7 +118,7 @@ def test_limits_hold_across_workers(live_server, redis_url):
 
 def test_the_limiter_storage_follows_the_redis_setting():
     from dorami_api.config import parse_redis_url
-    from dorami_api.ratelimit import storage_options, storage_uri
+    from dorami_api.web.rate_limits import storage_options, storage_uri
 
     assert storage_uri(None) == "memory://"
     assert storage_uri(parse_redis_url("redis://r:6379/2")) == "redis://r:6379/2"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dorami_api.auth.principal import blocklist_key
+from dorami_api.auth.blocklist import blocklist_key
 from dorami_api.auth.tokens import decode
 from dorami_api.extensions import redis_store
 from tests.support.auth import PASSWORD, auth_header, bearer, create_user, register

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dorami_api.common.after_commit import after_commit
+from dorami_api.db.after_commit import after_commit
 from dorami_api.extensions import db
 from dorami_api.products.models import Product
 

@@ -1,12 +1,12 @@
-"""The error envelope of SPEC §1 on every failure path."""
+"""The error envelope on every failure path."""
 
 from __future__ import annotations
 
 import pytest
 from flask import Blueprint
 
-from dorami_api.common.responses import ok
-from dorami_api.common.validation import Schema, body
+from dorami_api.web.responses import ok
+from dorami_api.web.validation import Schema, body
 
 
 class Greeting(Schema):

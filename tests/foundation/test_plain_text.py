@@ -12,10 +12,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from dorami_api.common.fields import DisplayName
-from dorami_api.common.plain_text import NotPlainText, displayable, plain_text
-from dorami_api.realtime.chat import clean_message
+from dorami_api.chat.service import clean_message
+from dorami_api.plain_text import NotPlainText, displayable, plain_text
 from dorami_api.realtime.replies import SocketError
+from dorami_api.web.fields import DisplayName
 
 # What a browser starts a tag, an end tag, a comment or a processing instruction with.
 TAG_START = re.compile(r"<[^\W\d_]|</|<!|<\?")

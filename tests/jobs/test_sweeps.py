@@ -1,4 +1,4 @@
-"""Background jobs (SPEC §6): expired holds, stale promotions, unpaid orders — each unit of work
+"""Background jobs: expired holds, stale promotions, unpaid orders — each unit of work
 done once, even when two sweepers run at the same moment."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.db_types import utcnow
+from dorami_api.db.types import utcnow
 from dorami_api.extensions import db
 from dorami_api.jobs import runner, sweeps
 from dorami_api.orders.models import Order

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from dorami_api.common import connection_check
+from dorami_api.db import connection_check
 from dorami_api.extensions import db
 from tests.support import services
 

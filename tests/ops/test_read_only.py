@@ -1,4 +1,4 @@
-"""Public read-only routes read outside a transaction (common/read_only.py); the connection they
+"""Public read-only routes read outside a transaction (db/read_only.py); the connection they
 used must come back to the pool as it was, so the next request's writes are still atomic."""
 
 from __future__ import annotations

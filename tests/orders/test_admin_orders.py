@@ -1,4 +1,4 @@
-"""The admin's order list, filters and CSV export (SPEC §6)."""
+"""The admin's order list, filters and CSV export."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from dorami_api.common.db_types import utcnow
+from dorami_api.db.types import utcnow
 from dorami_api.extensions import db
 from dorami_api.orders.models import Order
 from tests.orders.helpers import ADMIN_ORDERS, buy, placed

@@ -1,11 +1,11 @@
-"""Placing orders over HTTP (SPEC §6): from the cart or directly, totals and shipping, snapshots,
+"""Placing orders over HTTP: from the cart or directly, totals and shipping, snapshots,
 numbering, profile rule, idempotency."""
 
 from __future__ import annotations
 
 import re
 
-from dorami_api.common.db_types import utcnow
+from dorami_api.db.types import utcnow
 from tests.orders.helpers import ORDERS, add, buy, placed
 from tests.support.commerce import (
     ADDRESS,

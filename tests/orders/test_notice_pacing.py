@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from dorami_api.observability import shutdown
 from dorami_api.realtime.pacing import Pacer
+from dorami_api.server import shutdown
 
 
 def _wait_for(predicate, seconds: float = 10.0) -> None:

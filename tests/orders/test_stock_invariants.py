@@ -1,4 +1,4 @@
-"""Atomic stock under mixed concurrency (SPEC §5): holds, direct orders, checkouts,
+"""Atomic stock under mixed concurrency: holds, direct orders, checkouts,
 cancellations, removals and restocks from many threads (each its own connection) at one product.
 Whatever the interleaving, no unit is sold twice or lost: stock on hand always equals what came in
 minus what live orders took, never goes negative, and live holds never exceed it."""
@@ -10,6 +10,7 @@ import threading
 
 import sqlalchemy as sa
 
+from dorami_api.db import transactions
 from dorami_api.extensions import db
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.products import stock
@@ -35,7 +36,7 @@ def test_no_interleaving_oversells_or_loses_a_unit(app):
             stock.settle(product)
 
         with app.app_context():
-            stock.atomic(work)
+            transactions.atomic(work)
             db.session.remove()
         with lock:
             restocked.append(units)

@@ -1,4 +1,4 @@
-"""The stock state machine of SPEC §5 over REST — sold out at zero available, available again after
+"""The stock state machine over REST — sold out at zero available, available again after
 a restock, `version` up on every change — and the broadcasts each change makes, after commit only,
 to the product's stream room only."""
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.after_commit import after_commit
+from dorami_api.db.after_commit import after_commit
 from dorami_api.extensions import db
 from dorami_api.products import events
 from dorami_api.products.models import Product

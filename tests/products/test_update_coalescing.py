@@ -1,4 +1,4 @@
-"""`live:product:updated` is coalesced per product (SPEC §5: clients keep the newest `version`):
+"""`live:product:updated` is coalesced per product (clients keep the newest `version`):
 what a viewer of the stream's room sees when a product changes many times in a second — the
 first change at once, the latest state shortly after, sold-out at once, never an older version
 after a newer one."""
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import time
 
-from dorami_api.observability import shutdown
 from dorami_api.products import events
 from dorami_api.realtime.coalesce import Coalescer
+from dorami_api.server import shutdown
 from tests.products.helpers import API
 
 

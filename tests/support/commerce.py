@@ -11,7 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from dorami_api.cart.models import CartHold
-from dorami_api.common.db_types import utcnow
+from dorami_api.db.types import utcnow
 from dorami_api.extensions import db
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.streaming.models import LiveStream

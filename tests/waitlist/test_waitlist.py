@@ -1,4 +1,4 @@
-"""The waitlist over HTTP (SPEC §6): join only when sold out, positions, leave; released stock
+"""The waitlist over HTTP: join only when sold out, positions, leave; released stock
 promotes the first in line with a hold; an unused promotion passes on."""
 
 from __future__ import annotations
@@ -149,6 +149,30 @@ def test_a_cancelled_order_promotes_the_waitlist(app, client, promoted):
     assert promoted[0][0] == str(alice_user.id)
     assert [item["quantity"] for item in cart(client, alice)] == [2]
     assert product_row(app, product_id).status == "SOLD_OUT"
+
+
+def test_a_hidden_product_promotes_nobody_until_it_is_shown_again(app, client, promoted):
+    product_id = make_product(app, stock=1, hold_minutes=5)
+    boss = admin(app)
+    _, holder = shopper(app)
+    alice_user, alice = shopper(app)
+    placed(buy(client, holder, (product_id, 1)))
+    entry = join(client, alice, product_id).get_json()["data"]
+    products = f"/api/v1/products/{product_id}"
+    assert client.patch(products, json={"status": "HIDDEN"}, headers=boss).status_code == 200
+
+    # Restocked while hidden: nobody can see the product, so nobody is handed a hold on it.
+    assert client.post(f"{products}/stock", json={"delta": 2}, headers=boss).status_code == 200
+    assert promoted == []
+    assert cart(client, alice) == []
+    waiting = client.get(f"{WAITLIST}/{entry['id']}", headers=alice).get_json()["data"]
+    assert (waiting["status"], waiting["position"]) == ("WAITING", 1)
+
+    # Shown again: the first in line is served at once.
+    assert client.patch(products, json={"status": "AVAILABLE"}, headers=boss).status_code == 200
+    assert [user for user, _ in promoted] == [str(alice_user.id)]
+    assert [(item["productId"], item["quantity"]) for item in cart(client, alice)] == [(str(product_id), 1)]
+    assert client.get(f"{WAITLIST}/{entry['id']}", headers=alice).get_json()["data"]["status"] == "PROMOTED"
 
 
 def test_a_restock_promotes_through_promote_waiting(app, client, promoted):

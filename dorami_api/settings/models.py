@@ -6,7 +6,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dorami_api.common.db_types import Money, UTCDateTime, utcnow
+from dorami_api.db.types import Money, UTCDateTime, utcnow
 from dorami_api.extensions import db
 
 SYSTEM_CONFIG_ID = "system"

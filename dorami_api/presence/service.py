@@ -1,4 +1,4 @@
-"""`/streaming`: who is watching which stream, counted across every process (SPEC §7).
+"""`/streaming`: who is watching which stream, counted across every process.
 
 `stream:{key}:viewers` is a sorted set of distinct participants (user id, or `guest:<sid>`) scored
 by an expiry time. Each process also records, per participant, that *it* holds a socket of theirs
@@ -24,10 +24,11 @@ from flask import Flask
 from flask_socketio import join_room, leave_room
 
 from dorami_api.extensions import redis_store, socketio
-from dorami_api.realtime import broadcast, connections, ratelimit, streams
+from dorami_api.realtime import broadcast, connections, socket_limits
 from dorami_api.realtime.broadcast import STREAMING
 from dorami_api.realtime.connections import SocketClient
 from dorami_api.realtime.replies import SocketError, required_text, socket_event
+from dorami_api.streaming import live_status
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ def _announce(stream_key: str) -> None:
     if app is not None and count > 0:
         try:
             with app.app_context():
-                streams.record_peak(stream_key, count)
+                live_status.record_peak(stream_key, count)
         except Exception:
             log.exception("peak viewers of %s not recorded", stream_key)
     broadcast.viewer_count_updated(stream_key, count)
@@ -257,10 +258,10 @@ def _on_disconnect(client: SocketClient) -> None:
     _sid_streams.pop(client.sid, None)
 
 
-@socket_event(STREAMING, "stream:viewer:join", ratelimit.JOIN_LEAVE, guests=True)
+@socket_event(STREAMING, "stream:viewer:join", socket_limits.JOIN_LEAVE, guests=True)
 def viewer_join(client: SocketClient, payload: dict) -> dict:
     stream_key = required_text(payload, "streamKey")
-    if streams.status(stream_key) is None:
+    if live_status.status(stream_key) is None:
         raise SocketError("STREAM_NOT_FOUND", "No stream has this key")
     join_room(broadcast.stream_room(stream_key))
     if _add_local(stream_key, client):
@@ -270,7 +271,7 @@ def viewer_join(client: SocketClient, payload: dict) -> dict:
     return {"streamKey": stream_key, "viewerCount": count}
 
 
-@socket_event(STREAMING, "stream:viewer:leave", ratelimit.JOIN_LEAVE, guests=True)
+@socket_event(STREAMING, "stream:viewer:leave", socket_limits.JOIN_LEAVE, guests=True)
 def viewer_leave(client: SocketClient, payload: dict) -> dict:
     stream_key = required_text(payload, "streamKey")
     leave_room(broadcast.stream_room(stream_key))

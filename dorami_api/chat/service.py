@@ -1,4 +1,4 @@
-"""`/chat`: live chat rooms `live:{streamKey}` (SPEC §7).
+"""`/chat`: live chat rooms `live:{streamKey}`.
 
 A ban also takes the user's sockets out of the room on every process (control.py); a mute only
 silences them.
@@ -17,16 +17,18 @@ from datetime import timedelta
 
 from flask_socketio import join_room, leave_room
 
-from dorami_api.common.plain_text import NotPlainText, plain_text
-from dorami_api.common.responses import iso, utc_now
+from dorami_api.chat.models import ChatModeration
+from dorami_api.db.types import utcnow
 from dorami_api.extensions import db, redis_store, socketio
-from dorami_api.realtime import broadcast, connections, control, ratelimit, streams
+from dorami_api.plain_text import NotPlainText, plain_text
+from dorami_api.realtime import broadcast, connections, control, socket_limits
 from dorami_api.realtime.broadcast import CHAT
 from dorami_api.realtime.connections import SocketClient
-from dorami_api.realtime.models import ChatModeration
 from dorami_api.realtime.queue import QueueUnavailable
 from dorami_api.realtime.replies import SocketError, charge, required_text, socket_event
+from dorami_api.streaming import live_status
 from dorami_api.users.models import User
+from dorami_api.web.responses import iso, now_iso
 
 log = logging.getLogger(__name__)
 HISTORY_LENGTH = 100
@@ -64,7 +66,7 @@ def history(live_id: str) -> list[dict]:
 
 def _existing_stream(payload: dict) -> tuple[str, str]:
     live_id = required_text(payload, "liveId")
-    status = streams.status(live_id)
+    status = live_status.status(live_id)
     if status is None:
         raise SocketError("STREAM_NOT_FOUND", "No stream has this key")
     return live_id, status
@@ -72,7 +74,7 @@ def _existing_stream(payload: dict) -> tuple[str, str]:
 
 def _restore_moderation(live_id: str, user_id: str) -> None:
     """Re-arm the Redis mirror of this user's live mutes and bans in this room (after a flush)."""
-    now = utc_now()
+    now = utcnow()
     rows = db.session.execute(
         db.select(ChatModeration.action, ChatModeration.expires_at).where(
             ChatModeration.stream_key == live_id,
@@ -87,7 +89,7 @@ def _restore_moderation(live_id: str, user_id: str) -> None:
             redis_store.set(moderation_key(live_id, action, user_id), iso(expires_at), ex=seconds)
 
 
-@socket_event(CHAT, "chat:join-room", ratelimit.JOIN_LEAVE)
+@socket_event(CHAT, "chat:join-room", socket_limits.JOIN_LEAVE)
 def join(client: SocketClient, payload: dict) -> dict:
     live_id, _status = _existing_stream(payload)
     _restore_moderation(live_id, client.user_id)
@@ -100,7 +102,7 @@ def join(client: SocketClient, payload: dict) -> dict:
     return {"liveId": live_id, "roomName": room}
 
 
-@socket_event(CHAT, "chat:leave-room", ratelimit.JOIN_LEAVE)
+@socket_event(CHAT, "chat:leave-room", socket_limits.JOIN_LEAVE)
 def leave(client: SocketClient, payload: dict) -> dict:
     live_id = required_text(payload, "liveId")
     room = broadcast.chat_room(live_id)
@@ -110,11 +112,11 @@ def leave(client: SocketClient, payload: dict) -> dict:
     return {"liveId": live_id}
 
 
-# One round trip per message (SPEC §7 order of checks): count the sender's rate limit (shared
+# One round trip per message (in this order of checks): count the sender's rate limit (shared
 # by every process), refuse a banned or muted sender, then append to the room's history.
 # KEYS: rate limit, ban, mute, history. ARGV: window, limit, message JSON, history length, TTL.
 _SEND = (
-    ratelimit.COUNT_HIT_LUA
+    socket_limits.COUNT_HIT_LUA
     + """
 if hits > tonumber(ARGV[2]) then return {'RATE_LIMITED', ttl} end
 local ban = redis.call('GET', KEYS[2])
@@ -138,7 +140,7 @@ def _new_message(client: SocketClient, payload: dict) -> dict:
         raise SocketError("VALIDATION_ERROR", "clientMessageId must be text of at most 64 characters")
     if not connections.in_room(client, broadcast.chat_room(live_id)):
         raise SocketError("NOT_IN_ROOM", "Join the chat room before sending")
-    status = streams.status(live_id)
+    status = live_status.status(live_id)
     if status is None:
         raise SocketError("STREAM_NOT_FOUND", "No stream has this key")
     if status == "ENDED":
@@ -150,15 +152,15 @@ def _new_message(client: SocketClient, payload: dict) -> dict:
         "username": client.username,
         "message": text,
         "clientMessageId": client_message_id,
-        "timestamp": iso(utc_now()),
+        "timestamp": now_iso(),
     }
 
 
 def _store(client: SocketClient, message: dict) -> None:
     """Count the message against the sender's limit, check ban and mute, keep it in the history."""
-    live_id, limit = message["liveId"], ratelimit.CHAT_MESSAGES
+    live_id, limit = message["liveId"], socket_limits.CHAT_MESSAGES
     keys = [
-        ratelimit.key(limit, client.participant),
+        socket_limits.key(limit, client.participant),
         moderation_key(live_id, "BAN", client.user_id),
         moderation_key(live_id, "MUTE", client.user_id),
         history_key(live_id),
@@ -166,7 +168,7 @@ def _store(client: SocketClient, message: dict) -> None:
     args = [limit.window_seconds, limit.count, _stored_form(message)]
     outcome, detail = redis_store.run_script(_SEND, keys, [*args, HISTORY_LENGTH, HISTORY_TTL_SECONDS])
     if outcome == "RATE_LIMITED":
-        raise ratelimit.RateLimited(detail)
+        raise socket_limits.RateLimited(detail)
     if outcome != "OK":
         raise SocketError(outcome, "You cannot chat in this room right now", until=detail)
 
@@ -183,12 +185,12 @@ def _unstore(message: dict) -> None:
         log.warning("unsent chat message %s stays in the history", message["id"])
 
 
-@socket_event(CHAT, "chat:send-message", ratelimit.CHAT_MESSAGES, limit_counted_by_handler=True)
+@socket_event(CHAT, "chat:send-message", socket_limits.CHAT_MESSAGES, limit_counted_by_handler=True)
 def send_message(client: SocketClient, payload: dict) -> dict:
     try:
         message = _new_message(client, payload)
     except SocketError:
-        charge(ratelimit.CHAT_MESSAGES, client)  # a refused message counts too, as every event does
+        charge(socket_limits.CHAT_MESSAGES, client)  # a refused message counts too, as every event does
         raise
     _store(client, message)
     try:
@@ -242,7 +244,7 @@ def _moderate(client: SocketClient, payload: dict, action: str) -> dict:
         raise SocketError("USER_NOT_FOUND", "No user has this id")
     if target.role == "ADMIN":
         raise SocketError("FORBIDDEN", "Administrators cannot be muted or banned")
-    expires_at = utc_now() + timedelta(minutes=minutes)
+    expires_at = utcnow() + timedelta(minutes=minutes)
     db.session.add(
         ChatModeration(
             stream_key=live_id,

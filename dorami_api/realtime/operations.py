@@ -1,5 +1,5 @@
 """Where the socket layer meets operations: connection and event metrics
-(observability/metrics.py), and step 2 of the graceful shutdown (observability/shutdown.py):
+(observability/metrics.py), and step 2 of the graceful shutdown (server/shutdown.py):
 this process's sockets are told `server:shutdown` and closed, so clients reconnect to another
 worker or instance while this one drains."""
 
@@ -10,8 +10,9 @@ import logging
 from flask import Flask
 
 from dorami_api.extensions import socketio
-from dorami_api.observability import metrics, shutdown
+from dorami_api.observability import metrics
 from dorami_api.realtime import broadcast, connections
+from dorami_api.server import shutdown
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import redis
 
+from dorami_api.chat.models import ChatModeration
 from dorami_api.extensions import db
-from dorami_api.realtime.models import ChatModeration
 from tests.support.sockets import create_stream, viewers_on_distinct_workers
 
 CHAT = "/chat"

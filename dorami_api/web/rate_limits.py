@@ -1,4 +1,4 @@
-"""HTTP rate limits (SPEC §9) with Flask-Limiter on Redis, so that limits hold across workers and
+"""HTTP rate limits with Flask-Limiter on Redis, so that limits hold across workers and
 hosts.
 
 Identity: the user id of a valid access token, else the client IP (after ProxyFix has applied
@@ -19,15 +19,16 @@ import time
 
 from flask import Flask, current_app, g, request
 from flask.wrappers import Response
-from flask_limiter import RateLimitExceeded
+from flask_limiter import Limiter, RateLimitExceeded
 from limits import RateLimitItem
 from limits.storage import MemoryStorage
 from limits.strategies import RateLimiter
 from limits.util import WindowStats
 
+from dorami_api.auth import tokens
+from dorami_api.auth.guards import request_token
 from dorami_api.config import RedisTarget
 from dorami_api.errors import REDIS_OUTAGE, error_response, service_unavailable
-from dorami_api.extensions import limiter
 from dorami_api.redis_client import outage_retry
 
 log = logging.getLogger(__name__)
@@ -147,9 +148,6 @@ def client_key() -> str:
 def _token_user_id() -> str | None:
     # Signature, expiry and type only: a forged token cannot pick someone else's bucket, and the
     # full check (session, blocklist) is the route's job — no database read per limit check.
-    from dorami_api.auth import tokens
-    from dorami_api.auth.guards import request_token
-
     principal = g.get("principal")
     if principal is not None:
         return principal.user_id
@@ -161,6 +159,15 @@ def _token_user_id() -> str | None:
     if not claims or claims.get("type") != "access":
         return None
     return claims.get("sub")
+
+
+def _default_limits() -> str:
+    return current_app.config["DORAMI"].ratelimit_default
+
+
+# The extension lives here, not in extensions.py: its key needs the token code (auth), which the
+# extension module must not import.
+limiter = Limiter(key_func=client_key, default_limits=[_default_limits], key_prefix="dorami-rl")
 
 
 def _ip_key() -> str:
@@ -176,7 +183,7 @@ def _login_account_key() -> str:
     return "account:" + hashlib.sha256(str(email).strip().lower().encode()).hexdigest()[:32]
 
 
-# login, register and refresh: RATELIMIT_AUTH per client IP, per route (SPEC §9).
+# login, register and refresh: RATELIMIT_AUTH per client IP, per route.
 auth_limit = limiter.limit(lambda: current_app.config["DORAMI"].ratelimit_auth, key_func=_ip_key)
 
 # login: a budget of failed attempts per account (email), whatever the IP; only 401s count.

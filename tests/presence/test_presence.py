@@ -8,7 +8,7 @@ import signal
 import time
 
 from dorami_api.extensions import db
-from dorami_api.realtime.presence import viewer_count
+from dorami_api.presence.service import viewer_count
 from dorami_api.streaming.models import LiveStream
 from tests.support.sockets import (
     broadcast_from_another_process,

@@ -1,4 +1,4 @@
-"""The shop-wide settings (SPEC §6): shipping fee, bank-transfer details, notice banner.
+"""The shop-wide settings: shipping fee, bank-transfer details, notice banner.
 
 One row, id 'system', created on first use. A changed notice is broadcast after commit."""
 
@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from dorami_api.admin.models import SYSTEM_CONFIG_ID, SystemConfig
-from dorami_api.common.after_commit import after_commit
-from dorami_api.common.db_types import money_str, utcnow
-from dorami_api.common.responses import iso
+from dorami_api.db.after_commit import after_commit
+from dorami_api.db.types import money_str, utcnow
 from dorami_api.extensions import db
 from dorami_api.realtime import broadcast
+from dorami_api.settings.models import SYSTEM_CONFIG_ID, SystemConfig
+from dorami_api.web.responses import iso
 
 
 def _insert_if_missing() -> None:

@@ -1,4 +1,4 @@
-"""GET /config/public and the admin's GET/PUT /admin/config (SPEC §6)."""
+"""GET /config/public and the admin's GET/PUT /admin/config."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from decimal import Decimal
 from flask import Blueprint
 from pydantic import Field
 
-from dorami_api.admin import config_service
 from dorami_api.auth.guards import admin_required
-from dorami_api.common.responses import ok
-from dorami_api.common.validation import Schema, body, documented
+from dorami_api.settings import service as settings
+from dorami_api.web.responses import ok
+from dorami_api.web.validation import Schema, body, documented
 
 public_bp = Blueprint("config", __name__)
 admin_bp = Blueprint("admin_config", __name__)
@@ -29,14 +29,14 @@ class ConfigUpdate(Schema):
 @public_bp.get("/public")
 @documented("Shipping fee, bank-transfer details and notice banner", tags=("config",))
 def public_config():
-    return ok(config_service.public_config_json(config_service.system_config()))
+    return ok(settings.public_config_json(settings.system_config()))
 
 
 @admin_bp.get("")
 @admin_required
 @documented("The system configuration", tags=("admin",), auth="admin")
 def get_config():
-    return ok(config_service.admin_config_json(config_service.system_config()))
+    return ok(settings.admin_config_json(settings.system_config()))
 
 
 @admin_bp.put("")
@@ -47,4 +47,4 @@ def put_config(body: ConfigUpdate):
     changes = body.model_dump(exclude_unset=True)
     # noticeText may be cleared with null; the other fields are required when given.
     changes = {k: v for k, v in changes.items() if v is not None or k == "noticeText"}
-    return ok(config_service.admin_config_json(config_service.update_config(changes)))
+    return ok(settings.admin_config_json(settings.update_config(changes)))

@@ -1,0 +1,119 @@
+"""Keeping a hot product cheap while thousands of buyers press "buy" at once. None of this decides
+correctness — the product's row lock does (products/stock.py) — it only keeps hopeless requests
+away from that lock and the connection pool:
+
+- precheck: refuse, without any lock, a request that cannot succeed now;
+- the seen-empty memory: once this process has read a product at zero stock, the buys that were
+  already waiting are refused without another read;
+- the gate: each process lets one request per product at a time queue on the row lock; the others
+  wait here, holding no database connection.
+
+What a process keeps (the gate's locks, the seen-empty memory) is made in init_app and kept on
+the app: each app gets its own, and the locks are made after gevent's monkey-patching, so a
+waiting request yields to the other greenlets instead of blocking its whole worker.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from dorami_api.errors import NotFound
+from dorami_api.extensions import db
+from dorami_api.products.models import Product, ProductVariant
+from dorami_api.products.stock import refuse_unavailable
+
+GATE_STRIPES = 256
+SEEN_EMPTY_MAX = 10_000
+
+
+class FlashSale:
+    """This process's gate locks and its memory of products read at zero stock."""
+
+    def __init__(self) -> None:
+        self.gates = [threading.Lock() for _ in range(GATE_STRIPES)]
+        # product id -> the latest monotonic moment a read that saw it at zero stock began
+        self.seen_empty: dict[uuid.UUID, float] = {}
+
+    def note_empty(self, product_id: uuid.UUID, at: float) -> None:
+        if len(self.seen_empty) >= SEEN_EMPTY_MAX:
+            self.seen_empty.clear()  # a bound, not a cache policy: forgetting only costs a read
+        self.seen_empty[product_id] = max(at, self.seen_empty.get(product_id, at))
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["flash_sale"] = FlashSale()
+
+
+def _state() -> FlashSale:
+    return current_app.extensions["flash_sale"]
+
+
+def precheck(wanted: dict[tuple[uuid.UUID, uuid.UUID | None], int]) -> dict[uuid.UUID, uuid.UUID | None]:
+    """Refuse, without taking any lock, a request that cannot succeed now. Anything that passes
+    is checked again under the lock; this is only an early "no". Returns each product's stream id
+    (for the shipping terms, read before the lock too)."""
+    product_ids = {product_id for product_id, _ in wanted}
+    asked_at = time.monotonic()  # the snapshot the read sees is taken after this moment
+    rows = db.session.execute(
+        sa.select(Product.id, Product.stock, Product.stream_id).where(
+            Product.id.in_(product_ids), Product.status != "HIDDEN"
+        )
+    ).all()
+    on_hand = {row.id: row.stock for row in rows}
+    state = _state()
+    for product_id, units in on_hand.items():
+        if units <= 0:
+            state.note_empty(product_id, asked_at)
+    variant_ids = {variant_id for _, variant_id in wanted if variant_id is not None}
+    variant_stock = {}
+    if variant_ids:
+        variant_stock = dict(
+            db.session.execute(
+                sa.select(ProductVariant.id, ProductVariant.stock).where(ProductVariant.id.in_(variant_ids))
+            ).all()
+        )
+    for (product_id, variant_id), quantity in sorted(wanted.items(), key=lambda item: str(item[0])):
+        if product_id not in on_hand:
+            raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
+        stock_left = on_hand[product_id] if variant_id is None else variant_stock.get(variant_id, 0)
+        if stock_left >= quantity:
+            # Enough on hand: only the locked check can tell how much the holds take.
+            continue
+        refuse_unavailable(product_id, stock_left, quantity)
+    return {row.id: row.stream_id for row in rows}
+
+
+def refuse_if_seen_empty(product_ids: Iterable[uuid.UUID], since: float) -> None:
+    """Refuse as sold out when this process has read one of the products at zero stock after
+    `since` (the monotonic time the buy began). A buy may be refused as sold out if at some moment
+    while it was being served the product had no units on hand: "sold out" is then the answer it
+    would have had, served at that moment. Buys that start later read the database as usual, so a
+    restock is seen at once."""
+    seen_empty = _state().seen_empty
+    for product_id in sorted(product_ids, key=str):
+        seen = seen_empty.get(product_id)
+        if seen is not None and seen >= since:
+            refuse_unavailable(product_id, 0, 1)
+
+
+@contextmanager
+def gate(product_ids: Iterable[uuid.UUID]) -> Iterator[None]:
+    """Hold the gate of these products (for db.transactions.atomic's `gate`)."""
+    locks = _state().gates
+    stripes = sorted({hash(str(product_id)) % GATE_STRIPES for product_id in product_ids})
+    held = []
+    try:
+        for stripe in stripes:  # ascending, like the row locks: no deadlock between gates
+            locks[stripe].acquire()
+            held.append(stripe)
+        yield
+    finally:
+        for stripe in reversed(held):
+            locks[stripe].release()
