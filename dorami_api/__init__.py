@@ -67,6 +67,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api.cart.routes import bp as cart_bp
     from dorami_api.demo.cli import demo as demo_cli
     from dorami_api.health.routes import bp as health_bp
+    from dorami_api.liveroom import init_app as init_liveroom
     from dorami_api.orders.admin_routes import bp as admin_orders_bp
     from dorami_api.orders.routes import bp as orders_bp
     from dorami_api.products.routes import bp as products_bp
@@ -93,6 +94,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app.register_blueprint(settings_routes.admin_bp, url_prefix="/api/v1/admin/config")
     app.cli.add_command(users_cli)  # flask users create-admin | set-role | list-admins
     app.cli.add_command(demo_cli)  # flask demo seed | audience
+    init_liveroom(app)  # the development page at /
     openapi.init_app(app)  # last: documents every route registered above
     return app
 

@@ -1,5 +1,7 @@
 """`python -m dorami_api`: one process serving HTTP and Socket.IO on gevent, for local work.
 With nothing configured it runs on the embedded SQLite file and in-process Redis.
+Settings come from the environment, and from a `.env` file (working directory, or the nearest
+parent that has one) for the variables not already set, exactly as the `flask` command reads it.
 Production runs under gunicorn (gunicorn.conf.py) instead."""
 
 from gevent import monkey
@@ -12,10 +14,15 @@ patch_psycopg()
 
 import sys  # noqa: E402
 
+from flask.cli import load_dotenv  # noqa: E402
+
 from dorami_api.config import Config, ConfigError  # noqa: E402
 
 
 def main() -> int:
+    # Flask's own loader: .env (and .flaskenv) found from the working directory, never
+    # overriding a variable already set, so `python -m dorami_api` and `flask` agree.
+    load_dotenv()
     try:
         config = Config.from_env()
     except ConfigError as error:

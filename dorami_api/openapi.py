@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of every route, built from what the routes themselves
 record: the pydantic schemas that validate bodies and queries (@body, @query), the response
 models and errors (@documented), and the auth level the guards mark (login_required,
-admin_required). Served at /api/v1/openapi.json; Swagger UI at /api/v1/docs outside production.
+admin_required). Served at /api/v1/openapi.json; Swagger UI at /api/v1/docs outside production,
+every file of it served by the app from the installed flask-swagger-ui package (works offline).
 
 The document is built on first request, from app.url_map, so it always lists every route
 registered — a route without notes still appears, with a generic description.
@@ -9,10 +10,13 @@ registered — a route without notes still appears, with a generic description.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
+from importlib import resources
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, send_from_directory
 from pydantic import BaseModel
 from werkzeug.routing import Rule
 
@@ -281,27 +285,48 @@ def openapi_document():
     return jsonify(document)
 
 
-SWAGGER_PAGE = """<!doctype html>
+# Swagger UI's own files (swagger-ui-bundle.js, swagger-ui.css, ...), as the package ships them.
+SWAGGER_UI_FILES = str(resources.files("flask_swagger_ui") / "dist")
+SWAGGER_UI_ASSETS = "/api/v1/docs/assets"
+# validatorUrl null: Swagger UI would otherwise send the document to an outside validator.
+SWAGGER_UI_START = 'SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#swagger-ui", validatorUrl: null});'
+SWAGGER_PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Dorami API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
+<link rel="stylesheet" href="{SWAGGER_UI_ASSETS}/index.css">
+<link rel="stylesheet" href="{SWAGGER_UI_ASSETS}/swagger-ui.css">
+<link rel="icon" type="image/png" href="{SWAGGER_UI_ASSETS}/favicon-32x32.png"></head>
 <body><div id="swagger-ui"></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#swagger-ui"});</script>
+<script src="{SWAGGER_UI_ASSETS}/swagger-ui-bundle.js"></script>
+<script>{SWAGGER_UI_START}</script>
 </body></html>"""
+# The API's own CSP is `default-src 'none'`; this page runs Swagger UI from this origin, plus the
+# one inline start script, allowed by its hash. Swagger UI sets inline styles on its elements.
+_START_HASH = base64.b64encode(hashlib.sha256(SWAGGER_UI_START.encode()).digest()).decode()
+SWAGGER_PAGE_CSP = (
+    f"default-src 'none'; script-src 'self' 'sha256-{_START_HASH}'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+)
+
+
+def _outside_production() -> None:
+    if current_app.config["DORAMI"].is_production:
+        raise NotFound()
 
 
 @bp.get("/docs")
 def swagger_ui():
     """Swagger UI (outside production)."""
-    if current_app.config["DORAMI"].is_production:
-        raise NotFound()
+    _outside_production()
     response = current_app.response_class(SWAGGER_PAGE, mimetype="text/html")
-    # The API's own CSP is `default-src 'none'`; this one page loads Swagger UI.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; script-src 'unsafe-inline' https://unpkg.com; style-src https://unpkg.com; "
-        "img-src data: https:; connect-src 'self'; frame-ancestors 'none'"
-    )
+    response.headers["Content-Security-Policy"] = SWAGGER_PAGE_CSP
     return response
+
+
+@bp.get("/docs/assets/<path:name>")
+def swagger_ui_asset(name: str):
+    """One file of Swagger UI (outside production); unknown names are 404."""
+    _outside_production()
+    return send_from_directory(SWAGGER_UI_FILES, name, max_age=3600)
 
 
 openapi_document.__openapi__ = {
@@ -313,6 +338,12 @@ openapi_document.__openapi__ = {
 swagger_ui.__openapi__ = {
     "summary": "Swagger UI (not in production)",
     "media_type": "text/html",
+    "errors": (404,),
+    "tags": ("documentation",),
+}
+swagger_ui_asset.__openapi__ = {
+    "summary": "A file of Swagger UI: script, stylesheet or icon (not in production)",
+    "media_type": "*/*",  # each file's own type
     "errors": (404,),
     "tags": ("documentation",),
 }

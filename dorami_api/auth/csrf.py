@@ -4,8 +4,10 @@ A browser sends cookies by itself, so an unsafe request (POST/PUT/PATCH/DELETE) 
 auth cookie must also carry `X-CSRF-Token`, equal to the JS-readable `csrf-token` cookie and a
 valid Flask-WTF token (signed with the app secret, bound to the HttpOnly session cookie, 24 h).
 Requests with an `Authorization` header are exempt: a browser never adds one by itself (and
-CORS guards cross-origin headers). Requests without any credential have nothing to forge — a
-native client's login or register works without the dance. Exactly one mechanism runs per
+CORS guards cross-origin headers) — except the refresh route, which reads the refresh cookie
+whatever other header comes along: it is exempt only when the refresh token is in the body.
+Requests without any credential have nothing to forge — a native client's login or register
+works without the dance. Exactly one mechanism runs per
 request: Flask-WTF's own before-request check is switched off (WTF_CSRF_CHECK_DEFAULT=False)
 and this module decides; views marked with `csrf.exempt` stay exempt.
 """
@@ -50,11 +52,23 @@ def init_app(app: Flask) -> None:
     app.after_request(issue_csrf_cookie)
 
 
+REFRESH_ENDPOINT = "auth.refresh"
+
+
 def cookie_authenticated() -> bool:
-    """True when the request's credentials are cookies (an Authorization header wins)."""
-    if request.headers.get("Authorization"):
+    """True when the request's credentials are cookies (an Authorization header wins, except
+    on the refresh route, where only a refresh token in the body does)."""
+    if not (request.cookies.get(ACCESS_COOKIE) or request.cookies.get(REFRESH_COOKIE)):
         return False
-    return bool(request.cookies.get(ACCESS_COOKIE) or request.cookies.get(REFRESH_COOKIE))
+    if request.endpoint == REFRESH_ENDPOINT:
+        return not _refresh_token_in_body()
+    return not request.headers.get("Authorization")
+
+
+def _refresh_token_in_body() -> bool:
+    payload = request.get_json(silent=True)  # cached: the route reads the same parse
+    token = payload.get("refreshToken") if isinstance(payload, dict) else None
+    return isinstance(token, str) and bool(token.strip())
 
 
 def check_csrf() -> None:
@@ -66,7 +80,8 @@ def check_csrf() -> None:
     cookie = request.cookies.get(CSRF_COOKIE)
     if not header or not cookie:
         raise ApiError(403, "CSRF_TOKEN_MISSING", "Send the csrf-token cookie's value in the X-CSRF-Token header")
-    if not hmac.compare_digest(header, cookie) or not _valid(header):
+    # Header values arrive as Latin-1 text; a token is ASCII, and compare_digest takes no other str.
+    if not (header.isascii() and cookie.isascii()) or not hmac.compare_digest(header, cookie) or not _valid(header):
         raise ApiError(403, "CSRF_TOKEN_INVALID", "The CSRF token is invalid or expired; fetch a new one")
 
 

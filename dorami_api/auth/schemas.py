@@ -7,6 +7,7 @@ from typing import Annotated
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field
 
+from dorami_api.web.fields import DisplayName
 from dorami_api.web.validation import Schema
 
 
@@ -24,7 +25,7 @@ Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
 class Registration(Schema):
     email: Email
     password: str = Field(min_length=10, max_length=256)
-    name: str = Field(min_length=1, max_length=100)
+    name: DisplayName
 
 
 class Credentials(Schema):
@@ -34,8 +35,9 @@ class Credentials(Schema):
 
 class DevLogin(Schema):
     email: Email
-    name: str | None = Field(None, min_length=1, max_length=100)
+    name: DisplayName | None = None
 
 
 class RefreshRequest(Schema):
-    refresh_token: str | None = Field(None, alias="refreshToken", max_length=4096)
+    # Empty is refused rather than read as "use the cookie": CSRF exempts a body token only.
+    refresh_token: str | None = Field(None, alias="refreshToken", min_length=1, max_length=4096)

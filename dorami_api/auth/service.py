@@ -19,6 +19,7 @@ from dorami_api.auth.tokens import TokenPair
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.users.models import User
+from dorami_api.web.plain_text import displayable
 
 # One answer for an unknown email, a wrong password and a Kakao-only account.
 INVALID_CREDENTIALS = ("INVALID_CREDENTIALS", "Email or password is incorrect")
@@ -117,7 +118,8 @@ def kakao_login(profile: dict, user_agent: str | None, ip: str | None) -> tuple[
     is_new = user is None
     if is_new:
         user = _insert_or_existing(
-            User(kakao_id=kakao_id, name=(nickname or "User")[:100], phone=_kakao_phone(account)),
+            # The nickname is written by the user at Kakao: cleaned like any name (never refused).
+            User(kakao_id=kakao_id, name=displayable(nickname)[:100] or "User", phone=_kakao_phone(account)),
             lambda: db.session.scalar(sa.select(User).where(User.kakao_id == kakao_id)),
         )
     elif not user.phone:

@@ -11,7 +11,6 @@ Redis keys with the same lifetime, which is what a message is checked against.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import timedelta
 
@@ -26,6 +25,7 @@ from dorami_api.realtime.connections import SocketClient
 from dorami_api.realtime.replies import SocketError, charge, required_text, socket_event
 from dorami_api.streaming import live_status
 from dorami_api.users.models import User
+from dorami_api.web.plain_text import NotPlainText, plain_text
 from dorami_api.web.responses import iso, now_iso
 
 HISTORY_LENGTH = 100
@@ -33,8 +33,6 @@ HISTORY_TTL_SECONDS = 24 * 3600
 MAX_MESSAGE_LENGTH = 500
 DEFAULT_MINUTES = {"MUTE": 10, "BAN": 24 * 60}
 MAX_MINUTES = 7 * 24 * 60
-_MARKUP = re.compile(r"<[^>]*>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def history_key(live_id: str) -> str:
@@ -48,7 +46,10 @@ def moderation_key(live_id: str, action: str, user_id: str) -> str:
 def clean_message(raw) -> str:
     if not isinstance(raw, str):
         raise SocketError("INVALID_MESSAGE", "message must be text")
-    text = _CONTROL.sub("", _MARKUP.sub("", raw)).strip()
+    try:
+        text = plain_text(raw, multiline=True)
+    except NotPlainText as error:
+        raise SocketError("VALIDATION_ERROR", f"message {error}") from None
     if not text:
         raise SocketError("INVALID_MESSAGE", "The message is empty")
     if len(text) > MAX_MESSAGE_LENGTH:

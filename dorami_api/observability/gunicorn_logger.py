@@ -7,7 +7,7 @@ import os
 
 from gunicorn.glogging import Logger
 
-from dorami_api.observability.logging import JsonFormatter, RedactingFilter
+from dorami_api.observability.logging import JsonFormatter, RedactingFilter, TextFormatter
 
 
 class DoramiGunicornLogger(Logger):
@@ -20,3 +20,7 @@ class DoramiGunicornLogger(Logger):
                     handler.addFilter(RedactingFilter())
                 if as_json:
                     handler.setFormatter(JsonFormatter())
+                elif handler.formatter is not None and not isinstance(handler.formatter, TextFormatter):
+                    # gunicorn's own format, with control characters escaped (a request line
+                    # it complains about is the client's text).
+                    handler.setFormatter(TextFormatter(handler.formatter._fmt, handler.formatter.datefmt))

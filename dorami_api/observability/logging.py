@@ -143,12 +143,40 @@ class JsonFormatter(logging.Formatter):
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s [%(request_id)s] %(message)s"
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str, keep_newlines: bool = False) -> str:
+    """`text` with its control characters written as escapes (`\\n`, `\\x1b`), so that no input
+    (a `%0a` in a path, a name in a message) can start a forged line in a text log."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(
+        lambda match: match.group() if keep_newlines and match.group() == "\n" else _escaped(match.group()), text
+    )
+
+
+def _escaped(character: str) -> str:
+    return character.encode("unicode_escape").decode("ascii")
+
+
+class TextFormatter(logging.Formatter):
+    """One line per record: the message's control characters escaped. A traceback keeps its
+    newlines (it is several lines by design) but loses every other control character."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        return escape_controls(super().formatException(ei), keep_newlines=True)
 
 
 def build_handler(target: str | None, fmt: str) -> logging.Handler:
     """stdout, or a file that logrotate may move (WatchedFileHandler reopens it)."""
     handler = logging.handlers.WatchedFileHandler(target) if target else logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(TEXT_FORMAT))
     handler.addFilter(RequestContextFilter())
     handler.addFilter(RedactingFilter())
     return handler

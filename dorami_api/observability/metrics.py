@@ -103,6 +103,15 @@ def _socket_labels(namespace: str, event: str = "") -> tuple[str, str]:
 
 
 @_never_raise
+def export_sockets_at_zero(namespaces: tuple[str, ...]) -> None:
+    """Export each namespace's connected-sockets series at 0 before anyone connects, so a
+    dashboard reads 0 rather than "no data" (creating a labelled child writes its 0 sample, into
+    this worker's multiprocess file under gunicorn)."""
+    for namespace in namespaces:
+        SOCKETS.labels(_socket_labels(namespace)[0])
+
+
+@_never_raise
 def socket_connected(namespace: str) -> None:
     """A Socket.IO client joined `namespace` (e.g. "/chat") in this process."""
     SOCKETS.labels(_socket_labels(namespace)[0]).inc()
@@ -153,9 +162,13 @@ def _on_error(context) -> None:
 
 
 def watch_database() -> None:
-    """Time every statement of every engine (idempotent)."""
+    """Time every statement of every engine (idempotent). Every operation's latency series is
+    exported from start-up, empty, so the database panels show 0 rather than "no data"."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
+
+    for operation in (*_OPERATIONS, "other"):
+        DB_QUERY_LATENCY.labels(operation)
 
     for name, listener in (
         ("before_cursor_execute", _before_cursor_execute),

@@ -8,7 +8,10 @@ buyers). Admitted in arrival order, a few at a time, the buyers ahead finish qui
 section is short, and the pool is never drained. Waiting here holds no connection. A request
 that cannot be admitted within ADMISSION_WAIT_SECONDS gets 503 SERVICE_BUSY with Retry-After.
 
-Applied outside authentication (which reads the session row), on the order-placing routes only.
+Applied on the order-placing routes only, inside authentication and body validation: a slot is
+taken only by a signed-in buyer whose whole request has arrived and is well-formed, so neither an
+anonymous caller nor a client that sends its body slowly can hold one (8 slow clients would
+otherwise shut a worker's order placement for ADMISSION_WAIT_SECONDS).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from dorami_api.realtime.pacing import Pacer
 from dorami_api.server import shutdown
 from dorami_api.streaming.models import stream_keys
 from dorami_api.users.models import User
+from dorami_api.web.plain_text import displayable
 
 # Per stream and per process: 3 at once, then 2 a second.
 _notices = Pacer(rate=2.0, burst=3)
@@ -39,7 +40,8 @@ def display_name(user: User | None) -> str:
         return "Someone"
     if user.instagram_id:
         return user.instagram_id
-    first = (user.name or "").strip().split()
+    # Names are cleaned when written; displayable() also covers those stored before that.
+    first = displayable(user.name).split()
     return first[0] if first else "Someone"
 
 

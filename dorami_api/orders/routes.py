@@ -35,9 +35,9 @@ def _placed(order: Order, created: bool):
 
 
 @bp.post("")
-@admitted
 @login_required
 @body(CartCheckout, optional=True)
+@admitted
 @documented(
     "Check out my cart (all or the listed lines); honours Idempotency-Key",
     status=201,
@@ -50,9 +50,9 @@ def checkout(body: CartCheckout):
 
 
 @bp.post("/direct")
-@admitted
 @login_required
 @body(DirectOrder)
+@admitted
 @documented(
     "Buy without a cart; honours Idempotency-Key",
     status=201,

@@ -36,6 +36,7 @@ from dorami_api.products.models import Product, ProductVariant
 from dorami_api.users.crypto import decrypt_address
 from dorami_api.users.models import User
 from dorami_api.waitlist import promotion
+from dorami_api.web.fields import MONEY_MAX
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,12 @@ def _write_order(
     if not terms.covers(stream_ids):  # a product moved to another stream meanwhile
         terms = pricing.shipping_terms(stream_ids)
     fee = terms.fee(subtotal, stream_ids)
+    if subtotal + fee > MONEY_MAX:  # the amounts are NUMERIC(10,2): refuse rather than fail the insert
+        raise Conflict(
+            "ORDER_TOO_LARGE",
+            f"An order's total can be at most {MONEY_MAX}; split it into smaller orders",
+            {"total": str(subtotal + fee), "maxTotal": str(MONEY_MAX)},
+        )
     order = Order(
         id=order_id,
         user_id=who.user_id,
@@ -227,6 +234,11 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
             lines = []
             for hold in holds:
                 product = products[hold.product_id]
+                if product.status == "HIDDEN":
+                    # Hidden after the hold was placed: not sold while hidden. The hold stays as it
+                    # is (its units counted, its timer running), so checking out after the product
+                    # is shown again works, and an expiry returns the units as usual.
+                    raise NotFound("PRODUCT_NOT_FOUND", "Product not found", {"productId": str(product.id)})
                 variant = stock.find_variant(product, hold.variant_id) if hold.variant_id else None
                 on_hand = variant.stock if variant is not None else product.stock
                 if on_hand < hold.quantity:  # stock was cut below what the carts hold

@@ -21,7 +21,14 @@ from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.products import events, list_cache, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
-from dorami_api.products.schemas import ProductCreate, ProductListQuery, ProductUpdate, StockAdjustment, VariantIn
+from dorami_api.products.schemas import (
+    MAX_STOCK,
+    ProductCreate,
+    ProductListQuery,
+    ProductUpdate,
+    StockAdjustment,
+    VariantIn,
+)
 from dorami_api.products.serializers import held_by_variant, product_json
 from dorami_api.streaming.models import LiveStream, stream_keys
 from dorami_api.web.responses import data_json, page_of
@@ -248,6 +255,10 @@ def adjust_stock(product_id: uuid.UUID, body: StockAdjustment) -> dict:
                 f"Only {on_hand} on hand; stock cannot go below 0",
                 {"productId": str(product.id), "stock": on_hand, "delta": body.delta},
             )
+        if on_hand + body.delta > MAX_STOCK:  # bounded like any stock field (and far from the column's 32 bits)
+            message = f"Stock can be at most {MAX_STOCK}: {on_hand} on hand"
+            field = {"field": "delta", "message": message, "type": "less_than_equal"}
+            raise ApiError(400, "VALIDATION_ERROR", "The request is invalid", {"fields": [field]})
         if body.delta > 0:
             stock.return_stock(product, variant, body.delta)
             stock_changes.units_released(product)

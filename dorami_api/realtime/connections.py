@@ -21,6 +21,7 @@ from dorami_api.errors import ApiError
 from dorami_api.extensions import socketio
 from dorami_api.realtime import broadcast, session_cache
 from dorami_api.realtime.broadcast import CHAT, ROOT, STREAMING
+from dorami_api.web.plain_text import displayable
 
 log = logging.getLogger(__name__)
 GUEST_NAMESPACES = (ROOT, STREAMING)
@@ -90,7 +91,8 @@ def handshake_token(auth) -> str | None:
 
 def _display_name(principal: Principal) -> str:
     """The chat name: the Instagram handle when set, else the name (as the replaced service)."""
-    return principal.instagram_id or principal.name or ANONYMOUS_NAME
+    # Names are cleaned when written; displayable() also covers those stored before that.
+    return displayable(principal.instagram_id or principal.name) or ANONYMOUS_NAME
 
 
 def authenticate(namespace: str, auth) -> SocketClient:

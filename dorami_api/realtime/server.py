@@ -76,7 +76,12 @@ def init_app(app: Flask) -> None:
 
 def _origin_check(origins: tuple[str, ...]):
     """CORS_ORIGINS (the same list as HTTP), plus the server's own origin as engineio allows by
-    default; a client that sends no Origin (a native app) is not a browser and passes."""
+    default; a client that sends no Origin (a native app) is not a browser and passes.
+
+    The server's own origin is the request's scheme and Host as the WSGI environ has them: behind
+    PROXY_HOPS trusted proxies, ProxyFix has already put the proxy's X-Forwarded-Proto/-Host there;
+    without them a client's X-Forwarded-* headers are never believed (else any client could name
+    its own Origin as the host and pass)."""
     if "*" in origins:
         return "*"
     allowed = frozenset(origin.rstrip("/") for origin in origins)
@@ -84,8 +89,7 @@ def _origin_check(origins: tuple[str, ...]):
     def allow(origin: str | None, environ: dict) -> bool:
         if origin is None or origin.rstrip("/") in allowed:
             return True
-        scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http")).split(",")[0].strip()
-        host = environ.get("HTTP_X_FORWARDED_HOST", environ.get("HTTP_HOST", "")).split(",")[0].strip()
+        scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
         return bool(host) and origin == f"{scheme}://{host}"
 
     return allow

@@ -7,9 +7,12 @@ it stops. Two wire forms on the same routes:
 - SRS (`on_publish` / `on_unpublish`): JSON `{action, stream, app, param, ...}` with `stream` =
   the publishKey; `{"code": 0}` allows, anything else refuses.
 
-Both are authenticated by MEDIA_HOOK_SECRET, sent as the `X-Media-Hook-Secret` header or a
-`secret` query parameter in the hook URL, compared in constant time. Without a configured secret
-every hook is refused: a media server must never be able to start a show by accident.
+Both are authenticated by MEDIA_HOOK_SECRET, compared in constant time: preferably sent as the
+`X-Media-Hook-Secret` header (which wins when both come), else as a `secret` query parameter in
+the hook URL — the only way nginx-rtmp and SRS can send it. A query string ends up in access
+logs, so ours never log one (the app's access line is the path; deploy/nginx.conf logs the request
+line without its query). Without a configured secret every hook is refused: a media server must
+never be able to start a show by accident.
 """
 
 from __future__ import annotations

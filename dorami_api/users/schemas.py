@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from dorami_api.web.fields import PAGE_MAX, DisplayName, plain_line
 from dorami_api.web.validation import Schema
 
 # The 50 states, DC, the inhabited territories and the military "states" the US Postal Service uses.
@@ -18,6 +19,8 @@ US_STATES = frozenset(_STATE_CODES.split(" "))
 _INSTAGRAM = re.compile(r"^@[a-z0-9._]{1,30}$")
 _ZIP = re.compile(r"^\d{5}(-\d{4})?$")
 _PHONE = re.compile(r"^(\+1\d{10}|1\d{10}|\d{10}|\+82\d{8,11}|0\d{8,11})$")
+# Address lines reach admins and the courier: plain text only, like names.
+AddressLine = plain_line(200)
 
 
 def normalise_instagram_id(value: str) -> str:
@@ -31,10 +34,10 @@ def normalise_instagram_id(value: str) -> str:
 class ProfileUpdate(Schema):
     """Fields left out are unchanged; phone, instagramId and depositorName accept null to clear."""
 
-    name: str | None = Field(None, min_length=1, max_length=100)
+    name: DisplayName | None = None
     phone: str | None = Field(None, max_length=32)
     instagram_id: str | None = Field(None, alias="instagramId", max_length=64)
-    depositor_name: str | None = Field(None, alias="depositorName", min_length=1, max_length=100)
+    depositor_name: DisplayName | None = Field(None, alias="depositorName")
 
     @field_validator("name")
     @classmethod
@@ -60,12 +63,18 @@ class ProfileUpdate(Schema):
 
 
 class ShippingAddress(Schema):
-    full_name: str = Field(alias="fullName", min_length=1, max_length=100)
-    address1: str = Field(min_length=1, max_length=200)
-    address2: str | None = Field(None, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
+    full_name: DisplayName = Field(alias="fullName")
+    address1: AddressLine
+    address2: AddressLine | None = None
+    city: DisplayName
     state: str = Field(description="US two-letter state code")
     zip: str = Field(description="12345 or 12345-6789")
+
+    @field_validator("address2", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value):
+        # A form's empty optional field: no second line.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("state")
     @classmethod
@@ -97,7 +106,7 @@ class ShippingAddress(Schema):
 class AdminUserQuery(Schema):
     search: str | None = Field(None, max_length=100)
     status: Literal["ACTIVE", "SUSPENDED"] | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=PAGE_MAX)
     limit: int = Field(20, ge=1, le=100)
 
 

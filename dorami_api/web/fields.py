@@ -1,4 +1,4 @@
-"""Field types shared by request and response schemas: money, UTC times, pagination.
+"""Field types shared by request and response schemas: money, UTC times, pagination, plain text.
 
 Money travels as a two-place decimal string ("29.50"). Requests may send a string or a JSON
 number with at most two decimal places; either becomes a Decimal at once, never a float in the
@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from dorami_api.db.types import CENT
+from dorami_api.web.plain_text import NotPlainText, plain_text
 from dorami_api.web.validation import Schema
 
 MONEY_MAX = Decimal("99999999.99")  # NUMERIC(10,2)
@@ -78,6 +79,39 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 # Responses: ISO-8601 UTC with a Z.
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+# Input may be longer than what is kept (markup goes), but not without bound.
+_RAW_LENGTH_FACTOR = 4
+
+
+def plain_line(max_length: int) -> Any:
+    """A one-line text field others will see (a name, an address line): cleaned by plain_text,
+    then 1 to `max_length` characters. A control character (a newline too) is a 400."""
+
+    def clean(value: str) -> str:
+        try:
+            text = plain_text(value)
+        except NotPlainText as error:
+            raise ValueError(str(error)) from None
+        if not text:
+            raise ValueError("must not be empty once markup is removed")
+        if len(text) > max_length:
+            raise ValueError(f"must be at most {max_length} characters once markup is removed")
+        return text
+
+    return Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=max_length * _RAW_LENGTH_FACTOR,
+            description=f"Plain text: markup and invisible characters are removed, then 1-{max_length} characters",
+        ),
+        AfterValidator(clean),
+    ]
+
+
+# The name other people see (chat, purchase notices, the admin's lists) and the like.
+DisplayName = plain_line(100)
 
 PAGE_MAX = 100_000
 LIMIT_CAP = 100

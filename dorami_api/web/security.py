@@ -20,8 +20,10 @@ METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 def init_app(app: Flask) -> None:
     config = app.config["DORAMI"]
     if config.proxy_hops:
-        # X-Forwarded-For/-Proto are believed only from the configured number of proxies.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops)
+        # X-Forwarded-For/-Proto/-Host are believed only from the configured number of proxies
+        # (the Host one decides the Socket.IO same-origin check: our nginx overwrites it).
+        hops = config.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     cors.init_app(
         app,
         resources={r"/api/*": {"origins": list(config.cors_origins)}},

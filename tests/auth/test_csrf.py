@@ -79,3 +79,41 @@ def test_csrf_can_be_switched_off_outside_production(make_app):
     browser = make_app(CSRF_ENABLED="false").test_client()
     register(browser)
     assert browser.patch("/api/v1/users/me", json=PATCH).status_code == 200
+
+
+def test_a_non_ascii_csrf_header_is_an_invalid_token_not_a_server_error(app):
+    browser = app.test_client()
+    register(browser)
+    csrf_headers(browser)
+    for header in ("tökén", "\u00ff" * 40, "é"):
+        refused = browser.patch(
+            "/api/v1/users/me", json=PATCH, headers={"X-CSRF-Token": header.encode().decode("latin-1")}
+        )
+        assert (refused.status_code, refused.get_json()["errorCode"]) == (403, "CSRF_TOKEN_INVALID"), header
+    browser.set_cookie("csrf-token", "t\u00f6ken")
+    refused = browser.patch("/api/v1/users/me", json=PATCH, headers={"X-CSRF-Token": "token"})
+    assert (refused.status_code, refused.get_json()["errorCode"]) == (403, "CSRF_TOKEN_INVALID")
+
+
+def test_refresh_from_the_cookie_needs_the_csrf_header_even_with_an_authorization_header(app):
+    browser = app.test_client()
+    tokens = register(browser)
+    # A page that can add any header (a forged form cannot, but a careless proxy or a script on
+    # another origin with a leaked access token might) still cannot make the browser's refresh
+    # cookie rotate without the CSRF token.
+    for authorization in (auth_header(tokens["accessToken"]), {"Authorization": "Basic eDp5"}):
+        refused = browser.post("/api/v1/auth/refresh", headers=authorization)
+        assert (refused.status_code, refused.get_json()["errorCode"]) == (403, "CSRF_TOKEN_MISSING"), authorization
+    rotated = browser.post("/api/v1/auth/refresh", headers=csrf_headers(browser))
+    assert rotated.status_code == 200
+
+    # The refresh token in the body is not a cookie credential: no CSRF token needed.
+    native = app.test_client()
+    body_tokens = register(native)
+    in_body = native.post("/api/v1/auth/refresh", json={"refreshToken": body_tokens["refreshToken"]})
+    assert in_body.status_code == 200 and in_body.get_json()["data"]["refreshToken"] != body_tokens["refreshToken"]
+    empty = native.post("/api/v1/auth/refresh", json={"refreshToken": ""}, headers=csrf_headers(native))
+    assert (empty.status_code, empty.get_json()["errorCode"]) == (400, "VALIDATION_ERROR")
+    assert native.post("/api/v1/auth/refresh", json={"refreshToken": "  "}).get_json()["errorCode"] == (
+        "CSRF_TOKEN_MISSING"
+    )

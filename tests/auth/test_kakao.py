@@ -101,3 +101,16 @@ def test_kakao_routes_are_404_when_not_configured(app):
     client = app.test_client()
     assert client.get("/api/v1/auth/kakao").status_code == 404
     assert client.get("/api/v1/auth/kakao/callback?code=x&state=y").status_code == 404
+
+
+def test_a_kakao_nickname_is_cleaned_never_refused(make_app):
+    profile = {**PROFILE, "id": 5151515151, "properties": {"nickname": "<img src=x onerror=alert(1)>도라\u202e\n"}}
+    profile["kakao_account"] = {**PROFILE["kakao_account"], "profile": profile["properties"]}
+    provider = StandInKakao(client_id="kakao-test-client", client_secret="kakao-test-secret", profile=profile)
+    stop = serve(provider)
+    try:
+        browser = make_app(**provider.settings(), FRONTEND_URL="https://shop.dorami.test").test_client()
+        assert _sign_in(browser).status_code == 302
+        assert browser.get("/api/v1/auth/me").get_json()["data"]["name"] == "도라"
+    finally:
+        stop()

@@ -65,7 +65,7 @@ def test_a_message_reaches_the_room_cleaned_and_later_joiners_get_the_history(
         "liveId": stream_key,
         "userId": str(alice_user.id),
         "username": "@alice",
-        "message": "hello xthere",
+        "message": "hello there",
         "clientMessageId": "c-1",
         "timestamp": answer["data"]["timestamp"],
     }
@@ -75,11 +75,39 @@ def test_a_message_reaches_the_room_cleaned_and_later_joiners_get_the_history(
     carol = connect(server.url, token=carol_token, namespaces=[CHAT])
     join(carol, stream_key)
     history = carol.wait_for("chat:history", CHAT)["data"]["messages"]
-    assert [m["message"] for m in history] == ["hello xthere", "second"]
+    assert [m["message"] for m in history] == ["hello there", "second"]
     joined = alice.wait_for("chat:user-joined", CHAT, match=lambda d: d["data"]["username"] == "Carol")
     assert joined["type"] == "chat:user-joined"
     ttl = redis.Redis.from_url(redis_url).ttl(f"chat:{stream_key}:history")
     assert 0 < ttl <= 24 * 3600
+
+
+def test_markup_reaches_other_viewers_as_plain_text_from_a_cleaned_name(server, connect, token_for, stream_key):
+    # A name stored before names were cleaned on input is cleaned where other viewers see it.
+    mallory_user, mallory = chatter(server, connect, token_for, name="<svg/onload=alert(1)>Mal\u202elory")
+    _, bob = chatter(server, connect, token_for, name="Bob")
+    join(mallory, stream_key)
+    join(bob, stream_key)
+    typed = [
+        ("<img src=x onerror=alert(1)//", None),
+        ("<svg/onload=alert(1)", None),
+        ("hi <img src=x onerror=alert(1)>there\u200b\u202e!", "hi there!"),
+        ("&lt;script&gt;alert(1)&lt;/script&gt;", None),
+        ("a < b & c > d\nsecond line", "a < b & c > d\nsecond line"),
+    ]
+    for raw, shown in typed:
+        answer = send(mallory, stream_key, raw)
+        if shown is None:
+            assert answer["errorCode"] == "INVALID_MESSAGE", raw  # nothing left once markup is removed
+        else:
+            assert answer["success"] is True, raw
+    for raw in ("bell\x07", "escape\x1b[2J", "carriage\rreturn", "tab\tbed"):
+        assert send(mallory, stream_key, raw)["errorCode"] == "VALIDATION_ERROR", raw
+    barrier = send(mallory, stream_key, "done")["data"]["id"]
+    bob.wait_for("chat:message", CHAT, match=lambda d: d["data"]["id"] == barrier)
+    received = [event["data"] for event in bob.received("chat:message", CHAT)]
+    assert [m["message"] for m in received] == ["hi there!", "a < b & c > d\nsecond line", "done"]
+    assert {(m["userId"], m["username"]) for m in received} == {(str(mallory_user.id), "Mallory")}
 
 
 def test_without_an_ack_the_answer_comes_as_success_and_error_events(server, connect, token_for, stream_key):

@@ -85,6 +85,19 @@ def test_text_lines_by_default_with_the_request_id(make_app, capsys):
     assert "[text-rid] GET /api/v1/health/live 200" in access[0]
 
 
+def test_control_characters_in_the_path_cannot_forge_a_text_line(make_app, capsys):
+    client = make_app(LOG_LEVEL="INFO").test_client()
+    capsys.readouterr()
+    forged = "1999-01-01 10:00:00,000 INFO [1] dorami_api.access [x] POST /api/v1/admin/config 200"
+    client.get(f"/api/v1/health%0a{forged}%0d%1b[2J%e2%80%a8end", headers={"X-Request-Id": "forge-rid"})
+    lines = capsys.readouterr().out.splitlines()
+    assert not [line for line in lines if line.startswith(forged[:10])]
+    access = [line for line in lines if "[forge-rid]" in line and "dorami_api.access" in line]
+    assert len(access) == 1
+    assert "GET /api/v1/health\\n1999-01-01 10:00:00,000 INFO" in access[0]
+    assert "\\r\\x1b[2J\\u2028end 404" in access[0]
+
+
 def _production_env() -> dict:
     return {
         "APP_ENV": "production",

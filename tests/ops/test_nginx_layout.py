@@ -19,6 +19,7 @@ from tests.support.sockets import Viewer
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
+HOOK_SECRET = "hook-secret-that-must-not-be-logged"  # noqa: S105 - a test value
 
 
 def nginx_binary() -> str | None:
@@ -39,6 +40,8 @@ def local_config(directory: Path, port: int, upstream_ports: list[int]) -> str:
     if os.geteuid() == 0:
         config = "user root;\n" + config
     config = config.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    assert "access_log /dev/stdout dorami;" in config
+    config = config.replace("access_log /dev/stdout dorami;", f"access_log {directory}/access.log dorami;")
     temp = "".join(
         f"    {kind}_temp_path {directory}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
@@ -49,7 +52,9 @@ def local_config(directory: Path, port: int, upstream_ports: list[int]) -> str:
 def layout(live_server, tmp_path):
     nginx = nginx_binary()
     assert nginx is not None, "nginx is not installed (apt-get install nginx-light; scripts/ensure-tools.sh)"
-    instances = [live_server(workers=1, PROXY_HOPS="1", LOG_LEVEL="INFO") for _ in range(2)]
+    instances = [
+        live_server(workers=1, PROXY_HOPS="1", LOG_LEVEL="INFO", MEDIA_HOOK_SECRET=HOOK_SECRET) for _ in range(2)
+    ]
     port = free_port()
     (tmp_path / "nginx.conf").write_text(local_config(tmp_path, port, [i.port for i in instances]))
     process = subprocess.Popen(
@@ -68,14 +73,14 @@ def layout(live_server, tmp_path):
             except requests.RequestException:
                 assert time.monotonic() < deadline, "nginx did not answer"
                 time.sleep(0.1)
-        yield url, instances
+        yield url, instances, tmp_path / "access.log"
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
 def test_rest_is_spread_and_request_ids_pass_through(layout):
-    url, instances = layout
+    url, instances, _ = layout
     for number in range(20):
         response = requests.get(f"{url}/api/v1/health/live", headers={"X-Request-Id": f"via-nginx-{number}"}, timeout=5)
         assert response.status_code == 200
@@ -91,7 +96,7 @@ def test_rest_is_spread_and_request_ids_pass_through(layout):
 
 
 def test_socketio_polling_sessions_stick_to_one_instance(app, layout):
-    url, _ = layout
+    url, _, _ = layout
     token = login(app, create_user(app))["access"]
     viewers = [Viewer(url, token=token, transports=("polling",)) for _ in range(3)]
     try:
@@ -102,3 +107,46 @@ def test_socketio_polling_sessions_stick_to_one_instance(app, layout):
     finally:
         for viewer in viewers:
             viewer.close()
+
+
+def test_nginx_logs_no_query_string_so_no_hook_secret(layout):
+    url, _, access_log = layout
+    # nginx-rtmp can only put the secret in the hook URL's query string.
+    hook = requests.post(
+        f"{url}/api/v1/streaming/hooks/publish?secret={HOOK_SECRET}",
+        data={"name": "0" * 32, "call": "publish"},
+        timeout=5,
+    )
+    assert hook.status_code == 403 and hook.json()["errorCode"] == "PUBLISH_REFUSED"  # secret accepted, key unknown
+    requests.get(f"{url}/api/v1/products?token=query-token-value&page=1", timeout=5)
+    deadline = time.monotonic() + 5
+    while "/api/v1/products" not in access_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    logged = access_log.read_text()
+    assert "POST /api/v1/streaming/hooks/publish HTTP/1.1" in logged and "GET /api/v1/products HTTP/1.1" in logged
+    assert HOOK_SECRET not in logged and "query-token-value" not in logged and "?" not in logged
+
+
+def test_clients_cannot_forge_forwarded_headers_through_nginx(layout):
+    url, instances, _ = layout
+    # The Socket.IO same-origin check sees the host the browser used, not one the client names.
+    own = handshake_via(url, Origin=url)
+    assert own.status_code == 200, own.text
+    forged = handshake_via(url, Origin="http://evil.example", **{"X-Forwarded-Host": "evil.example"})
+    assert forged.status_code == 400
+    # The client address the app sees is the one nginx saw, whatever X-Forwarded-For claims.
+    spoofed = requests.get(
+        f"{url}/api/v1/health/live", headers={"X-Forwarded-For": "203.0.113.7", "X-Request-Id": "xff-check"}, timeout=5
+    )
+    assert spoofed.status_code == 200
+    lines = [line for instance in instances for line in instance.log().splitlines() if "[xff-check]" in line]
+    assert len(lines) == 1 and lines[0].endswith(" 127.0.0.1") and "203.0.113.7" not in lines[0]
+
+
+def handshake_via(url: str, **headers) -> requests.Response:
+    return requests.get(
+        f"{url}/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Connection": "close", **headers},
+        timeout=5,
+    )

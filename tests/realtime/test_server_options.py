@@ -45,6 +45,32 @@ def test_only_configured_origins_may_connect(server):
     assert handshake(server.url, Origin="https://evil.example").status_code == 400
 
 
+def test_a_client_sent_x_forwarded_host_cannot_make_a_foreign_origin_pass(live_server):
+    direct = live_server()  # PROXY_HOPS=0: no proxy is trusted, so no X-Forwarded-* is believed
+    own = f"http://127.0.0.1:{direct.port}"
+    assert handshake(direct.url, Origin=own).status_code == 200  # the server's own origin
+    for forged in (
+        {"X-Forwarded-Host": "evil.example"},
+        {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"},
+        {"X-Forwarded-Host": "evil.example, 127.0.0.1"},
+    ):
+        scheme = forged.get("X-Forwarded-Proto", "http")
+        assert handshake(direct.url, Origin=f"{scheme}://evil.example", **forged).status_code == 400, forged
+    # Behind one trusted proxy, its X-Forwarded-Host (the last one) is the host; what the client
+    # put before it is not.
+    proxied = live_server(PROXY_HOPS="1")
+    assert (
+        handshake(
+            proxied.url,
+            Origin="https://shop.example",
+            **{"X-Forwarded-Host": "shop.example", "X-Forwarded-Proto": "https"},
+        ).status_code
+        == 200
+    )
+    spoofed = {"X-Forwarded-Host": "evil.example, shop.example", "X-Forwarded-Proto": "https"}
+    assert handshake(proxied.url, Origin="https://evil.example", **spoofed).status_code == 400
+
+
 def test_the_websocket_does_not_negotiate_permessage_deflate(server):
     key = base64.b64encode(os.urandom(16)).decode()
     request = (

@@ -236,3 +236,28 @@ def test_each_variant_has_its_own_line(app, client):
     assert wait_for(alice, small) == 1
     assert wait_for(bob, medium) == 1  # nobody ahead of Bob in the M line
     assert wait_for(carol, small) == 2
+
+
+def test_a_hidden_product_promotes_no_one_until_it_is_shown_again(app, client, promoted):
+    product_id = make_product(app, stock=1, hold_minutes=5)
+    _, holder = shopper(app)
+    alice_user, alice = shopper(app)
+    line = add(client, holder, product_id, 1)
+    entry = join(client, alice, product_id, 1).get_json()["data"]
+    staff = admin(app)
+    assert client.patch(f"/api/v1/products/{product_id}", json={"status": "HIDDEN"}, headers=staff).status_code == 200
+
+    # The freed unit stays on the shelf of a product that is not on sale: nobody gets a hold of it.
+    assert client.delete(f"/api/v1/cart/{line['id']}", headers=holder).status_code == 204
+    assert promoted == [] and cart(client, alice) == []
+    waiting = client.get(f"{WAITLIST}/{entry['id']}", headers=alice).get_json()["data"]
+    assert (waiting["status"], waiting["position"]) == ("WAITING", 1)
+    assert product_row(app, product_id).stock == 1
+
+    # Shown again, the first in line is served before anyone else can take the unit.
+    assert (
+        client.patch(f"/api/v1/products/{product_id}", json={"status": "AVAILABLE"}, headers=staff).status_code == 200
+    )
+    assert [user for user, _ in promoted] == [str(alice_user.id)]
+    assert [(item["source"], item["quantity"]) for item in cart(client, alice)] == [("WAITLIST", 1)]
+    assert client.get(f"{WAITLIST}/{entry['id']}", headers=alice).get_json()["data"]["status"] == "PROMOTED"
