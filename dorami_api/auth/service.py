@@ -18,8 +18,8 @@ from dorami_api.auth.sessions import revoke_sessions, start_session
 from dorami_api.auth.tokens import TokenPair
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
-from dorami_api.plain_text import displayable
 from dorami_api.users.models import User
+from dorami_api.web.plain_text import displayable
 
 # One answer for an unknown email, a wrong password and a Kakao-only account.
 INVALID_CREDENTIALS = ("INVALID_CREDENTIALS", "Email or password is incorrect")

@@ -20,7 +20,6 @@ from flask_socketio import join_room, leave_room
 from dorami_api.chat.models import ChatModeration
 from dorami_api.db.types import utcnow
 from dorami_api.extensions import db, redis_store, socketio
-from dorami_api.plain_text import NotPlainText, plain_text
 from dorami_api.realtime import broadcast, connections, control, socket_limits
 from dorami_api.realtime.broadcast import CHAT
 from dorami_api.realtime.connections import SocketClient
@@ -28,6 +27,7 @@ from dorami_api.realtime.queue import QueueUnavailable
 from dorami_api.realtime.replies import SocketError, charge, required_text, socket_event
 from dorami_api.streaming import live_status
 from dorami_api.users.models import User
+from dorami_api.web.plain_text import NotPlainText, plain_text
 from dorami_api.web.responses import iso, now_iso
 
 log = logging.getLogger(__name__)

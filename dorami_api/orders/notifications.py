@@ -14,12 +14,12 @@ from __future__ import annotations
 from dorami_api.extensions import db
 from dorami_api.orders.models import Order
 from dorami_api.orders.serializers import admin_order_json, order_json
-from dorami_api.plain_text import displayable
 from dorami_api.realtime import broadcast
 from dorami_api.realtime.pacing import Pacer
 from dorami_api.server import shutdown
 from dorami_api.streaming.models import stream_keys
 from dorami_api.users.models import User
+from dorami_api.web.plain_text import displayable
 
 # Per stream and per process: 3 at once, then 2 a second.
 _notices = Pacer(rate=2.0, burst=3)

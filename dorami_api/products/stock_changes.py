@@ -30,7 +30,7 @@ def units_taken(product: Product, held: int | None = None) -> stock.StockSettlem
 def settle_released(product: Product) -> stock.StockSettlement:
     """Serve the waitlist (never for a hidden product), then settle; for callers that announce
     the change themselves (a product edit announces it as an edit)."""
-    promoted = 0 if product.status == "HIDDEN" else promote_waiting_in_transaction(product)
+    promoted = promote_waiting_in_transaction(product)  # none for a hidden product
     return dataclasses.replace(stock.settle(product), promoted=promoted)
 
 

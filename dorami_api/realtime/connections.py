@@ -19,9 +19,9 @@ from dorami_api.auth.principal import Principal, principal_of, verified_claims
 from dorami_api.auth.tokens import ACCESS_COOKIE, bearer_token
 from dorami_api.errors import DEPENDENCY_OUTAGE, ApiError
 from dorami_api.extensions import socketio
-from dorami_api.plain_text import displayable
 from dorami_api.realtime import broadcast, session_cache
 from dorami_api.realtime.broadcast import CHAT, ROOT, STREAMING
+from dorami_api.web.plain_text import displayable
 
 log = logging.getLogger(__name__)
 GUEST_NAMESPACES = (ROOT, STREAMING)

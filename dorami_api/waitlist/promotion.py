@@ -32,7 +32,11 @@ def available_for(product: Product, variant: ProductVariant | None) -> int:
 def promote_waiting_in_transaction(product: Product) -> int:
     """Offer what is available now to the queue, first come first served. Call with the product
     locked, after changing its stock or holds and before stock.settle(). Returns the number of
-    promotions."""
+    promotions.
+
+    A hidden product is not sold, so its queue waits: showing the product again serves it."""
+    if product.status == "HIDDEN":
+        return 0
     db.session.flush()
     now = utcnow()
     waiting = db.session.scalars(

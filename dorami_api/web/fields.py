@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from dorami_api.db.types import CENT
-from dorami_api.plain_text import NotPlainText, plain_text
+from dorami_api.web.plain_text import NotPlainText, plain_text
 from dorami_api.web.validation import Schema
 
 MONEY_MAX = Decimal("99999999.99")  # NUMERIC(10,2)

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from dorami_api.chat.service import clean_message
-from dorami_api.plain_text import NotPlainText, displayable, plain_text
 from dorami_api.realtime.replies import SocketError
 from dorami_api.web.fields import DisplayName
+from dorami_api.web.plain_text import NotPlainText, displayable, plain_text
 
 # What a browser starts a tag, an end tag, a comment or a processing instruction with.
 TAG_START = re.compile(r"<[^\W\d_]|</|<!|<\?")
