@@ -134,7 +134,7 @@ class PageQuery(Schema):
 
 
 def page_schema(item: type) -> type:
-    """The `data` of a paginated list of `item` (see common.responses.page_of)."""
+    """The `data` of a paginated list of `item` (see web.responses.page_of)."""
     assert issubclass(item, BaseModel)
     return create_model(
         f"{item.__name__}Page",
