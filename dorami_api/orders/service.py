@@ -110,11 +110,14 @@ def _write_order(
     terms: pricing.ShippingTerms,
 ) -> str:
     """Write the order (products locked, stock taken and settled), queue its broadcast."""
-    subtotal = sum((pricing.unit_price(line.product, line.variant) * line.quantity for line in lines), Decimal("0"))
-    stream_ids = [line.product.stream_id for line in lines]
+    priced = [
+        (line.product.stream_id, pricing.unit_price(line.product, line.variant) * line.quantity) for line in lines
+    ]
+    subtotal = sum((amount for _, amount in priced), Decimal("0"))
+    stream_ids = [stream_id for stream_id, _ in priced]
     if not terms.covers(stream_ids):  # a product moved to another stream meanwhile
         terms = pricing.shipping_terms(stream_ids)
-    fee = terms.fee(subtotal, stream_ids)
+    fee = terms.fee(priced)
     order = Order(
         id=order_id,
         user_id=who.user_id,
