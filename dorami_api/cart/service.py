@@ -109,7 +109,7 @@ def change_quantity(user_id: uuid.UUID, hold_id: uuid.UUID, quantity: int) -> Ca
         now = utcnow()
         if _is_expired(hold, now):
             raise Conflict("CART_EXPIRED", "This cart item has expired", {"itemIds": [str(hold.id)]})
-        variant = stock.find_variant(product, hold.variant_id) if hold.variant_id else None
+        variant = stock.find_variant(product, hold.variant_id)
         before = hold.quantity
         if quantity > before:
             stock.ensure_available(product, variant, quantity, ignore_hold=hold)

@@ -230,7 +230,7 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
             lines = []
             for hold in holds:
                 product = products[hold.product_id]
-                variant = stock.find_variant(product, hold.variant_id) if hold.variant_id else None
+                variant = stock.find_variant(product, hold.variant_id)
                 on_hand = variant.stock if variant is not None else product.stock
                 if on_hand < hold.quantity:  # stock was cut below what the carts hold
                     stock.refuse_unavailable(product.id, on_hand, hold.quantity)

@@ -45,8 +45,10 @@ def promote_waiting_in_transaction(product: Product) -> int:
         if stock.available_units(product) <= 0:
             break
         variant = next((v for v in product.variants if v.id == entry.variant_id), None)
-        if entry.variant_id is not None and variant is None:
-            continue  # the variant is gone; the entry stays until its owner leaves
+        if variant is None and (entry.variant_id is not None or product.variants):
+            # Its variant is gone, or it names none on a product that has variants now (both
+            # refused by products/claims.py; a guard): the entry stays until its owner leaves.
+            continue
         quantity = min(entry.quantity, available_for(product, variant))
         if quantity <= 0:
             continue  # this variant is still sold out; a later entry may want another one
