@@ -31,7 +31,7 @@ from dorami_api.extensions import db
 from dorami_api.orders import numbering, pricing
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.notifications import announce_new_order
-from dorami_api.products import flash_sale, stock, stock_changes
+from dorami_api.products import claims, flash_sale, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.users.crypto import decrypt_address
 from dorami_api.users.models import User
@@ -186,6 +186,9 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
             products = stock.lock_products(product_ids)
             if key and (twin := find_by_key(user_id, key)) is not None:
                 return twin
+            for product_id, product in products.items():
+                wanted_units = sum(q for (wanted_id, _), q in totals.items() if wanted_id == product_id)
+                claims.ensure_within_buyer_limit(product, user_id, wanted_units)
             lines, held = [], {}
             for (product_id, variant_id), quantity in totals.items():
                 product = products[product_id]
@@ -227,6 +230,9 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
             if key and (twin := find_by_key(user_id, key)) is not None:
                 return twin
             holds = _checkable_holds(user_id, item_ids, products)
+            for product_id in {hold.product_id for hold in holds}:
+                # The holds already count against the cap; it may have been lowered since.
+                claims.ensure_within_buyer_limit(products[product_id], user_id, 0)
             lines = []
             for hold in holds:
                 product = products[hold.product_id]

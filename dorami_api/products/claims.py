@@ -1,11 +1,13 @@
 """Who still has a claim on a product's units: live cart holds, waiting waitlist entries and order
 lines that may yet come back (an order not yet DELIVERED or CANCELLED can still be cancelled or
-returned). The rules that read them run with the product locked:
+returned). Two rules read them, always with the product locked:
 
 - variants: a product with variants has stock = the sum of its variants', so every claim on it
   must name a variant — otherwise a cancelled line, an expired hold or a promotion would move units
   that belong to no variant. The first variant cannot be added while claims name none, and a
-  variant cannot be removed while claims name it (409 VARIANTS_CONFLICT).
+  variant cannot be removed while claims name it (409 VARIANTS_CONFLICT);
+- maxPerBuyer: the units one user holds live plus those in their orders not cancelled never pass
+  the product's cap (409 BUYER_LIMIT_REACHED).
 """
 
 from __future__ import annotations
@@ -75,3 +77,46 @@ def refuse_variant_change(product: Product, variant_id: uuid.UUID | None) -> Non
         details["variantId"] = str(variant_id)
     raise Conflict("VARIANTS_CONFLICT", message, details)
 
+
+# --- maxPerBuyer ---------------------------------------------------------------------------------
+
+
+def units_of_buyer(user_id: uuid.UUID, product_id: uuid.UUID) -> int:
+    """Units of the product this user holds live or bought in orders not cancelled."""
+    held = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(CartHold.quantity), 0)).where(
+            CartHold.user_id == user_id, CartHold.product_id == product_id, live_hold_filter()
+        )
+    )
+    bought = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(OrderItem.quantity), 0))
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(Order.user_id == user_id, OrderItem.product_id == product_id, Order.status != "CANCELLED")
+    )
+    return int(held) + int(bought)
+
+
+def buyer_room(product: Product, user_id: uuid.UUID) -> int | None:
+    """How many more units this user may hold or buy (None: no cap). Product locked."""
+    if product.max_per_buyer is None:
+        return None
+    return max(product.max_per_buyer - units_of_buyer(user_id, product.id), 0)
+
+
+def ensure_within_buyer_limit(product: Product, user_id: uuid.UUID, extra: int) -> None:
+    """409 BUYER_LIMIT_REACHED unless the user may take `extra` more units (0: what they already
+    hold and bought must still fit, e.g. at checkout after the cap was lowered). Product locked."""
+    if product.max_per_buyer is None:
+        return
+    used = units_of_buyer(user_id, product.id)
+    if used + extra > product.max_per_buyer:
+        raise Conflict(
+            "BUYER_LIMIT_REACHED",
+            f"At most {product.max_per_buyer} per buyer",
+            {
+                "productId": str(product.id),
+                "maxPerBuyer": product.max_per_buyer,
+                "alreadyHeldOrBought": used,
+                "requested": extra,
+            },
+        )

@@ -138,6 +138,7 @@ def create_product(body: ProductCreate) -> dict:
         status=body.status if body.status == "HIDDEN" else ("AVAILABLE" if units > 0 else "SOLD_OUT"),
         stock=units,
         hold_minutes=body.holdMinutes,
+        max_per_buyer=body.maxPerBuyer,
         sort_order=body.sortOrder,
         expires_at=body.expiresAt,
         version=1,
@@ -191,6 +192,7 @@ _COLUMNS = {
     "originalPrice": "original_price",
     "imageUrl": "image_url",
     "holdMinutes": "hold_minutes",
+    "maxPerBuyer": "max_per_buyer",
     "sortOrder": "sort_order",
     "expiresAt": "expires_at",
 }
