@@ -236,6 +236,11 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
             lines = []
             for hold in holds:
                 product = products[hold.product_id]
+                if product.status == "HIDDEN":
+                    # Hidden after the hold was placed: not sold while hidden. The hold stays as it
+                    # is (its units counted, its timer running), so checking out after the product
+                    # is shown again works, and an expiry returns the units as usual.
+                    raise NotFound("PRODUCT_NOT_FOUND", "Product not found", {"productId": str(product.id)})
                 variant = stock.find_variant(product, hold.variant_id)
                 on_hand = variant.stock if variant is not None else product.stock
                 if on_hand < hold.quantity:  # stock was cut below what the carts hold
