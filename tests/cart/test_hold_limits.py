@@ -1,4 +1,4 @@
-"""No account can hold stock for ever (SPEC §5, §6): a line's timer restarts only when its
+"""No account can hold stock for ever: a line's timer restarts only when its
 quantity grows, a line never lives past 2 × holdMinutes after its first hold, and the product's
 maxPerBuyer caps what one user holds and buys in all (409 BUYER_LIMIT_REACHED)."""
 

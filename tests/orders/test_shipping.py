@@ -1,4 +1,4 @@
-"""The shipping waiver (SPEC §6): one fee per order, waived only when every item's stream waives
+"""The shipping waiver: one fee per order, waived only when every item's stream waives
 it — UNCONDITIONAL, or THRESHOLD reached by the subtotal of that stream's own items. A store
 product never waives it. The cart summary and the order agree."""
 

@@ -1,4 +1,4 @@
-"""Units never stranded between a product and its variants (SPEC §5): a product with variants has
+"""Units never stranded between a product and its variants: a product with variants has
 stock = the sum of its variants', every hold, order line and waitlist entry of it names a
 variant, so variants cannot be added while claims name none nor removed while claims name them
 (409 VARIANTS_CONFLICT)."""
