@@ -21,7 +21,7 @@ from dorami_api.config import Config, ConfigError
 bind = f"0.0.0.0:{os.environ.get('PORT', '3001')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 # gevent-websocket (ARCHITECTURE.md: the only worker serving WebSocket upgrades and HTTP on gevent),
-# with the shutdown sequence and memory guard of SPEC §8.
+# with the shutdown sequence and memory guard.
 worker_class = "dorami_api.server.worker.DoramiWorker"
 # Every open socket is a connection: gunicorn's default of 1000 would cap viewers per worker.
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
@@ -48,7 +48,7 @@ def on_starting(server):
         print(f"dorami-api: configuration error: {error}", file=sys.stderr, flush=True)
         sys.exit(2)
     _prepare_metrics_directory()
-    # gunicorn's SIGINT is an immediate stop; the seed guide stops gracefully on SIGINT too.
+    # gunicorn's SIGINT is an immediate stop; here SIGINT stops gracefully too, like SIGTERM.
     server.handle_int = server.handle_term
 
 

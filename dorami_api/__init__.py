@@ -16,20 +16,29 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app = Flask(__name__)
     _configure(app, config, overrides)
 
-    from dorami_api import errors, models, observability  # noqa: F401 - models registers every table
+    # Imported here rather than at the top: gunicorn's master reads dorami_api.config (so runs
+    # this file) and must not load the app's modules before each worker's gevent patching.
+    from dorami_api import errors, models  # noqa: F401 - models registers every table
     from dorami_api.auth import csrf, kakao, tokens
     from dorami_api.chat import service as chat  # noqa: F401 - registers the /chat socket handlers
-    from dorami_api.db import connection_check, transactions
+    from dorami_api.db import after_commit, connection_check, read_only, transactions
     from dorami_api.extensions import db, migrate, redis_store
-    from dorami_api.orders import notifications
+    from dorami_api.observability import access, logging, metrics
+    from dorami_api.observability.routes import bp as metrics_bp
+    from dorami_api.orders import admission, notifications
     from dorami_api.presence import service as presence
     from dorami_api.products import events, flash_sale
     from dorami_api.realtime import commerce, connections, control, operations, revocation, server  # noqa: F401
     from dorami_api.web import rate_limits, security
 
-    observability.init_app(app)
+    logging.init_app(app)
+    access.init_app(app)
+    metrics.watch_database()  # a listener on every SQLAlchemy engine
+    app.register_blueprint(metrics_bp)
     errors.register_error_handlers(app)
     db.init_app(app)
+    after_commit.init_app(app)  # listeners on every SQLAlchemy session
+    read_only.init_app(app)  # a listener on every connection pool
     connection_check.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     redis_store.init_app(app)
@@ -45,6 +54,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     security.init_app(app)  # after realtime: ProxyFix must wrap the Socket.IO middleware too
     transactions.init_app(app)
     flash_sale.init_app(app)
+    admission.init_app(app)
     # Broadcasts still waiting (coalesced product updates, paced purchase notices) go out at a
     # graceful shutdown.
     events.init_app(app)
@@ -121,7 +131,7 @@ def _engine_options(config: Config) -> dict:
 
 
 def _migrate_embedded_database(app: Flask) -> None:
-    """The embedded SQLite file is created and migrated on first start (SPEC §2)."""
+    """The embedded SQLite file is created and migrated on first start."""
     from flask_migrate import upgrade
 
     database_file = Path(app.config["DORAMI"].database_url.removeprefix("sqlite:///"))

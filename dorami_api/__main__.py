@@ -1,5 +1,5 @@
 """`python -m dorami_api`: one process serving HTTP and Socket.IO on gevent, for local work.
-With nothing configured it runs on the embedded SQLite file and in-process Redis (SPEC §2).
+With nothing configured it runs on the embedded SQLite file and in-process Redis.
 Production runs under gunicorn (gunicorn.conf.py) instead."""
 
 from gevent import monkey

@@ -1,4 +1,4 @@
-"""One Config built from the environment and validated at start-up (SPEC §2).
+"""One Config built from the environment and validated at start-up.
 
 Production refuses to start on any setting that would make it unsafe; the error names the
 problem in one line so that an operator sees it in the first line of the log.
@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
+
+from limits import parse_many
 
 ENVIRONMENTS = ("development", "test", "production")
 DEV_CORS_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000", "http://localhost:5173")
@@ -62,8 +64,6 @@ def _int(value: str | None, name: str, default: int, minimum: int = 0) -> int:
 
 def _limits(value: str, name: str) -> str:
     """A Flask-Limiter limit string ("20/second;100/10 seconds"), checked at start-up."""
-    from limits import parse_many
-
     try:
         if not parse_many(value):
             raise ValueError
@@ -194,7 +194,7 @@ class Config:
     frontend_url: str
     media_hook_secret: str | None
     embedded_database: bool = field(default=False)
-    # Operations (SPEC §8): where log lines go (None = stdout) and the worker memory guard.
+    # Operations: where log lines go (None = stdout) and the worker memory guard.
     access_log_file: str | None = None
     error_log_file: str | None = None
     max_worker_memory_mb: int = 1024

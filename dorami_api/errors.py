@@ -1,4 +1,4 @@
-"""ApiError and the handlers that render the error envelope on every failure path (SPEC §1)."""
+"""ApiError and the handlers that render the error envelope on every failure path."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from dorami_api.extensions import db
-from dorami_api.web.responses import iso, utc_now
+from dorami_api.web.responses import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ _HTTP_CODES = {
 
 
 def error_body(status: int, code: str, message: str, details: Any = None) -> dict:
-    body = {"success": False, "errorCode": code, "message": message, "timestamp": iso(utc_now())}
+    body = {"success": False, "errorCode": code, "message": message, "timestamp": now_iso()}
     if details is not None:
         body["details"] = details
     return body

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of every route (SPEC §1), built from what the routes themselves
+"""The OpenAPI 3.1 document of every route, built from what the routes themselves
 record: the pydantic schemas that validate bodies and queries (@body, @query), the response
 models and errors (@documented), and the auth level the guards mark (login_required,
 admin_required). Served at /api/v1/openapi.json; Swagger UI at /api/v1/docs outside production.
@@ -25,7 +25,7 @@ _METHODS = ("get", "post", "put", "patch", "delete")
 
 ERROR_ENVELOPE = {
     "type": "object",
-    "description": "Every error, on every path (SPEC §1)",
+    "description": "Every error, on every path",
     "required": ["success", "errorCode", "message", "timestamp"],
     "properties": {
         "success": {"const": False},

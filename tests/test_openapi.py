@@ -31,7 +31,7 @@ def test_document_lists_every_route_of_the_app(app, client):
             expected.add((_werkzeug_to_openapi(rule.rule), method.lower()))
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
     assert expected == documented
-    # Every route lives under /api/v1, except the Prometheus scrape path of SPEC §8.
+    # Every route lives under /api/v1, except the Prometheus scrape path.
     assert all(path.startswith("/api/v1/") or path == "/metrics" for path, _ in documented)
 
 

@@ -4,8 +4,8 @@ nothing else (no authentication, rate limits, history, metrics, database). The f
 adds cost to.
 
 Its flash sale is the least a sale can do on this stack: stock is a Redis counter taken by one
-atomic script (shared by the workers, so it cannot oversell), and each sale sends what the SPEC
-requires to the stream's room — one `order:purchase:notification`, and `live:product:soldout`
+atomic script (shared by the workers, so it cannot oversell), and each sale sends what the service
+sends to the stream's room — one `order:purchase:notification`, and `live:product:soldout`
 when the last unit goes. No database, no accounts, no order rows.
 
     gunicorn -k geventwebsocket.gunicorn.workers.GeventWebSocketWorker -w 2 --worker-connections 10000 \

@@ -10,7 +10,7 @@ const portIndex = process.argv.indexOf("--port");
 const port = Number(portIndex > 0 ? process.argv[portIndex + 1] : process.env.PORT || 3101);
 
 // Its flash sale is the least a sale can do: stock is an in-memory counter (one process), and each
-// sale sends what the SPEC requires to the stream's room — one order:purchase:notification, and
+// sale sends what the service sends to the stream's room — one order:purchase:notification, and
 // live:product:soldout when the last unit goes.
 const flash = new Map(); // product id -> { stock, room }
 const send = (res, status, body) => {

@@ -1,4 +1,4 @@
-"""The token cookies of SPEC §3: HttpOnly, SameSite=Lax, Secure in production, max-age = the
+"""The token cookies: HttpOnly, SameSite=Lax, Secure in production, max-age = the
 token's lifetime. The refresh cookie is only sent to the auth routes that use it."""
 
 from __future__ import annotations

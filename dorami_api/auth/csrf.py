@@ -1,4 +1,4 @@
-"""CSRF for cookie-authenticated requests (SPEC §3), on Flask-WTF's token machinery.
+"""CSRF for cookie-authenticated requests, on Flask-WTF's token machinery.
 
 A browser sends cookies by itself, so an unsafe request (POST/PUT/PATCH/DELETE) that carries an
 auth cookie must also carry `X-CSRF-Token`, equal to the JS-readable `csrf-token` cookie and a

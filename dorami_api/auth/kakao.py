@@ -1,4 +1,4 @@
-"""Kakao OAuth 2.0 login (SPEC §3) with Authlib's Flask client: active when KAKAO_CLIENT_ID is
+"""Kakao OAuth 2.0 login with Authlib's Flask client: active when KAKAO_CLIENT_ID is
 set. Authlib keeps the `state` in the signed session cookie and checks it on the callback; the
 authorize, token and profile URLs are configurable so that tests (and staging) can point them
 at a stand-in provider."""

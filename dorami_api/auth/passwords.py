@@ -7,21 +7,26 @@ not reveal whether an account exists. Under gevent the hashing runs in the hub's
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from gevent import get_hub
+
+from dorami_api.concurrency import gevent_patched
 
 _hasher = PasswordHasher()
-_dummy_hash: str | None = None
 
 
 def _off_the_loop(fn, *args):
-    try:
-        from gevent import get_hub, monkey
-    except ImportError:  # pragma: no cover
-        return fn(*args)
-    if not monkey.is_module_patched("threading"):
+    if not gevent_patched():
         return fn(*args)
     return get_hub().threadpool.apply(fn, args)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("dorami-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -30,11 +35,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; a missing hash (Kakao-only account) costs the same time."""
-    global _dummy_hash
     if not password_hash:
-        if _dummy_hash is None:
-            _dummy_hash = _hasher.hash("dorami-timing-equaliser")
-        _check(_dummy_hash, password)
+        _check(_dummy_hash(), password)
         return False
     return _check(password_hash, password)
 

@@ -1,4 +1,4 @@
-"""Who is calling: one check shared by HTTP requests and socket connections (SPEC §3, §7).
+"""Who is calling: one check shared by HTTP requests and socket connections.
 
 signature + expiry → type `access` → jti not in the Redis blocklist → the auth session is live
 and belongs to the user → the user exists and is not suspended. Every failure is a 401 ApiError

@@ -1,4 +1,4 @@
-"""Refresh-token rotation with reuse detection (SPEC §3).
+"""Refresh-token rotation with reuse detection.
 
 Every refresh retires the presented token and issues a new pair. The session row is locked
 (SELECT ... FOR UPDATE) so that concurrent refreshes of one session are serialised:

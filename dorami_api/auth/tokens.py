@@ -1,4 +1,4 @@
-"""JWT access and refresh tokens (HS256, Flask-JWT-Extended) with the claims of SPEC §3:
+"""JWT access and refresh tokens (HS256, Flask-JWT-Extended) with these claims:
 string `sub`, `jti`, `type`, `sid` (the auth session id) and `role`."""
 
 from __future__ import annotations

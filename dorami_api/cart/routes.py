@@ -1,4 +1,4 @@
-"""/cart: the signed-in user's holds (SPEC §6). Another user's line is a 404."""
+"""/cart: the signed-in user's holds. Another user's line is a 404."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint
 from pydantic import Field
 
-from dorami_api.auth.guards import current_principal, login_required
+from dorami_api.auth.guards import current_user_id, login_required
 from dorami_api.cart import service
 from dorami_api.cart.serializers import cart_json, line_json, stream_key_of
 from dorami_api.web.responses import created, no_content, ok
@@ -26,12 +26,8 @@ class ChangeQuantity(Schema):
     quantity: int = Field(ge=1, le=service.MAX_LINE_QUANTITY)
 
 
-def _me() -> uuid.UUID:
-    return uuid.UUID(current_principal().user_id)
-
-
 def _line(hold_id: uuid.UUID) -> dict:
-    line = service.cart_line(_me(), hold_id)
+    line = service.cart_line(current_user_id(), hold_id)
     return line_json(line, stream_key_of(line))
 
 
@@ -39,7 +35,7 @@ def _line(hold_id: uuid.UUID) -> dict:
 @login_required
 @documented("My cart: live holds with their expiry, subtotal, shipping fee, total", tags=("cart",), auth="user")
 def get_cart():
-    return ok(cart_json(service.cart_lines(_me())))
+    return ok(cart_json(service.cart_lines(current_user_id())))
 
 
 @bp.post("")
@@ -54,7 +50,7 @@ def get_cart():
     auth="user",
 )
 def add(body: AddToCart):
-    hold = service.add_to_cart(_me(), body.productId, body.variantId, body.quantity)
+    hold = service.add_to_cart(current_user_id(), body.productId, body.variantId, body.quantity)
     return created(_line(hold.id))
 
 
@@ -68,7 +64,7 @@ def add(body: AddToCart):
     auth="user",
 )
 def change(item_id: uuid.UUID, body: ChangeQuantity):
-    service.change_quantity(_me(), item_id, body.quantity)
+    service.change_quantity(current_user_id(), item_id, body.quantity)
     return ok(_line(item_id))
 
 
@@ -76,7 +72,7 @@ def change(item_id: uuid.UUID, body: ChangeQuantity):
 @login_required
 @documented("Remove a line; its units are free at once", status=204, errors=(404,), tags=("cart",), auth="user")
 def remove(item_id: uuid.UUID):
-    service.remove_item(_me(), item_id)
+    service.remove_item(current_user_id(), item_id)
     return no_content()
 
 
@@ -84,5 +80,5 @@ def remove(item_id: uuid.UUID):
 @login_required
 @documented("Empty my cart", status=204, tags=("cart",), auth="user")
 def clear():
-    service.clear_cart(_me())
+    service.clear_cart(current_user_id())
     return no_content()

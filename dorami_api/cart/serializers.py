@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import sqlalchemy as sa
-
 from dorami_api.cart.service import CartLine
 from dorami_api.db.types import money_str, utcnow
-from dorami_api.extensions import db
 from dorami_api.orders import pricing
-from dorami_api.streaming.models import LiveStream
+from dorami_api.streaming.models import stream_keys
 from dorami_api.web.responses import iso
 
 
 def _stream_keys(lines: list[CartLine]) -> dict:
-    ids = {line.product.stream_id for line in lines if line.product.stream_id}
-    if not ids:
-        return {}
-    return dict(db.session.execute(sa.select(LiveStream.id, LiveStream.stream_key).where(LiveStream.id.in_(ids))).all())
+    return stream_keys(line.product.stream_id for line in lines)
 
 
 def stream_key_of(line: CartLine) -> str | None:

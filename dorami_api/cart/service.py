@@ -1,4 +1,4 @@
-"""Cart holds (SPEC §6): adding to the cart holds stock for the product's holdMinutes.
+"""Cart holds: adding to the cart holds stock for the product's holdMinutes.
 
 A repeated add merges into the live line; the timer restarts only when the quantity grows (a merge
 or a PATCH up), and never past 2 × holdMinutes after the line's first hold (stock.renewed_expiry).

@@ -1,4 +1,4 @@
-"""`/chat`: live chat rooms `live:{streamKey}` (SPEC §7).
+"""`/chat`: live chat rooms `live:{streamKey}`.
 
 A ban also takes the user's sockets out of the room on every process (control.py); a mute only
 silences them.
@@ -18,6 +18,7 @@ from datetime import timedelta
 from flask_socketio import join_room, leave_room
 
 from dorami_api.chat.models import ChatModeration
+from dorami_api.db.types import utcnow
 from dorami_api.extensions import db, redis_store, socketio
 from dorami_api.realtime import broadcast, connections, control, socket_limits
 from dorami_api.realtime.broadcast import CHAT
@@ -25,7 +26,7 @@ from dorami_api.realtime.connections import SocketClient
 from dorami_api.realtime.replies import SocketError, charge, required_text, socket_event
 from dorami_api.streaming import live_status
 from dorami_api.users.models import User
-from dorami_api.web.responses import iso, utc_now
+from dorami_api.web.responses import iso, now_iso
 
 HISTORY_LENGTH = 100
 HISTORY_TTL_SECONDS = 24 * 3600
@@ -69,7 +70,7 @@ def _existing_stream(payload: dict) -> tuple[str, str]:
 
 def _restore_moderation(live_id: str, user_id: str) -> None:
     """Re-arm the Redis mirror of this user's live mutes and bans in this room (after a flush)."""
-    now = utc_now()
+    now = utcnow()
     rows = db.session.execute(
         db.select(ChatModeration.action, ChatModeration.expires_at).where(
             ChatModeration.stream_key == live_id,
@@ -107,7 +108,7 @@ def leave(client: SocketClient, payload: dict) -> dict:
     return {"liveId": live_id}
 
 
-# One round trip per message (SPEC §7 order of checks): count the sender's rate limit (shared
+# One round trip per message (in this order of checks): count the sender's rate limit (shared
 # by every process), refuse a banned or muted sender, then append to the room's history.
 # KEYS: rate limit, ban, mute, history. ARGV: window, limit, message JSON, history length, TTL.
 _SEND = (
@@ -147,7 +148,7 @@ def _new_message(client: SocketClient, payload: dict) -> dict:
         "username": client.username,
         "message": text,
         "clientMessageId": client_message_id,
-        "timestamp": iso(utc_now()),
+        "timestamp": now_iso(),
     }
 
 
@@ -223,7 +224,7 @@ def _moderate(client: SocketClient, payload: dict, action: str) -> dict:
         raise SocketError("USER_NOT_FOUND", "No user has this id")
     if target.role == "ADMIN":
         raise SocketError("FORBIDDEN", "Administrators cannot be muted or banned")
-    expires_at = utc_now() + timedelta(minutes=minutes)
+    expires_at = utcnow() + timedelta(minutes=minutes)
     db.session.add(
         ChatModeration(
             stream_key=live_id,

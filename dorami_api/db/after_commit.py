@@ -16,13 +16,23 @@ _KEY = "dorami_after_commit"
 _COMMITTED = "dorami_after_commit_ready"
 
 
+def init_app(_app) -> None:
+    """Install the session listeners (on every SQLAlchemy Session class: once per process)."""
+    for name, listener in (
+        ("after_commit", _mark_committed),
+        ("after_transaction_end", _run_committed),
+        ("after_rollback", _drop_queued),
+    ):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
 def after_commit(callback: Callable, *args, **kwargs) -> None:
     """Queue callback(*args, **kwargs) on the current session; it runs right after COMMIT and is
     dropped on ROLLBACK."""
     db.session.info.setdefault(_KEY, []).append((callback, args, kwargs))
 
 
-@event.listens_for(Session, "after_commit")
 def _mark_committed(session: Session) -> None:
     # No SQL may run inside after_commit itself; the callbacks (which read committed data
     # afresh) run once the transaction has ended, below.
@@ -31,7 +41,6 @@ def _mark_committed(session: Session) -> None:
         session.info.setdefault(_COMMITTED, []).extend(queued)
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _run_committed(session: Session, transaction) -> None:
     if transaction.parent is not None:
         return
@@ -44,6 +53,5 @@ def _run_committed(session: Session, transaction) -> None:
             session.rollback()
 
 
-@event.listens_for(Session, "after_rollback")
 def _drop_queued(session: Session) -> None:
     session.info.pop(_KEY, None)

@@ -33,7 +33,12 @@ def read_without_transaction() -> bool:
     return True
 
 
-@event.listens_for(Pool, "checkin")
+def init_app(_app) -> None:
+    """Install the pool listener that restores transactions (on every pool: once per process)."""
+    if not event.contains(Pool, "checkin", _back_to_transactions):
+        event.listen(Pool, "checkin", _back_to_transactions)
+
+
 def _back_to_transactions(dbapi_connection, record) -> None:
     if record is None or not record.info.pop(_READING, False) or dbapi_connection is None:
         return

@@ -1,4 +1,4 @@
-"""Liveness and readiness probes (SPEC §8). Both answer outside the envelope, as the
+"""Liveness and readiness probes. Both answer outside the envelope, as the
 deployment guide shows, and are never rate limited."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify
 
 from dorami_api.concurrency import call_with_deadline
 from dorami_api.extensions import db, redis_store
-from dorami_api.web.responses import iso, utc_now
+from dorami_api.web.responses import now_iso
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ CHECK_SECONDS = 0.9
 
 @bp.get("/live")
 def live():
-    return jsonify({"status": "ok", "timestamp": iso(utc_now())})
+    return jsonify({"status": "ok", "timestamp": now_iso()})
 
 
 def _database_up() -> None:

@@ -42,7 +42,7 @@ def _finish_request(response: Response) -> Response:
     route = served.url_rule.rule if served.url_rule is not None else UNMATCHED_ROUTE
     metrics.observe_http_request(method, route, status, seconds)
     duration_ms = round(seconds * 1000, 1)
-    # The path only: query strings may carry tokens (SPEC §9).
+    # The path only: query strings may carry tokens.
     access_log.info(
         "%s %s %s %.1fms %s",
         method,

@@ -1,5 +1,5 @@
 """Process logging: levels by environment, text or JSON lines, request ids on every line, and
-no secret in any line (SPEC §8, §9)."""
+no secret in any line."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 
 from flask import Flask, g, has_request_context
 
-from dorami_api.web.responses import iso, utc_now
+from dorami_api.web.responses import now_iso
 
 ACCESS_LOGGER = "dorami_api.access"
 REDACTED = "[REDACTED]"
@@ -125,7 +125,7 @@ class RequestContextFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": iso(utc_now()),
+            "time": now_iso(),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

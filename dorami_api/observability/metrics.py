@@ -1,4 +1,4 @@
-"""The metrics of SPEC §8, correct across gunicorn workers.
+"""The service's metrics, correct across gunicorn workers.
 
 Under gunicorn, gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR at a directory before any worker
 imports prometheus_client, so every worker writes its samples there and /metrics (served by any

@@ -1,4 +1,4 @@
-"""/admin/orders: the admin's side of the order lifecycle (SPEC §6), list filters and CSV export."""
+"""/admin/orders: the admin's side of the order lifecycle, list filters and CSV export."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, stream_with_context
 
 from dorami_api.auth.guards import admin_required
-from dorami_api.db.types import money_str
+from dorami_api.db.types import money_str, utcnow
 from dorami_api.extensions import db
 from dorami_api.orders import lifecycle, service
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.schemas import AdminOrdersQuery, Cancel, ExportQuery, Ship
 from dorami_api.orders.serializers import admin_order_json
-from dorami_api.web.responses import iso, ok, page_of, utc_now
+from dorami_api.web.responses import iso, ok, page_of
 from dorami_api.web.validation import body, documented, query
 
 bp = Blueprint("admin_orders", __name__)
@@ -126,7 +126,7 @@ def export_csv(query: ExportQuery):
                 return
             offset += EXPORT_BATCH
 
-    filename = f"orders_{utc_now():%Y%m%d}.csv"
+    filename = f"orders_{utcnow():%Y%m%d}.csv"
     return Response(
         stream_with_context(rows()),
         mimetype="text/csv",

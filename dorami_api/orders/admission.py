@@ -17,27 +17,24 @@ import functools
 import threading
 from collections.abc import Callable
 
-from flask import current_app
+from flask import Flask, current_app
 
 from dorami_api.errors import service_busy
 
 ADMISSION_WAIT_SECONDS = 20.0
-_slots: threading.Semaphore | None = None
 
 
-def _semaphore() -> threading.Semaphore:
-    # Created on first use, after gevent's monkey-patching, so a waiting request yields to the
-    # others (gevent's semaphore wakes waiters in arrival order).
-    global _slots
-    if _slots is None:
-        _slots = threading.Semaphore(current_app.config["DORAMI"].order_concurrency)
-    return _slots
+def init_app(app: Flask) -> None:
+    # Each app has its own slots, sized by its own ORDER_CONCURRENCY. Made in create_app, which
+    # runs after gevent's monkey-patching, so a waiting request yields to the others (gevent's
+    # semaphore wakes waiters in arrival order).
+    app.extensions["order_admission"] = threading.Semaphore(app.config["DORAMI"].order_concurrency)
 
 
 def admitted(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        slots = _semaphore()
+        slots = current_app.extensions["order_admission"]
         if not slots.acquire(timeout=ADMISSION_WAIT_SECONDS):
             raise service_busy("Too many orders are being placed right now; try again")
         try:

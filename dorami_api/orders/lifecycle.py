@@ -1,4 +1,4 @@
-"""The order lifecycle (SPEC §6):
+"""The order lifecycle:
 
     PENDING_PAYMENT → PAID (admin confirms the transfer) → SHIPPED (tracking number) → DELIVERED
     PENDING_PAYMENT → CANCELLED (buyer or admin)     PAID → CANCELLED (admin)

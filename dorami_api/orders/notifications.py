@@ -1,4 +1,4 @@
-"""Order broadcasts, run after commit (SPEC §6): social proof to the stream rooms (a display name
+"""Order broadcasts, run after commit: social proof to the stream rooms (a display name
 and a product name — never an email or an address), the full order to admins, status changes to
 the buyer's own room.
 
@@ -11,15 +11,13 @@ The sold-out, the product updates and `order:new` to the admins are not paced.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from dorami_api.extensions import db
 from dorami_api.orders.models import Order
 from dorami_api.orders.serializers import admin_order_json, order_json
 from dorami_api.realtime import broadcast
 from dorami_api.realtime.pacing import Pacer
 from dorami_api.server import shutdown
-from dorami_api.streaming.models import LiveStream
+from dorami_api.streaming.models import stream_keys
 from dorami_api.users.models import User
 
 # Per stream and per process: 3 at once, then 2 a second.
@@ -51,11 +49,7 @@ def announce_new_order(order_id: str) -> None:
         return
     stream_ids = list(dict.fromkeys(item.stream_id for item in order.items if item.stream_id))
     if stream_ids:
-        keys = dict(
-            db.session.execute(
-                sa.select(LiveStream.id, LiveStream.stream_key).where(LiveStream.id.in_(stream_ids))
-            ).all()
-        )
+        keys = stream_keys(stream_ids)
         name = display_name(db.session.get(User, order.user_id))
         for stream_id in stream_ids:
             first_item = next(item for item in order.items if item.stream_id == stream_id)

@@ -1,4 +1,4 @@
-"""ORD-YYYYMMDD-NNNNN order numbers from a per-day counter in PostgreSQL (SPEC §1): it survives a
+"""ORD-YYYYMMDD-NNNNN order numbers from a per-day counter in PostgreSQL: it survives a
 Redis flush, and the upsert hands every caller a distinct number, in any number of processes.
 
 Every order of the day increments the same row, so the number is taken in a short transaction of
@@ -41,6 +41,8 @@ def take_order_id(day: date | None = None) -> str:
 
 
 _NEXT_NO_FSYNC = sa.text("SET LOCAL synchronous_commit TO OFF; " + _NEXT.text)  # one round trip
+# Per database URL, not per app: the pool is a process's connections to that database, and the
+# many apps of a test run against one database must share it rather than each open their own.
 _engines: dict[str, sa.Engine] = {}
 
 

@@ -1,4 +1,4 @@
-"""Prices and the shipping rule shared by the cart summary and the order (SPEC §6).
+"""Prices and the shipping rule shared by the cart summary and the order.
 
 One shipping fee per order: the system default fee, waived only when every item's stream waives
 it — unconditionally, or from a threshold that the subtotal of that stream's items in this order

@@ -1,12 +1,10 @@
-"""/orders: the buyer's side (SPEC §6). Another user's order is a 404."""
+"""/orders: the buyer's side. Another user's order is a 404."""
 
 from __future__ import annotations
 
-import uuid
-
 from flask import Blueprint, request
 
-from dorami_api.auth.guards import current_principal, login_required
+from dorami_api.auth.guards import current_user_id, login_required
 from dorami_api.errors import ApiError, NotFound
 from dorami_api.orders import lifecycle, service
 from dorami_api.orders.admission import admitted
@@ -18,10 +16,6 @@ from dorami_api.web.validation import body, documented, query
 
 bp = Blueprint("orders", __name__)
 MAX_KEY_LENGTH = 200
-
-
-def _me() -> uuid.UUID:
-    return uuid.UUID(current_principal().user_id)
 
 
 def idempotency_key() -> str | None:
@@ -52,7 +46,7 @@ def _placed(order: Order, created: bool):
     auth="user",
 )
 def checkout(body: CartCheckout):
-    return _placed(*service.place_cart_order(_me(), body.cartItemIds, idempotency_key()))
+    return _placed(*service.place_cart_order(current_user_id(), body.cartItemIds, idempotency_key()))
 
 
 @bp.post("/direct")
@@ -68,7 +62,7 @@ def checkout(body: CartCheckout):
 )
 def direct(body: DirectOrder):
     wanted = [service.Wanted(item.productId, item.variantId, item.quantity) for item in body.items]
-    return _placed(*service.place_direct_order(_me(), wanted, idempotency_key()))
+    return _placed(*service.place_direct_order(current_user_id(), wanted, idempotency_key()))
 
 
 @bp.get("")
@@ -76,7 +70,7 @@ def direct(body: DirectOrder):
 @query(MyOrdersQuery)
 @documented("My orders, newest first", tags=("orders",), auth="user")
 def my_orders(query: MyOrdersQuery):
-    conditions = [Order.user_id == _me()]
+    conditions = [Order.user_id == current_user_id()]
     if query.status:
         conditions.append(Order.status == query.status)
     orders, total = service.page_orders(conditions, query.page, query.limit)
@@ -85,7 +79,7 @@ def my_orders(query: MyOrdersQuery):
 
 def _my_order(order_id: str) -> Order:
     order = lifecycle.order_or_404(order_id)
-    if order.user_id != _me():
+    if order.user_id != current_user_id():
         raise NotFound("ORDER_NOT_FOUND", "Order not found")
     return order
 
@@ -106,5 +100,5 @@ def my_order(order_id: str):
     "Cancel my unpaid order (stock returns, the waitlist is served)", errors=(404, 409), tags=("orders",), auth="user"
 )
 def cancel(order_id: str, body: Cancel):
-    order = lifecycle.cancel(order_id, sources=lifecycle.BUYER_CANCELLABLE, owner=_me(), reason=body.reason)
+    order = lifecycle.cancel(order_id, sources=lifecycle.BUYER_CANCELLABLE, owner=current_user_id(), reason=body.reason)
     return ok(order_json(order))

@@ -1,4 +1,4 @@
-"""Placing orders (SPEC §6): from the cart (all or selected lines) or directly.
+"""Placing orders: from the cart (all or selected lines) or directly.
 
 One transaction per order: lock the products (ascending ids), check, take the stock, write the
 order with its snapshots, commit; broadcasts go out after commit. The order number is taken just

@@ -1,4 +1,4 @@
-"""`/streaming`: who is watching which stream, counted across every process (SPEC §7).
+"""`/streaming`: who is watching which stream, counted across every process.
 
 `stream:{key}:viewers` is a sorted set of distinct participants (user id, or `guest:<sid>`) scored
 by an expiry time. Each process also records, per participant, that *it* holds a socket of theirs

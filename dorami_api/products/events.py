@@ -1,5 +1,5 @@
 """Announcing product changes after commit: the one place that turns a committed change into the
-right broadcasts (SPEC §5). Reads the product afresh, so every broadcast carries committed data
+right broadcasts. Reads the product afresh, so every broadcast carries committed data
 and its `version`, exactly as `GET /products/{id}` returns it.
 
 Visibility decides the event: a product appearing in a stream's room (created, unhidden, moved

@@ -1,4 +1,4 @@
-"""/api/v1/products: the public catalogue and its admin (SPEC §5)."""
+"""/api/v1/products: the public catalogue and its admin."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response schemas of the catalogue (SPEC §5): they validate requests and describe
+"""Request and response schemas of the catalogue: they validate requests and describe
 both directions in the OpenAPI document."""
 
 from __future__ import annotations

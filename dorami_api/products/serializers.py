@@ -12,6 +12,7 @@ from dorami_api.db.types import money_str
 from dorami_api.extensions import db
 from dorami_api.products import stock
 from dorami_api.products.models import Product, ProductVariant
+from dorami_api.streaming.models import stream_keys
 from dorami_api.web.responses import iso
 
 
@@ -30,11 +31,7 @@ def variant_json(variant: ProductVariant, held: int | None = None) -> dict:
 
 
 def stream_key_of(product: Product) -> str | None:
-    if product.stream_id is None:
-        return None
-    from dorami_api.streaming.models import LiveStream
-
-    return db.session.scalar(db.select(LiveStream.stream_key).where(LiveStream.id == product.stream_id))
+    return stream_keys([product.stream_id]).get(product.stream_id)
 
 
 def held_by_variant(product_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:

@@ -1,4 +1,4 @@
-"""Catalogue rules (SPEC §5): listing, creating, editing, deleting products, adjusting stock.
+"""Catalogue rules: listing, creating, editing, deleting products, adjusting stock.
 
 Every write locks the product row (stock.lock_product), settles its status through
 stock.settle (SOLD_OUT at zero available, AVAILABLE again after a restock; `version` + 1) — or,
@@ -23,7 +23,7 @@ from dorami_api.products import claims, events, list_cache, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.products.schemas import ProductCreate, ProductListQuery, ProductUpdate, StockAdjustment, VariantIn
 from dorami_api.products.serializers import held_by_variant, product_json
-from dorami_api.streaming.models import LiveStream
+from dorami_api.streaming.models import LiveStream, stream_keys
 from dorami_api.web.responses import data_json, page_of
 
 
@@ -60,12 +60,7 @@ def list_products(query: ProductListQuery, include_hidden: bool = False) -> tupl
     ).all()
     ids = [p.id for p in products]
     held, variant_held = stock.held_by_product(ids), held_by_variant(ids)
-    stream_ids = {p.stream_id for p in products if p.stream_id}
-    keys = dict(
-        db.session.execute(sa.select(LiveStream.id, LiveStream.stream_key).where(LiveStream.id.in_(stream_ids))).all()
-        if stream_ids
-        else []
-    )
+    keys = stream_keys(p.stream_id for p in products)
     items = [product_json(p, held.get(p.id, 0), keys.get(p.stream_id), variant_held=variant_held) for p in products]
     return items, total
 

@@ -1,4 +1,4 @@
-"""Atomic stock: the heart of live commerce (SPEC §5).
+"""Atomic stock: the heart of live commerce.
 
 available = stock − live cart holds. A hold is live while ACTIVE and not past `expires_at`, so an
 expired hold frees its units the moment it expires, whether or not a job has swept it.

@@ -1,4 +1,4 @@
-"""The only module that knows Socket.IO event names and rooms (SPEC §7). Services call these
+"""The only module that knows Socket.IO event names and rooms. Services call these
 functions after their transaction commits (see db/after_commit.py); each emits `{type, data}`
 through the Redis message queue, so it reaches subscribers on every process and host.
 
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+
+from dorami_api.extensions import socketio
+from dorami_api.web.responses import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +46,6 @@ def _emit(event: str, data: Any, room: str | None, namespace: str = ROOT, local_
     request in another worker, or the jobs worker that serves no sockets at all, reaches every
     client. In the embedded mode (no Redis) it reaches this process's sockets only.
     `local_only` addresses a socket this process holds (no trip through Redis)."""
-    from dorami_api.extensions import socketio
-
     if getattr(socketio, "server", None) is None:
         log.debug("socket server not initialised; %s to %s not sent", event, room)
         return
@@ -183,6 +184,4 @@ def server_shutdown_socket(sid: str, namespace: str) -> None:
 
 
 def _now() -> str:
-    from dorami_api.web.responses import iso, utc_now
-
-    return iso(utc_now())
+    return now_iso()

@@ -1,4 +1,4 @@
-"""How every client event is answered (SPEC §7): through the acknowledgement callback when the
+"""How every client event is answered: through the acknowledgement callback when the
 client passed one — {success: true, data} or {success: false, errorCode, message} — otherwise
 through `<event>:success` {type, data} or `error` {type: "error", errorCode, message}.
 

@@ -1,5 +1,5 @@
 """Revoked sessions and suspended users lose their open sockets at once, on every process
-(SPEC §3): auth publishes every revocation (auth/sessions.py on_revocation); we turn it into a
+: auth publishes every revocation (auth/sessions.py on_revocation); we turn it into a
 control command that each socket-serving process runs on its own sockets — tell them
 `session:revoked`, then disconnect them."""
 

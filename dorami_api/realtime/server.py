@@ -11,6 +11,7 @@ import redis
 import socketio as python_socketio
 from flask import Flask
 
+from dorami_api.concurrency import gevent_patched
 from dorami_api.extensions import socketio
 from dorami_api.redis_client import MAX_CONNECTIONS, POOL_WAIT_SECONDS
 
@@ -21,14 +22,6 @@ PING_TIMEOUT_SECONDS = 60
 MAX_MESSAGE_BYTES = 64 * 1024
 
 _ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("socket_ack_requested", default=False)
-
-
-def running_under_gevent() -> bool:
-    try:
-        from gevent import monkey
-    except ImportError:  # pragma: no cover - gevent is a pinned dependency
-        return False
-    return monkey.is_module_patched("socket")
 
 
 def ack_requested() -> bool:
@@ -60,7 +53,7 @@ class RedisQueue(python_socketio.RedisManager):
 def init_app(app: Flask) -> None:
     config = app.config["DORAMI"]
     options: dict = {
-        "async_mode": "gevent" if running_under_gevent() else "threading",
+        "async_mode": "gevent" if gevent_patched() else "threading",
         "transports": ["websocket", "polling"],
         "ping_interval": PING_INTERVAL_SECONDS,
         "ping_timeout": PING_TIMEOUT_SECONDS,
@@ -102,7 +95,7 @@ def _track_ack_requests(server: python_socketio.Server) -> None:
     """python-socketio sends a handler's return value as the ack when the client asked for one,
     but does not tell the handler. We record it per event (each event runs in its own greenlet or
     thread, so a context variable is private to it) so a handler can answer through the ack when
-    there is one and through `*:success` / `error` events otherwise (SPEC §7)."""
+    there is one and through `*:success` / `error` events otherwise."""
     handle = server._handle_event_internal
 
     def handle_tracking_ack(srv, sid, eio_sid, data, namespace, ack_id):

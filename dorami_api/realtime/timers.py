@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from dorami_api.extensions import socketio
+
 log = logging.getLogger(__name__)
 
 
@@ -36,8 +38,6 @@ def run_safely(run: Callable[[], None]) -> None:
 
 
 def _socket_server():
-    from dorami_api.extensions import socketio
-
     return socketio if getattr(socketio, "server", None) is not None else None
 
 

@@ -1,9 +1,9 @@
-"""The graceful shutdown sequence of a server process (SPEC §8, in the seed guide's order):
+"""The graceful shutdown sequence of a server process (in this order):
 
 1. stop accepting connections                       (the worker)
 2. tell connected sockets and close them            notify_shutdown(): the registered callbacks
 3. let in-flight HTTP requests finish               (the worker)
-4. close Redis                                      close_redis()
+4. close Redis                                      close_redis(app)
 5. close the HTTP server                            (the worker)
 6. close the database                               close_database(app)
 
@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+
+import gevent
+
+from dorami_api.concurrency import gevent_patched
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +46,8 @@ def registered() -> list[str]:
 
 
 def _bounded(callback: Callable[[], object], seconds: float) -> None:
-    from gevent import Timeout, monkey
-
-    if monkey.is_module_patched("socket"):
-        with Timeout(seconds, TimeoutError(f"still running after {seconds}s")):
+    if gevent_patched():
+        with gevent.Timeout(seconds, TimeoutError(f"still running after {seconds}s")):
             callback()
     else:
         callback()
@@ -64,10 +66,9 @@ def notify_shutdown(logger: logging.Logger | logging.LoggerAdapter | None = None
     return done
 
 
-def close_redis(logger: logging.Logger | logging.LoggerAdapter | None = None) -> None:
+def close_redis(app, logger: logging.Logger | logging.LoggerAdapter | None = None) -> None:
     """Step 4: close the app's Redis connections (the pools reconnect if used again)."""
-    from dorami_api.extensions import redis_store
-
+    redis_store = getattr(app, "extensions", {}).get("redis")
     for client in (getattr(redis_store, "_client", None), getattr(redis_store, "health_client", None)):
         if client is None:
             continue
@@ -79,13 +80,11 @@ def close_redis(logger: logging.Logger | logging.LoggerAdapter | None = None) ->
 
 def close_database(app, logger: logging.Logger | logging.LoggerAdapter | None = None) -> None:
     """Step 6: return every pooled database connection."""
-    from dorami_api.extensions import db
-
     if not hasattr(app, "app_context"):
         return
     try:
         with app.app_context():
-            for engine in db.engines.values():
+            for engine in app.extensions["sqlalchemy"].engines.values():
                 engine.dispose()
     except Exception as error:
         (logger or log).warning("closing the database failed: %s", type(error).__name__)

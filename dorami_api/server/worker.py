@@ -1,7 +1,7 @@
 """The gunicorn worker of production (gunicorn.conf.py names it).
 
 It is gunicorn's gevent-websocket worker plus what PM2 did for the Node service:
-- SIGTERM and SIGINT stop it gracefully in the seed guide's order (observability.shutdown);
+- SIGTERM and SIGINT stop it gracefully in this order (server/shutdown.py);
   SIGQUIT stays gunicorn's immediate stop;
 - idle keep-alive connections are closed at shutdown, and responses sent while stopping carry
   `Connection: close`, so that an idle client cannot hold the worker for the whole graceful
@@ -95,7 +95,7 @@ class DoramiWorker(GeventWebSocketWorker):
 
     def init_signals(self):
         super().init_signals()
-        # Ctrl-C is a graceful stop too (the seed guide stops gracefully on SIGINT).
+        # Ctrl-C is a graceful stop too (operators expect SIGINT to stop as gracefully as SIGTERM).
         signal.signal(signal.SIGINT, self.handle_exit)
         signal.siginterrupt(signal.SIGINT, False)
 
@@ -204,7 +204,7 @@ class DoramiWorker(GeventWebSocketWorker):
         else:
             self.log.info("shutdown %s: 3/6 in-flight requests finished", self.pid)
 
-        shutdown.close_redis(self.log)
+        shutdown.close_redis(self.wsgi, self.log)
         self.log.info("shutdown %s: 4/6 Redis closed", self.pid)
 
         for server in servers:

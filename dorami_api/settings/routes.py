@@ -1,4 +1,4 @@
-"""GET /config/public and the admin's GET/PUT /admin/config (SPEC §6)."""
+"""GET /config/public and the admin's GET/PUT /admin/config."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The shop-wide settings (SPEC §6): shipping fee, bank-transfer details, notice banner.
+"""The shop-wide settings: shipping fee, bank-transfer details, notice banner.
 
 One row, id 'system', created on first use. A changed notice is broadcast after commit."""
 

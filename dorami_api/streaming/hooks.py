@@ -1,5 +1,5 @@
 """Media-server hooks: the RTMP server asks us whether a publisher may go live, and tells us when
-it stops (SPEC §4). Two wire forms on the same routes:
+it stops. Two wire forms on the same routes:
 
 - nginx-rtmp (`on_publish` / `on_publish_done`): a form post with `name` = the stream name the
   encoder published (our publishKey), `call`, `addr`, `app`, ...; any 2xx allows, anything else

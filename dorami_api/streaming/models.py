@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
@@ -51,3 +52,12 @@ class LiveStream(db.Model):
             name="free_shipping_threshold_non_negative",
         ),
     )
+
+
+def stream_keys(stream_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """The stream key of each of these streams, in one query (products and orders name their
+    stream by id; rooms and clients by key)."""
+    ids = {stream_id for stream_id in stream_ids if stream_id is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(LiveStream.id, LiveStream.stream_key).where(LiveStream.id.in_(ids))).all())

@@ -1,4 +1,4 @@
-"""/api/v1/streaming: live streams (SPEC §4). Admin writes answer with the secret publishKey;
+"""/api/v1/streaming: live streams. Admin writes answer with the secret publishKey;
 public reads never carry it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Request and response schemas of live streams (SPEC §4)."""
+"""Request and response schemas of live streams."""
 
 from __future__ import annotations
 

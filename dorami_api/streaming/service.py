@@ -1,4 +1,4 @@
-"""Live-stream rules (SPEC §4): SCHEDULED → LIVE → ENDED, the public/secret key split, the
+"""Live-stream rules: SCHEDULED → LIVE → ENDED, the public/secret key split, the
 featured product, and one way to end a stream whoever ends it (admin, media hook, expiry job).
 
 Lifecycle changes lock the stream row, so an admin's end and the media server's unpublish

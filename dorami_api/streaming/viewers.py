@@ -1,5 +1,5 @@
 """The current viewer count of a stream, as the realtime presence layer counts it in Redis
-(`stream:{streamKey}:viewers`, SPEC §7)."""
+(`stream:{streamKey}:viewers`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shipping addresses at rest: AES-256-GCM with a versioned key (SPEC §3).
+"""Shipping addresses at rest: AES-256-GCM with a versioned key.
 
 The stored envelope is {"v": <key version>, "nonce": b64, "ct": b64}; the user id is bound as
 associated data, so an envelope copied onto another user's row does not decrypt. Old envelopes

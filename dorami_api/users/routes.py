@@ -1,4 +1,4 @@
-"""/api/v1/users: the caller's own profile and shipping address (SPEC §3)."""
+"""/api/v1/users: the caller's own profile and shipping address."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/waitlist: queue for a sold-out product, see your position, leave (SPEC §6)."""
+"""/waitlist: queue for a sold-out product, see your position, leave."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint
 from pydantic import Field
 
-from dorami_api.auth.guards import current_principal, login_required
+from dorami_api.auth.guards import current_user_id, login_required
 from dorami_api.waitlist import service
 from dorami_api.web.responses import created, no_content, ok
 from dorami_api.web.validation import Schema, body, documented
@@ -21,35 +21,31 @@ class JoinWaitlist(Schema):
     quantity: int = Field(default=1, ge=1, le=10)
 
 
-def _me() -> uuid.UUID:
-    return uuid.UUID(current_principal().user_id)
-
-
 @bp.post("")
 @login_required
 @body(JoinWaitlist)
 @documented("Join a sold-out product's queue", status=201, errors=(404, 409), tags=("waitlist",), auth="user")
 def join(body: JoinWaitlist):
-    return created(service.entry_json(service.join(_me(), body.productId, body.variantId, body.quantity)))
+    return created(service.entry_json(service.join(current_user_id(), body.productId, body.variantId, body.quantity)))
 
 
 @bp.get("")
 @login_required
 @documented("My places in line (waiting or promoted)", tags=("waitlist",), auth="user")
 def mine():
-    return ok({"items": [service.entry_json(entry) for entry in service.my_entries(_me())]})
+    return ok({"items": [service.entry_json(entry) for entry in service.my_entries(current_user_id())]})
 
 
 @bp.get("/<uuid:entry_id>")
 @login_required
 @documented("One of my waitlist entries with its position", errors=(404,), tags=("waitlist",), auth="user")
 def get_entry(entry_id: uuid.UUID):
-    return ok(service.entry_json(service.my_entry(_me(), entry_id)))
+    return ok(service.entry_json(service.my_entry(current_user_id(), entry_id)))
 
 
 @bp.delete("/<uuid:entry_id>")
 @login_required
 @documented("Leave the queue (a promotion passes on)", status=204, errors=(404,), tags=("waitlist",), auth="user")
 def leave(entry_id: uuid.UUID):
-    service.leave(_me(), entry_id)
+    service.leave(current_user_id(), entry_id)
     return no_content()

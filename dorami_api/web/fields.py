@@ -11,7 +11,16 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, Field, PlainValidator, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    create_model,
+    field_validator,
+)
 
 from dorami_api.db.types import CENT
 from dorami_api.web.validation import Schema
@@ -92,8 +101,6 @@ class PageQuery(Schema):
 
 def page_schema(item: type) -> type:
     """The `data` of a paginated list of `item` (see common.responses.page_of)."""
-    from pydantic import BaseModel, create_model
-
     assert issubclass(item, BaseModel)
     return create_model(
         f"{item.__name__}Page",

@@ -1,4 +1,4 @@
-"""HTTP rate limits (SPEC §9) with Flask-Limiter on Redis, so that limits hold across workers and
+"""HTTP rate limits with Flask-Limiter on Redis, so that limits hold across workers and
 hosts.
 
 Identity: the user id of a valid access token, else the client IP (after ProxyFix has applied
@@ -115,7 +115,7 @@ def _login_account_key() -> str:
     return "account:" + hashlib.sha256(str(email).strip().lower().encode()).hexdigest()[:32]
 
 
-# login, register and refresh: RATELIMIT_AUTH per client IP, per route (SPEC §9).
+# login, register and refresh: RATELIMIT_AUTH per client IP, per route.
 auth_limit = limiter.limit(lambda: current_app.config["DORAMI"].ratelimit_auth, key_func=_ip_key)
 
 # login: a budget of failed attempts per account (email), whatever the IP; only 401s count.

@@ -1,4 +1,4 @@
-"""The success envelope of SPEC §1 and the helpers every route uses to build it."""
+"""The success envelope and the helpers every route uses to build it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from typing import Any
 from flask import current_app, jsonify
 from flask.wrappers import Response
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+from dorami_api.db.types import utcnow
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -23,8 +21,12 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def now_iso() -> str:
+    return iso(utcnow())
+
+
 def ok(data: Any = None, status: int = 200):
-    return jsonify({"success": True, "data": data, "timestamp": iso(utc_now())}), status
+    return jsonify({"success": True, "data": data, "timestamp": now_iso()}), status
 
 
 def data_json(data: Any) -> str:
@@ -34,7 +36,7 @@ def data_json(data: Any) -> str:
 
 def ok_serialised(data: str, status: int = 200) -> Response:
     """ok() for a `data` already serialised by data_json(): the same envelope, a fresh timestamp."""
-    body = f'{{"success":true,"data":{data},"timestamp":"{iso(utc_now())}"}}\n'
+    body = f'{{"success":true,"data":{data},"timestamp":"{now_iso()}"}}\n'
     return current_app.response_class(body, status=status, mimetype=current_app.json.mimetype)
 
 

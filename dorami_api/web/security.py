@@ -1,4 +1,4 @@
-"""HTTP hardening of SPEC §9: the client address behind PROXY_HOPS trusted proxies, CORS for the
+"""HTTP hardening: the client address behind PROXY_HOPS trusted proxies, CORS for the
 configured origins only (with credentials), and the security headers on every response."""
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
 
 
+# Our own after_request rather than flask-talisman, which cannot say exactly this: it sends HSTS
+# only on requests it sees as HTTPS (TLS ends at the proxy here, and PROXY_HOPS may be 0), lets a
+# route change its policy only through its own decorator (our docs page sets the header itself),
+# and would add what an API must not do (redirecting HTTP to HTTPS, rewriting cookie flags).
+# The no-store rule for authenticated responses is ours either way.
 def _security_headers(response: Response) -> Response:
     headers = response.headers
     # A route that serves HTML (the API docs page) may set its own policy.

@@ -75,7 +75,7 @@ def parse_model(model: type[Model], data: Any) -> Model:
 
 
 def json_payload(optional: bool = False) -> Any:
-    """The request's JSON body, with the errors of SPEC §1 for anything else."""
+    """The request's JSON body, with the envelope's errors for anything else."""
     raw = request.get_data(cache=True)
     if not raw:
         if optional:

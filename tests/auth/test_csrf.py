@@ -1,4 +1,4 @@
-"""CSRF (SPEC §3): cookie-authenticated unsafe requests need X-CSRF-Token equal to the csrf-token
+"""CSRF: cookie-authenticated unsafe requests need X-CSRF-Token equal to the csrf-token
 cookie; Bearer requests and credential-less requests do not."""
 
 from __future__ import annotations

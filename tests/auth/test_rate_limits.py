@@ -1,4 +1,4 @@
-"""HTTP rate limits (SPEC §9): per user when signed in, per IP otherwise, the stricter auth tier,
+"""HTTP rate limits: per user when signed in, per IP otherwise, the stricter auth tier,
 a per-account budget of failed logins, 429 in the envelope with Retry-After, limits shared by
 every worker through Redis."""
 

@@ -1,4 +1,4 @@
-"""Refresh rotation and reuse detection (SPEC §3)."""
+"""Refresh rotation and reuse detection."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Security headers and CORS of SPEC §9, on real responses."""
+"""Security headers and CORS, on real responses."""
 
 from __future__ import annotations
 

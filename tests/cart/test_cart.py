@@ -1,4 +1,4 @@
-"""Cart holds over HTTP (SPEC §6): holding, merging, timers, expiry without any job, quantity
+"""Cart holds over HTTP: holding, merging, timers, expiry without any job, quantity
 changes, removal, ownership, totals."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Configuration from the environment (SPEC §2): production refuses unsafe settings at start-up."""
+"""Configuration from the environment: production refuses unsafe settings at start-up."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The error envelope of SPEC §1 on every failure path."""
+"""The error envelope on every failure path."""
 
 from __future__ import annotations
 

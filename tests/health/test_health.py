@@ -1,4 +1,4 @@
-"""Health probes (SPEC §8): live never checks dependencies; ready answers 503 within 2 s when
+"""Health probes: live never checks dependencies; ready answers 503 within 2 s when
 PostgreSQL or Redis is down or hanging."""
 
 from __future__ import annotations

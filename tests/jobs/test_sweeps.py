@@ -1,4 +1,4 @@
-"""Background jobs (SPEC §6): expired holds, stale promotions, unpaid orders — each unit of work
+"""Background jobs: expired holds, stale promotions, unpaid orders — each unit of work
 done once, even when two sweepers run at the same moment."""
 
 from __future__ import annotations

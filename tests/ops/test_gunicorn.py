@@ -1,6 +1,6 @@
 """The production process layout for real: gunicorn with the production worker, several workers,
 /metrics across them, reload on HUP, crash and memory-guard replacement, and the graceful
-shutdown sequence under load (SPEC §8)."""
+shutdown sequence under load."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Request ids, one access line per request, levels by environment, JSON lines, and no secret in
-any log line (SPEC §8, §9)."""
+any log line."""
 
 from __future__ import annotations
 

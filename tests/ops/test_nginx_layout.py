@@ -48,8 +48,7 @@ def local_config(directory: Path, port: int, upstream_ports: list[int]) -> str:
 @pytest.fixture
 def layout(live_server, tmp_path):
     nginx = nginx_binary()
-    if nginx is None:
-        pytest.skip("nginx is not installed (apt-get install nginx-light; scripts/ensure-tools.sh)")
+    assert nginx is not None, "nginx is not installed (apt-get install nginx-light; scripts/ensure-tools.sh)"
     instances = [live_server(workers=1, PROXY_HOPS="1", LOG_LEVEL="INFO") for _ in range(2)]
     port = free_port()
     (tmp_path / "nginx.conf").write_text(local_config(tmp_path, port, [i.port for i in instances]))

@@ -1,5 +1,5 @@
 """Socket.IO meets operations on a real server: /metrics counts sockets and events across
-workers, and a graceful stop tells every socket `server:shutdown` and closes it first (SPEC §8)."""
+workers, and a graceful stop tells every socket `server:shutdown` and closes it first."""
 
 from __future__ import annotations
 

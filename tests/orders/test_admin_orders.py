@@ -1,4 +1,4 @@
-"""The admin's order list, filters and CSV export (SPEC §6)."""
+"""The admin's order list, filters and CSV export."""
 
 from __future__ import annotations
 

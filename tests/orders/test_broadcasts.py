@@ -1,4 +1,4 @@
-"""What orders tell the world (SPEC §6, §7), recorded at broadcast.py — the one module that knows
+"""What orders tell the world, recorded at broadcast.py — the one module that knows
 event names and rooms: social proof without personal data, the full order to admins, status
 changes to the buyer, product stock changes — and nothing for a change that rolled back."""
 
@@ -81,7 +81,7 @@ def test_a_run_of_orders_tells_viewers_of_each_sale_and_ends_on_sold_out(app, cl
     for headers in buyers:
         placed(buy(client, headers, (product_id, 1)))
 
-    # One social-proof notice per order (SPEC §6), in order: the first three at once, the rest
+    # One social-proof notice per order, in order: the first three at once, the rest
     # paced a couple per second ...
     assert _named(sent, "purchase_notification") == [(stream_key, f"Buyer{i}", "Pearl earrings") for i in range(3)]
     deadline = time.monotonic() + 10

@@ -1,4 +1,4 @@
-"""The whole journey a buyer makes, through the public routes only (SPEC §3, §6): register, fill
+"""The whole journey a buyer makes, through the public routes only: register, fill
 in the profile, hold in the cart, order, see the bank-transfer instructions, get paid and shipped
 by an admin. Cookie-authenticated, so the CSRF token travels too."""
 

@@ -1,4 +1,4 @@
-"""Placing orders over HTTP (SPEC §6): from the cart or directly, totals and shipping, snapshots,
+"""Placing orders over HTTP: from the cart or directly, totals and shipping, snapshots,
 numbering, profile rule, idempotency."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A saturated database is a 503 with Retry-After, never a 500 (SPEC §1: 503 dependency down)."""
+"""A saturated database is a 503 with Retry-After, never a 500 (503: a dependency is down)."""
 
 from __future__ import annotations
 

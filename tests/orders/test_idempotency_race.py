@@ -1,4 +1,4 @@
-"""Idempotency under a race (SPEC §6): a double-tap sends the same Idempotency-Key twice at the
+"""Idempotency under a race: a double-tap sends the same Idempotency-Key twice at the
 same moment, to different server processes. One order is placed; both answers carry it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The order lifecycle over HTTP (SPEC §6): legal transitions only, cancellation restores stock
+"""The order lifecycle over HTTP: legal transitions only, cancellation restores stock
 exactly once, buyer and admin views."""
 
 from __future__ import annotations

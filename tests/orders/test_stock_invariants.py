@@ -1,4 +1,4 @@
-"""Atomic stock under mixed concurrency (SPEC §5): holds, direct orders, checkouts,
+"""Atomic stock under mixed concurrency: holds, direct orders, checkouts,
 cancellations, removals and restocks from many threads (each its own connection) at one product.
 Whatever the interleaving, no unit is sold twice or lost: stock on hand always equals what came in
 minus what live orders took, never goes negative, and live holds never exceed it."""

@@ -1,4 +1,4 @@
-"""The catalogue over REST (SPEC §5): listing with filters and pagination, hidden and expired
+"""The catalogue over REST: listing with filters and pagination, hidden and expired
 products, admin writes with strict validation, money as strings."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The stock state machine of SPEC §5 over REST — sold out at zero available, available again after
+"""The stock state machine over REST — sold out at zero available, available again after
 a restock, `version` up on every change — and the broadcasts each change makes, after commit only,
 to the product's stream room only."""
 

@@ -1,4 +1,4 @@
-"""`live:product:updated` is coalesced per product (SPEC §5: clients keep the newest `version`):
+"""`live:product:updated` is coalesced per product (clients keep the newest `version`):
 what a viewer of the stream's room sees when a product changes many times in a second — the
 first change at once, the latest state shortly after, sold-out at once, never an older version
 after a newer one."""

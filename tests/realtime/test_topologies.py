@@ -1,4 +1,4 @@
-"""The two deployment topologies of SPEC §7, with real processes end to end:
+"""The two deployment topologies (README, Deployment topologies), with real processes end to end:
 (a) one gunicorn with several gevent workers and WebSocket-only clients;
 (b) two single-worker instances behind nginx with sticky sessions, where polling works too.
 In both, a chat message sent on one process reaches viewers on the other, a broadcast from a

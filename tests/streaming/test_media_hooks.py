@@ -1,4 +1,4 @@
-"""Media-server hooks (SPEC §4): nginx-rtmp's form and SRS's JSON start and end the stream whose
+"""Media-server hooks: nginx-rtmp's form and SRS's JSON start and end the stream whose
 secret publishKey is published; a wrong or missing shared secret is refused, and the secret is
 compared in constant time."""
 

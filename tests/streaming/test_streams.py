@@ -1,4 +1,4 @@
-"""Live streams over REST (SPEC §4): the lifecycle, what every end records and broadcasts, the
+"""Live streams over REST: the lifecycle, what every end records and broadcasts, the
 public/secret key split, the featured product, and the admin guard on every write route."""
 
 from __future__ import annotations

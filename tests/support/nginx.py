@@ -1,5 +1,5 @@
 """nginx (Debian's package) in front of several single-worker instances, with sticky sessions,
-as the documented multi-instance deployment (SPEC §7): started by the test as a non-daemon child
+as the documented multi-instance deployment: started by the test as a non-daemon child
 process on a free loopback port and stopped by pid.
 
 Stickiness: nginx open source has no `sticky cookie`, and `ip_hash` cannot tell loopback clients

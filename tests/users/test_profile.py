@@ -1,4 +1,4 @@
-"""The caller's profile and shipping address (SPEC §3)."""
+"""The caller's profile and shipping address."""
 
 from __future__ import annotations
 

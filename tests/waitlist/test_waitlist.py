@@ -1,4 +1,4 @@
-"""The waitlist over HTTP (SPEC §6): join only when sold out, positions, leave; released stock
+"""The waitlist over HTTP: join only when sold out, positions, leave; released stock
 promotes the first in line with a hold; an unused promotion passes on."""
 
 from __future__ import annotations
