@@ -65,6 +65,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api import openapi
     from dorami_api.auth.routes import bp as auth_bp
     from dorami_api.cart.routes import bp as cart_bp
+    from dorami_api.demo.cli import demo as demo_cli
     from dorami_api.health.routes import bp as health_bp
     from dorami_api.orders.admin_routes import bp as admin_orders_bp
     from dorami_api.orders.routes import bp as orders_bp
@@ -73,6 +74,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api.streaming.hooks import bp as streaming_hooks_bp
     from dorami_api.streaming.routes import bp as streaming_bp
     from dorami_api.users.admin_routes import bp as admin_users_bp
+    from dorami_api.users.cli import users as users_cli
     from dorami_api.users.routes import bp as users_bp
     from dorami_api.waitlist.routes import bp as waitlist_bp
 
@@ -89,6 +91,8 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app.register_blueprint(waitlist_bp, url_prefix="/api/v1/waitlist")
     app.register_blueprint(settings_routes.public_bp, url_prefix="/api/v1/config")
     app.register_blueprint(settings_routes.admin_bp, url_prefix="/api/v1/admin/config")
+    app.cli.add_command(users_cli)  # flask users create-admin | set-role | list-admins
+    app.cli.add_command(demo_cli)  # flask demo seed | audience
     openapi.init_app(app)  # last: documents every route registered above
     return app
 

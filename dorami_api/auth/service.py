@@ -28,8 +28,11 @@ def _suspended() -> ApiError:
     return ApiError(403, "ACCOUNT_SUSPENDED", "The account is suspended")
 
 
-def _is_admin_email(email: str | None) -> bool:
-    return bool(email) and email.lower() in current_app.config["DORAMI"].admin_emails
+def _dev_admin_email(email: str) -> bool:
+    """ADMIN_EMAILS is read by the development dev-login alone. An email address proves nothing
+    about who typed it, so register, password login and Kakao never grant a role from it: admins
+    are made on the command line (users/cli.py)."""
+    return email.lower() in current_app.config["DORAMI"].admin_emails
 
 
 def _user_by_email(email: str) -> User | None:
@@ -60,7 +63,7 @@ def register(email: str, password: str, name: str, user_agent: str | None, ip: s
         email=email,
         password_hash=hash_password(password),
         name=name,
-        role="ADMIN" if _is_admin_email(email) else "USER",
+        role="USER",
     )
     db.session.add(user)
     try:
@@ -81,8 +84,6 @@ def login_with_password(email: str, password: str, user_agent: str | None, ip: s
         raise _suspended()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    if _is_admin_email(user.email):
-        user.role = "ADMIN"
     _, pair = start_session(user, user_agent, ip)
     return user, pair
 
@@ -100,7 +101,7 @@ def dev_login(email: str, name: str | None, user_agent: str | None, ip: str | No
     if user.status == "SUSPENDED":
         db.session.rollback()
         raise _suspended()
-    if _is_admin_email(email):
+    if _dev_admin_email(email):
         user.role = "ADMIN"
     db.session.flush()  # a new user gets its id and defaults before the session row refers to it
     _, pair = start_session(user, user_agent, ip)

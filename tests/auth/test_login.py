@@ -1,4 +1,4 @@
-"""Registration, password login, dev login: uniform failures, admin emails, suspension."""
+"""Registration, password login, dev login: uniform failures, suspension."""
 
 from __future__ import annotations
 
@@ -50,16 +50,6 @@ def test_login_failures_are_uniform(app):
     assert all("Set-Cookie" not in r.headers or "accessToken" not in r.headers["Set-Cookie"] for r in answers)
     ok = _login(client, "KNOWN@dorami.test")
     assert ok.status_code == 200 and ok.get_json()["data"]["user"]["email"] == "known@dorami.test"
-
-
-def test_admin_emails_sign_in_as_admins(app):
-    client = app.test_client(use_cookies=False)
-    admin = register(client, "admin@dorami.test")
-    assert admin["user"]["role"] == "ADMIN"
-    users = client.get("/api/v1/admin/users", headers=auth_header(admin["accessToken"]))
-    assert users.status_code == 200
-    plain = register(client)
-    assert client.get("/api/v1/admin/users", headers=auth_header(plain["accessToken"])).status_code == 403
 
 
 def test_a_suspended_account_cannot_sign_in(app):

@@ -1,0 +1,1 @@
+"""Demo data and a simulated audience, for seeing the service work without writing a client."""
