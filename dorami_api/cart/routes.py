@@ -42,7 +42,8 @@ def get_cart():
 @login_required
 @body(AddToCart)
 @documented(
-    "Hold stock in my cart (a repeated add merges and restarts the timer)",
+    "Hold stock in my cart (a repeated add merges and restarts the timer, up to 2 × holdMinutes after the "
+    "first hold; maxPerBuyer: 409 BUYER_LIMIT_REACHED)",
     status=201,
     errors=(400, 404, 409),
     tags=("cart",),
@@ -56,7 +57,12 @@ def add(body: AddToCart):
 @bp.patch("/<uuid:item_id>")
 @login_required
 @body(ChangeQuantity)
-@documented("Change a line's quantity (re-checks availability)", errors=(404, 409), tags=("cart",), auth="user")
+@documented(
+    "Change a line's quantity (re-checks availability and maxPerBuyer; only growth restarts the timer)",
+    errors=(404, 409),
+    tags=("cart",),
+    auth="user",
+)
 def change(item_id: uuid.UUID, body: ChangeQuantity):
     service.change_quantity(current_user_id(), item_id, body.quantity)
     return ok(_line(item_id))

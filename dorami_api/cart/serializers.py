@@ -45,10 +45,11 @@ def line_json(line: CartLine, stream_key: str | None = None) -> dict:
 
 def cart_json(lines: list[CartLine]) -> dict:
     keys = _stream_keys(lines)
-    subtotal = sum(
-        (pricing.unit_price(line.product, line.variant) * line.hold.quantity for line in lines), Decimal("0.00")
-    )
-    fee = pricing.shipping_fee(subtotal, (line.product.stream_id for line in lines))
+    priced = [
+        (line.product.stream_id, pricing.unit_price(line.product, line.variant) * line.hold.quantity) for line in lines
+    ]
+    subtotal = sum((amount for _, amount in priced), Decimal("0.00"))
+    fee = pricing.shipping_fee(priced)
     expiries = [line.hold.expires_at for line in lines if line.hold.expires_at]
     return {
         "items": [line_json(line, keys.get(line.product.stream_id)) for line in lines],

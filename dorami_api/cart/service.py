@@ -1,8 +1,10 @@
 """Cart holds: adding to the cart holds stock for the product's holdMinutes.
 
-A repeated add merges into the live line and restarts its timer; a quantity change re-checks
-availability; removing a line or clearing the cart frees its units at once (and offers them to
-the waitlist). Every change runs under the product lock (products/stock.py); every stock change is
+A repeated add merges into the live line; the timer restarts only when the quantity grows (a merge
+or a PATCH up), and never past 2 × holdMinutes after the line's first hold (stock.renewed_expiry).
+A quantity change re-checks availability; the product's maxPerBuyer caps what one user holds and
+buys (products/claims.py); removing a line or clearing the cart frees its units at once (and
+offers them to the waitlist). Every change runs under the product lock (products/stock.py); every stock change is
 announced after commit."""
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dorami_api.db import transactions
 from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
-from dorami_api.products import flash_sale, stock, stock_changes
+from dorami_api.products import claims, flash_sale, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.waitlist import promotion
 
@@ -47,6 +49,7 @@ def add_to_cart(user_id: uuid.UUID, product_id: uuid.UUID, variant_id: uuid.UUID
         if product.status == "HIDDEN":
             raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
         variant = stock.find_variant(product, variant_id)
+        claims.ensure_within_buyer_limit(product, user_id, quantity)
         now = utcnow()
         line = db.session.scalar(
             sa.select(CartHold)
@@ -65,7 +68,7 @@ def add_to_cart(user_id: uuid.UUID, product_id: uuid.UUID, variant_id: uuid.UUID
             _check_line_quantity(total)
             # The line already holds its units: only the extra ones must be available.
             counted = stock.ensure_available(product, variant, quantity)
-            line.quantity, line.expires_at, line.updated_at = total, stock.hold_expiry(product, now), now
+            line.quantity, line.expires_at, line.updated_at = total, stock.renewed_expiry(product, line, now), now
         else:
             counted = stock.ensure_available(product, variant, quantity)
             line = CartHold(
@@ -109,11 +112,14 @@ def change_quantity(user_id: uuid.UUID, hold_id: uuid.UUID, quantity: int) -> Ca
         now = utcnow()
         if _is_expired(hold, now):
             raise Conflict("CART_EXPIRED", "This cart item has expired", {"itemIds": [str(hold.id)]})
-        variant = stock.find_variant(product, hold.variant_id) if hold.variant_id else None
+        variant = stock.find_variant(product, hold.variant_id)
         before = hold.quantity
         if quantity > before:
+            claims.ensure_within_buyer_limit(product, user_id, quantity - before)
             stock.ensure_available(product, variant, quantity, ignore_hold=hold)
-        hold.quantity, hold.expires_at, hold.updated_at = quantity, stock.hold_expiry(product, now), now
+            # Only growth restarts the timer: touching a line cannot keep it alive.
+            hold.expires_at = stock.renewed_expiry(product, hold, now)
+        hold.quantity, hold.updated_at = quantity, now
         if quantity < before:  # units freed: the waitlist is offered them first
             stock_changes.units_released(product)
         else:

@@ -11,6 +11,7 @@ exactly once, and offers the units to the waitlist.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from datetime import datetime
@@ -26,6 +27,7 @@ from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.notifications import announce_order_updated
 from dorami_api.products import stock, stock_changes
 
+log = logging.getLogger(__name__)
 ORDER_ID = re.compile(r"ORD-\d{8}-\d{5,7}")
 BUYER_CANCELLABLE = ("PENDING_PAYMENT",)
 ADMIN_CANCELLABLE = ("PENDING_PAYMENT", "PAID")
@@ -103,6 +105,13 @@ def cancel(
             if product is None:
                 continue  # deleted since: nothing to return it to
             variant = next((v for v in product.variants if v.id == variant_id), None)
+            if variant is None and (variant_id is not None or product.variants):
+                # Units of a variant that is gone, or of no variant on a product that has variants
+                # now: they belong to no variant, and the product's stock must stay the sum of its
+                # variants'. Removing a variant with open orders, or adding the first one while
+                # open orders name none, is refused (products/claims.py), so this is only a guard.
+                log.error("order %s: %d units of product %s return to no variant", order_id, quantity, product_id)
+                continue
             stock.return_stock(product, variant, quantity)
         for product in products.values():
             stock_changes.units_released(product)

@@ -1,8 +1,9 @@
 """Prices and the shipping rule shared by the cart summary and the order.
 
-One shipping fee per order: the system default fee, waived when a stream of the ordered products
-offers free shipping — unconditionally, or from a threshold this order's subtotal reaches.
-Products outside any stream never waive it. All Decimal."""
+One shipping fee per order: the system default fee, waived only when every item's stream waives
+it — unconditionally, or from a threshold that the subtotal of that stream's items in this order
+reaches. A product outside any stream (a store product) never waives it, so one free-shipping item
+cannot carry the rest of the order. All Decimal."""
 
 from __future__ import annotations
 
@@ -43,18 +44,26 @@ class ShippingTerms:
     def covers(self, stream_ids: Iterable[uuid.UUID | None]) -> bool:
         return all(stream_id is None or stream_id in self.streams for stream_id in stream_ids)
 
-    def waived(self, subtotal: Decimal, stream_ids: Iterable[uuid.UUID | None]) -> bool:
-        for stream_id in {s for s in stream_ids if s is not None}:
+    def waived(self, priced: list[tuple[uuid.UUID | None, Decimal]]) -> bool:
+        """priced: (stream id, line total) of every item of the order or cart."""
+        per_stream: dict[uuid.UUID, Decimal] = {}
+        for stream_id, amount in priced:
+            if stream_id is None:
+                return False  # a store product ships at the default fee
+            per_stream[stream_id] = per_stream.get(stream_id, ZERO) + amount
+        for stream_id, stream_subtotal in per_stream.items():
             mode, threshold = self.streams.get(stream_id, ("DISABLED", None))
             if mode == "UNCONDITIONAL":
-                return True
-            if mode == "THRESHOLD" and threshold is not None and subtotal >= threshold:
-                return True
-        return False
+                continue
+            if mode == "THRESHOLD" and threshold is not None and stream_subtotal >= threshold:
+                continue
+            return False
+        return bool(per_stream)
 
-    def fee(self, subtotal: Decimal, stream_ids: Iterable[uuid.UUID | None]) -> Decimal:
-        stream_ids = list(stream_ids)
-        if subtotal <= ZERO or self.waived(subtotal, stream_ids):
+    def fee(self, priced: Iterable[tuple[uuid.UUID | None, Decimal]]) -> Decimal:
+        """The order's one fee. priced: (stream id, line total) of each item."""
+        priced = list(priced)
+        if sum((amount for _, amount in priced), ZERO) <= ZERO or self.waived(priced):
             return ZERO
         return self.default_fee
 
@@ -72,6 +81,7 @@ def shipping_terms(stream_ids: Iterable[uuid.UUID | None]) -> ShippingTerms:
     return ShippingTerms(Decimal(system_config().default_shipping_fee).quantize(CENT), streams)
 
 
-def shipping_fee(subtotal: Decimal, stream_ids: Iterable[uuid.UUID | None]) -> Decimal:
-    stream_ids = list(stream_ids)
-    return shipping_terms(stream_ids).fee(subtotal, stream_ids)
+def shipping_fee(priced: Iterable[tuple[uuid.UUID | None, Decimal]]) -> Decimal:
+    """The fee of a cart or order: (stream id, line total) of each item."""
+    priced = list(priced)
+    return shipping_terms(stream_id for stream_id, _ in priced).fee(priced)

@@ -31,7 +31,7 @@ from dorami_api.extensions import db
 from dorami_api.orders import numbering, pricing
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.notifications import announce_new_order
-from dorami_api.products import flash_sale, stock, stock_changes
+from dorami_api.products import claims, flash_sale, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.users.crypto import decrypt_address
 from dorami_api.users.models import User
@@ -111,11 +111,14 @@ def _write_order(
     terms: pricing.ShippingTerms,
 ) -> str:
     """Write the order (products locked, stock taken and settled), queue its broadcast."""
-    subtotal = sum((pricing.unit_price(line.product, line.variant) * line.quantity for line in lines), Decimal("0"))
-    stream_ids = [line.product.stream_id for line in lines]
+    priced = [
+        (line.product.stream_id, pricing.unit_price(line.product, line.variant) * line.quantity) for line in lines
+    ]
+    subtotal = sum((amount for _, amount in priced), Decimal("0"))
+    stream_ids = [stream_id for stream_id, _ in priced]
     if not terms.covers(stream_ids):  # a product moved to another stream meanwhile
         terms = pricing.shipping_terms(stream_ids)
-    fee = terms.fee(subtotal, stream_ids)
+    fee = terms.fee(priced)
     if subtotal + fee > MONEY_MAX:  # the amounts are NUMERIC(10,2): refuse rather than fail the insert
         raise Conflict(
             "ORDER_TOO_LARGE",
@@ -190,6 +193,9 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
             products = stock.lock_products(product_ids)
             if key and (twin := find_by_key(user_id, key)) is not None:
                 return twin
+            for product_id, product in products.items():
+                wanted_units = sum(q for (wanted_id, _), q in totals.items() if wanted_id == product_id)
+                claims.ensure_within_buyer_limit(product, user_id, wanted_units)
             lines, held = [], {}
             for (product_id, variant_id), quantity in totals.items():
                 product = products[product_id]
@@ -231,6 +237,9 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
             if key and (twin := find_by_key(user_id, key)) is not None:
                 return twin
             holds = _checkable_holds(user_id, item_ids, products)
+            for product_id in {hold.product_id for hold in holds}:
+                # The holds already count against the cap; it may have been lowered since.
+                claims.ensure_within_buyer_limit(products[product_id], user_id, 0)
             lines = []
             for hold in holds:
                 product = products[hold.product_id]
@@ -239,7 +248,7 @@ def place_cart_order(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None, key: 
                     # is (its units counted, its timer running), so checking out after the product
                     # is shown again works, and an expiry returns the units as usual.
                     raise NotFound("PRODUCT_NOT_FOUND", "Product not found", {"productId": str(product.id)})
-                variant = stock.find_variant(product, hold.variant_id) if hold.variant_id else None
+                variant = stock.find_variant(product, hold.variant_id)
                 on_hand = variant.stock if variant is not None else product.stock
                 if on_hand < hold.quantity:  # stock was cut below what the carts hold
                     stock.refuse_unavailable(product.id, on_hand, hold.quantity)

@@ -33,6 +33,8 @@ class Product(db.Model):
     status: Mapped[str] = mapped_column(enum_column(*PRODUCT_STATUSES, name="product_status"), default="AVAILABLE")
     stock: Mapped[int] = mapped_column(sa.Integer, default=0)
     hold_minutes: Mapped[int] = mapped_column(sa.Integer, default=10)
+    # The most units one user may hold and buy in all (live holds + orders not cancelled); NULL: no cap.
+    max_per_buyer: Mapped[int | None] = mapped_column(sa.Integer)
     sort_order: Mapped[int] = mapped_column(sa.Integer, default=0)
     # Increases with every change so that clients can drop stale broadcasts.
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
@@ -49,6 +51,7 @@ class Product(db.Model):
         sa.CheckConstraint("price >= 0", name="price_non_negative"),
         sa.CheckConstraint("original_price IS NULL OR original_price >= 0", name="original_price_non_negative"),
         sa.CheckConstraint("hold_minutes >= 0", name="hold_minutes_non_negative"),
+        sa.CheckConstraint("max_per_buyer IS NULL OR max_per_buyer > 0", name="max_per_buyer_positive"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.Index("ix_products_stream_id_status", "stream_id", "status"),
         sa.Index("ix_products_status_created_at", "status", "created_at"),

@@ -16,6 +16,11 @@ MAX_VARIANTS = 50
 MAX_STOCK = 1_000_000
 MAX_HOLD_MINUTES = 7 * 24 * 60
 
+MAX_PER_BUYER = (
+    "The most units one user may hold and buy in all (live holds plus orders not cancelled); "
+    "past it: 409 BUYER_LIMIT_REACHED. Absent or null: no cap"
+)
+
 ImageUrl = Annotated[str, Field(min_length=1, max_length=2048)]
 
 
@@ -59,6 +64,7 @@ class ProductCreate(Schema):
         None, ge=0, le=MAX_STOCK, description="Units on hand; with variants it is their sum and may be omitted"
     )
     holdMinutes: int = Field(10, ge=0, le=MAX_HOLD_MINUTES, description="Cart hold timer; 0 = no timer")
+    maxPerBuyer: int | None = Field(None, ge=1, le=MAX_STOCK, description=MAX_PER_BUYER)
     sortOrder: int = Field(0, ge=-1_000_000, le=1_000_000)
     expiresAt: UtcDatetime | None = Field(None, description="After this moment the product is no longer listed")
     variants: list[VariantIn] = Field(default_factory=list, max_length=MAX_VARIANTS)
@@ -87,6 +93,7 @@ class ProductUpdate(Schema):
     status: Literal["AVAILABLE", "HIDDEN"] = None
     stock: int = Field(None, ge=0, le=MAX_STOCK)
     holdMinutes: int = Field(None, ge=0, le=MAX_HOLD_MINUTES)
+    maxPerBuyer: int | None = Field(None, ge=1, le=MAX_STOCK, description=f"{MAX_PER_BUYER}; null removes the cap")
     sortOrder: int = Field(None, ge=-1_000_000, le=1_000_000)
     expiresAt: UtcDatetime | None = None
     variants: list[VariantIn] = Field(None, max_length=MAX_VARIANTS)
@@ -155,6 +162,7 @@ class ProductOut(Out):
     stock: int = Field(description="Units on hand")
     available: int = Field(description="Units on hand minus live cart holds")
     holdMinutes: int
+    maxPerBuyer: int | None = Field(description=MAX_PER_BUYER)
     sortOrder: int
     version: int = Field(description="Increases with every change; drop broadcasts older than the one you hold")
     variants: list[VariantOut]

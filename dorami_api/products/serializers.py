@@ -72,6 +72,7 @@ def product_json(
         "stock": product.stock,
         "available": stock.available_units(product, held),
         "holdMinutes": product.hold_minutes,
+        "maxPerBuyer": product.max_per_buyer,
         "sortOrder": product.sort_order,
         "version": product.version,
         "variants": [

@@ -19,7 +19,7 @@ from dorami_api.db.after_commit import after_commit
 from dorami_api.db.read_only import read_without_transaction
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
-from dorami_api.products import events, list_cache, stock, stock_changes
+from dorami_api.products import claims, events, list_cache, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.products.schemas import (
     MAX_STOCK,
@@ -140,6 +140,7 @@ def create_product(body: ProductCreate) -> dict:
         status=body.status if body.status == "HIDDEN" else ("AVAILABLE" if units > 0 else "SOLD_OUT"),
         stock=units,
         hold_minutes=body.holdMinutes,
+        max_per_buyer=body.maxPerBuyer,
         sort_order=body.sortOrder,
         expires_at=body.expiresAt,
         version=1,
@@ -153,17 +154,20 @@ def create_product(body: ProductCreate) -> dict:
 
 
 def _sync_variants(product: Product, specs: list[VariantIn]) -> None:
-    """Make the product's variants exactly `specs`. A removed variant must not be held in a cart."""
+    """Make the product's variants exactly `specs` (product locked). Every claim on a product with
+    variants names one (products/claims.py): the first variant is refused while holds, waiting
+    entries or open orders name none, and a variant still claimed cannot be removed."""
     existing = {v.id: v for v in product.variants}
     for spec in specs:
         if spec.id is not None and spec.id not in existing:
             raise NotFound("VARIANT_NOT_FOUND", f"Variant {spec.id} is not a variant of this product")
+    if specs and not product.variants:
+        claims.refuse_variant_change(product, None)
     kept_ids = {spec.id for spec in specs if spec.id is not None}
     for variant in list(product.variants):
         if variant.id in kept_ids:
             continue
-        if stock.held_quantity(product.id, variant.id, any_variant=False):
-            raise Conflict("VARIANT_HELD", "A variant held in carts cannot be removed", {"variantId": str(variant.id)})
+        claims.refuse_variant_change(product, variant.id)
         product.variants.remove(variant)
     # Park the kept variants on placeholder options first, so that options can swap between
     # variants without tripping the unique (product, color, size, label) constraint.
@@ -190,6 +194,7 @@ _COLUMNS = {
     "originalPrice": "original_price",
     "imageUrl": "image_url",
     "holdMinutes": "hold_minutes",
+    "maxPerBuyer": "max_per_buyer",
     "sortOrder": "sort_order",
     "expiresAt": "expires_at",
 }
@@ -208,9 +213,12 @@ def update_product(product_id: uuid.UUID, body: ProductUpdate) -> dict:
                 setattr(product, column, getattr(body, field))
         if "images" in sent:
             product.images = list(body.images)
-        if "variants" in sent:
+        if "variants" in sent and body.variants:
             _sync_variants(product, body.variants)
             product.stock = _units_for_variants(body.variants, body.stock if "stock" in sent else None)
+        elif "variants" in sent:  # every variant removed: the product keeps the stock it is given
+            _sync_variants(product, [])
+            product.stock = body.stock if "stock" in sent else 0
         elif "stock" in sent:
             if product.variants:
                 raise ApiError(400, "VARIANT_REQUIRED", "Set the stock of each variant of this product")

@@ -113,6 +113,17 @@ def hold_expiry(product: Product, now: datetime) -> datetime | None:
     return now + timedelta(minutes=product.hold_minutes) if product.hold_minutes > 0 else None
 
 
+def renewed_expiry(product: Product, hold: CartHold, now: datetime) -> datetime | None:
+    """A live line's expiry when its quantity grows (a merged add, a PATCH up): holdMinutes from
+    now, but never past 2 × holdMinutes after the line's first hold (`created_at`), however often
+    it is touched, so that no account can keep units held for ever; never earlier than it was."""
+    if product.hold_minutes <= 0:
+        return None
+    span = timedelta(minutes=product.hold_minutes)
+    renewed = min(now + span, hold.created_at + 2 * span)
+    return renewed if hold.expires_at is None or renewed > hold.expires_at else hold.expires_at
+
+
 def find_variant(product: Product, variant_id: uuid.UUID | None) -> ProductVariant | None:
     """The variant being bought. A product with variants must be bought by variant."""
     if variant_id is None:

@@ -1,5 +1,6 @@
 """Serving the waitlist of a product with the units available now: each in line, first come first
-served, gets a cart hold (source WAITLIST) for the product's holdMinutes, announced by
+served, gets a cart hold (source WAITLIST) for the product's holdMinutes — unless it would take them
+past the product's maxPerBuyer, when the units pass to the next in line — announced by
 `waitlist:promoted` in their user room after commit. Called with the product locked — the lock
 that guards its stock and holds — so promotions never hand out more than is available and two
 processes never promote the same entry twice. Only products/stock_changes.py promotes: whatever
@@ -16,7 +17,7 @@ from dorami_api.cart.models import CartHold
 from dorami_api.db.after_commit import after_commit
 from dorami_api.db.types import utcnow
 from dorami_api.extensions import db
-from dorami_api.products import stock
+from dorami_api.products import claims, stock
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.realtime import broadcast
 from dorami_api.waitlist.models import WaitlistEntry
@@ -49,11 +50,16 @@ def promote_waiting_in_transaction(product: Product) -> int:
         if stock.available_units(product) <= 0:
             break
         variant = next((v for v in product.variants if v.id == entry.variant_id), None)
-        if entry.variant_id is not None and variant is None:
-            continue  # the variant is gone; the entry stays until its owner leaves
+        if variant is None and (entry.variant_id is not None or product.variants):
+            # Its variant is gone, or it names none on a product that has variants now (both
+            # refused by products/claims.py; a guard): the entry stays until its owner leaves.
+            continue
         quantity = min(entry.quantity, available_for(product, variant))
         if quantity <= 0:
             continue  # this variant is still sold out; a later entry may want another one
+        room = claims.buyer_room(product, entry.user_id)
+        if room is not None and quantity > room:
+            continue  # past this buyer's maxPerBuyer: the units pass to the next in line
         hold = CartHold(
             user_id=entry.user_id,
             product_id=product.id,

@@ -1,5 +1,5 @@
 """Drill: PostgreSQL goes away for a few seconds under two gunicorn workers while buyers keep
-ordering (SPEC §8, dependency outages; §6, orders).
+ordering.
 
 The server reaches the shared PostgreSQL through a proxy the drill cuts: every connection is
 dropped and new ones are refused, as when the server stops. Meanwhile every request gets an answer

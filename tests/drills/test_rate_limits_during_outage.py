@@ -1,4 +1,4 @@
-"""HTTP rate limits while Redis, which counts them for every worker, is down (SPEC §8, §9).
+"""HTTP rate limits while Redis, which counts them for every worker, is down.
 
 A read is still served and still limited, counted by the worker alone meanwhile; a login cannot be
 counted across workers, so it is refused with 503 rather than let through per worker (password

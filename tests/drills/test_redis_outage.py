@@ -1,5 +1,5 @@
 """Drill: Redis killed and restarted under two gunicorn workers, with chatting viewers on both and
-buyers (SPEC §8, dependency outages).
+buyers.
 
 While Redis is down every request gets an answer: 503 SERVICE_UNAVAILABLE with Retry-After where
 it needs Redis (the token check, a write whose rate limit cannot be counted, a socket connect, a

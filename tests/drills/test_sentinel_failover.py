@@ -1,5 +1,5 @@
 """Drill: a Redis Sentinel failover under two gunicorn workers (`REDIS_URL=redis-sentinel://…`,
-the seed's HA setup), with chatting viewers on both workers and a buyer (SPEC §8).
+the seed's HA setup), with chatting viewers on both workers and a buyer.
 
 Own master, replica and Sentinel on spare ports. The master is killed; until the Sentinel promotes
 the replica, requests that need Redis answer 503 with Retry-After (never 500). After the promotion

@@ -1,4 +1,4 @@
-"""Drill: SIGTERM to gunicorn in the middle of an order storm (SPEC §8, graceful shutdown).
+"""Drill: SIGTERM to gunicorn in the middle of an order storm.
 
 Eighty buyers press "buy" at once on a product with fewer units than buyers, through two workers
 that admit two orders each at a time, so that most are still waiting or being served when the

@@ -134,25 +134,31 @@ def hold_status(app, hold_id) -> str:
         return db.session.get(CartHold, uuid.UUID(str(hold_id))).status
 
 
+def complete_users(count: int) -> list[User]:
+    """`count` new users with complete profiles, committed (inside an app context)."""
+    users = []
+    for index in range(count):
+        user_id = uuid.uuid4()
+        users.append(
+            User(
+                id=user_id,
+                email=f"buyer{index}-{user_id.hex[:6]}@dorami.test",
+                name=f"Buyer {index}",
+                depositor_name=f"BUYER {index}",
+                shipping_address_enc=encrypt_address(ADDRESS, str(user_id)),
+            )
+        )
+    db.session.add_all(users)
+    db.session.commit()
+    return users
+
+
 def shoppers(app, count: int) -> list[dict]:
     """`count` users with complete profiles, each logged in; returns their bearer headers."""
     from dorami_api.auth.sessions import start_session
 
     with app.app_context():
-        users = []
-        for index in range(count):
-            user_id = uuid.uuid4()
-            users.append(
-                User(
-                    id=user_id,
-                    email=f"buyer{index}-{user_id.hex[:6]}@dorami.test",
-                    name=f"Buyer {index}",
-                    depositor_name=f"BUYER {index}",
-                    shipping_address_enc=encrypt_address(ADDRESS, str(user_id)),
-                )
-            )
-        db.session.add_all(users)
-        db.session.commit()
+        users = complete_users(count)
         headers = [{"Authorization": f"Bearer {start_session(user)[1].access_token}"} for user in users]
         db.session.remove()
         return headers
