@@ -131,8 +131,7 @@ def register_error_handlers(app: Flask) -> None:
             db.session.rollback()
         except Exception:  # the connection may be gone too; the session is removed at teardown
             log.debug("rollback after a database error failed", exc_info=True)
-        message = "The service is busy; try again"
-        return error_response(503, "SERVICE_UNAVAILABLE", message, headers={"Retry-After": "1"})
+        return handle_api_error(service_unavailable("The service is busy; try again"))
 
     for outage in DATABASE_OUTAGE:
         app.register_error_handler(outage, handle_database_unavailable)
