@@ -19,18 +19,23 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     # Imported here rather than at the top: gunicorn's master reads dorami_api.config (so runs
     # this file) and must not load the app's modules before each worker's gevent patching.
     from dorami_api import errors, models  # noqa: F401 - models registers every table
-    from dorami_api.auth import csrf, kakao, tokens
-    from dorami_api.chat import service as chat  # noqa: F401 - registers the /chat socket handlers
+    from dorami_api.auth import csrf, kakao, sessions, tokens
+    from dorami_api.chat import service as chat  # also registers the /chat socket handlers
     from dorami_api.db import after_commit, connection_check, read_only, transactions
     from dorami_api.extensions import db, migrate, redis_store
     from dorami_api.observability import access, logging, metrics
     from dorami_api.observability.routes import bp as metrics_bp
-    from dorami_api.orders import admission, notifications
+    from dorami_api.orders import admission, notifications, numbering
     from dorami_api.presence import service as presence
     from dorami_api.products import events, flash_sale
-    from dorami_api.realtime import commerce, connections, control, operations, revocation, server  # noqa: F401
+    from dorami_api.realtime import commerce, connections, control, operations, revocation, server, session_cache  # noqa: F401
+    from dorami_api.server import shutdown
+    from dorami_api.streaming import live_status
     from dorami_api.web import rate_limits, security
 
+    # What the app keeps while it runs lives in app.extensions, made below by each init_app: no
+    # module global remembers an app, so two apps of one process (tests) share nothing.
+    shutdown.init_app(app)  # first: the graceful-shutdown steps the others register
     logging.init_app(app)
     access.init_app(app)
     metrics.watch_database()  # a listener on every SQLAlchemy engine
@@ -43,18 +48,26 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     redis_store.init_app(app)
     tokens.init_app(app)
+    sessions.init_app(app)  # who hears a revocation
     rate_limits.init_app(app)
     csrf.init_app(app)
     kakao.init_app(app)
+    # The socket layer: the server first, then each part of its state (realtime/server.py) and the
+    # listeners told of every socket that comes and goes, in the order they run.
     server.init_app(app)
+    connections.init_app(app)
+    session_cache.init_app(app)
     control.init_app(app)
     revocation.init_app(app)
+    chat.init_app(app)
     presence.init_app(app)
     operations.init_app(app)
+    live_status.init_app(app)
     security.init_app(app)  # after realtime: ProxyFix must wrap the Socket.IO middleware too
     transactions.init_app(app)
     flash_sale.init_app(app)
     admission.init_app(app)
+    numbering.init_app(app)
     # Broadcasts still waiting (coalesced product updates, paced purchase notices) go out at a
     # graceful shutdown.
     events.init_app(app)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from dorami_api import create_app
 from dorami_api.config import Config
 from dorami_api.extensions import db
+from dorami_api.server import shutdown
 from tests.support import services
 from tests.support.auth import create_user, login
 from tests.support.server import start_gunicorn
@@ -79,19 +80,28 @@ def clean_state(database_url, redis_url):
 
 @pytest.fixture
 def make_app(app_env, clean_state):
-    """Build an app with extra environment on top of the test one."""
-    apps = []
+    """Build an app with extra environment on top of the test one. `make_app.each(setup)` runs
+    setup(app) on every app of the test, those built already and those to come."""
+    apps, setups = [], []
 
     def build(**env):
         app = create_app(Config.from_env({**app_env, **env}))
         apps.append(app)
+        for setup in setups:
+            setup(app)
         return app
 
+    def each(setup) -> None:
+        setups.append(setup)
+        for app in apps:
+            setup(app)
+
+    build.each = each
     yield build
     for app in apps:
         with app.app_context():
             db.session.remove()
-            db.engine.dispose()
+        shutdown.close_database(app)  # every pool of the app, the order counter's too
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from gevent import get_hub
 
 from dorami_api.concurrency import gevent_patched
 
+# Stateless: argon2 parameters only, the same for every app.
 _hasher = PasswordHasher()
 
 

@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from flask import Flask, current_app
+
 from dorami_api.auth import tokens
 from dorami_api.auth.models import AuthSession
 from dorami_api.extensions import db
@@ -16,18 +18,21 @@ from dorami_api.users.models import User
 
 log = logging.getLogger(__name__)
 
-# Called as listener(user_id: str, session_ids: list[str] | None, reason: str) after a revocation
-# commits; session_ids None means every session of the user.
-_revocation_listeners: list[Callable[[str, list[str] | None, str], None]] = []
+
+def init_app(app: Flask) -> None:
+    app.extensions["revocation_listeners"] = []
 
 
-def on_revocation(listener: Callable[[str, list[str] | None, str], None]) -> None:
-    if listener not in _revocation_listeners:
-        _revocation_listeners.append(listener)
+def on_revocation(app: Flask, listener: Callable[[str, list[str] | None, str], None]) -> None:
+    """Call listener(user_id: str, session_ids: list[str] | None, reason: str) after a revocation
+    of this app commits; session_ids None means every session of the user."""
+    listeners = app.extensions["revocation_listeners"]
+    if listener not in listeners:
+        listeners.append(listener)
 
 
 def publish_revocation(user_id: str, session_ids: list[str] | None, reason: str) -> None:
-    for listener in list(_revocation_listeners):
+    for listener in list(current_app.extensions["revocation_listeners"]):
         try:
             listener(user_id, session_ids, reason)
         except Exception:  # a listener's failure must not undo a committed revocation

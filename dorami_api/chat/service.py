@@ -15,6 +15,7 @@ import logging
 import uuid
 from datetime import timedelta
 
+from flask import Flask
 from flask_socketio import join_room, leave_room
 
 from dorami_api.chat.models import ChatModeration
@@ -272,7 +273,6 @@ def _moderate(client: SocketClient, payload: dict, action: str) -> dict:
     return data
 
 
-@control.command("leave-chat-room")
 def leave_room_everywhere(user_id: str, live_id: str) -> None:
     """A banned user's sockets, on this process, stop receiving the room."""
     room = broadcast.chat_room(live_id)
@@ -289,3 +289,7 @@ def mute_user(client: SocketClient, payload: dict) -> dict:
 @socket_event(CHAT, "chat:ban-user")
 def ban_user(client: SocketClient, payload: dict) -> dict:
     return _moderate(client, payload, "BAN")
+
+
+def init_app(app: Flask) -> None:
+    control.command(app, "leave-chat-room", leave_room_everywhere)

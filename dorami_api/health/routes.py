@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify
 
 from dorami_api.concurrency import call_with_deadline
 from dorami_api.extensions import db, redis_store
-from dorami_api.realtime import listeners
+from dorami_api.realtime import server as socket_server
 from dorami_api.web.responses import now_iso
 
 bp = Blueprint("health", __name__)
@@ -36,7 +36,7 @@ def _redis_up() -> None:
     """Redis answers, and cross-process delivery works: every message-queue listener of this
     instance is subscribed (after an outage, Redis answers before the listeners are back)."""
     redis_store.health_client.ping()
-    if not listeners.every_listener_subscribed():
+    if not socket_server.state("listeners").every_listener_subscribed():
         raise ConnectionError("a message-queue listener of this instance is not subscribed yet")
 
 

@@ -63,6 +63,9 @@ PROCESS_MEMORY = Gauge(
 # Clients choose event names: cap the label values so nobody can blow up the series count.
 _LABEL = re.compile(r"^[A-Za-z0-9:/_.-]{1,64}$")
 MAX_SOCKET_LABELS = 200
+# Process-wide on purpose, like the metrics above: the cap is on the series of prometheus_client's
+# one registry of the process, which every app of the process writes to. Per-app sets would let
+# each app add its own MAX_SOCKET_LABELS series to that same registry.
 _seen_socket_labels: set[tuple[str, str]] = set()
 _OPERATIONS = ("select", "insert", "update", "delete")
 

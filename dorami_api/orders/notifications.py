@@ -11,6 +11,8 @@ The sold-out, the product updates and `order:new` to the admins are not paced.
 
 from __future__ import annotations
 
+from flask import Flask, current_app
+
 from dorami_api.extensions import db
 from dorami_api.orders.models import Order
 from dorami_api.orders.serializers import admin_order_json, order_json
@@ -21,17 +23,16 @@ from dorami_api.streaming.models import stream_keys
 from dorami_api.users.models import User
 from dorami_api.web.plain_text import displayable
 
-# Per stream and per process: 3 at once, then 2 a second.
-_notices = Pacer(rate=2.0, burst=3)
+
+def init_app(app: Flask) -> None:
+    # Per stream and per app's process: 3 at once, then 2 a second.
+    notices = app.extensions["purchase_notices"] = Pacer(rate=2.0, burst=3)
+    shutdown.register(app, "purchase-notices", notices.flush)
 
 
-def flush_pending_notices() -> None:
-    """Send every paced purchase notice still waiting (graceful shutdown, tests)."""
-    _notices.flush()
-
-
-def init_app(_app) -> None:
-    shutdown.register("purchase-notices", flush_pending_notices)
+def flush_pending_notices(app: Flask) -> None:
+    """Send every paced purchase notice of the app still waiting (tests; the shutdown step does it too)."""
+    app.extensions["purchase_notices"].flush()
 
 
 def display_name(user: User | None) -> str:
@@ -52,12 +53,13 @@ def announce_new_order(order_id: str) -> None:
     stream_ids = list(dict.fromkeys(item.stream_id for item in order.items if item.stream_id))
     if stream_ids:
         keys = stream_keys(stream_ids)
+        notices = current_app.extensions["purchase_notices"]
         name = display_name(db.session.get(User, order.user_id))
         for stream_id in stream_ids:
             first_item = next(item for item in order.items if item.stream_id == stream_id)
             if stream_id in keys:
                 key, product_name = keys[stream_id], first_item.product_name
-                _notices.submit(key, lambda k=key, p=product_name: broadcast.purchase_notification(k, name, p))
+                notices.submit(key, lambda k=key, p=product_name: broadcast.purchase_notification(k, name, p))
     broadcast.order_new(admin_order_json(order))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 
 from dorami_api.db.types import utcnow
 from dorami_api.extensions import db
@@ -41,22 +42,21 @@ def take_order_id(day: date | None = None) -> str:
 
 
 _NEXT_NO_FSYNC = sa.text("SET LOCAL synchronous_commit TO OFF; " + _NEXT.text)  # one round trip
-# Per database URL, not per app: the pool is a process's connections to that database, and the
-# many apps of a test run against one database must share it rather than each open their own.
-_engines: dict[str, sa.Engine] = {}
+
+
+def init_app(app: Flask) -> None:
+    """A small pool of the app's own for the counter: at most two connections, PostgreSQL's
+    max_connections is shared by every process. Closed with the app's database (server/shutdown.py)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("postgresql"):
+        return
+    # No pre-ping (a round trip per order at the product's gate): a connection the server
+    # dropped fails one order with 503 and is replaced.
+    options = {"connect_args": {"connect_timeout": 5, "application_name": "dorami-api-numbers"}}
+    engine = sa.create_engine(url, pool_size=1, max_overflow=1, pool_timeout=10, pool_recycle=1800, **options)
+    app.extensions["order_numbers"] = engine
+    app.extensions.setdefault("close_with_database", []).append(engine.dispose)
 
 
 def _engine() -> sa.Engine:
-    """A small pool of this process's own for the counter, per database (tests use several): at most
-    two connections, PostgreSQL's max_connections is shared by every process."""
-    main = db.engine
-    key = main.url.render_as_string(hide_password=False)
-    engine = _engines.get(key)
-    if engine is None:
-        # No pre-ping (a round trip per order at the product's gate): a connection the server
-        # dropped fails one order with 503 and is replaced.
-        options = {"connect_args": {"connect_timeout": 5, "application_name": "dorami-api-numbers"}}
-        engine = _engines[key] = sa.create_engine(
-            main.url, pool_size=1, max_overflow=1, pool_timeout=10, pool_recycle=1800, **options
-        )
-    return engine
+    return current_app.extensions["order_numbers"]

@@ -25,6 +25,7 @@ from flask_socketio import join_room, leave_room
 
 from dorami_api.extensions import redis_store, socketio
 from dorami_api.realtime import broadcast, connections, socket_limits
+from dorami_api.realtime import server as socket_server
 from dorami_api.realtime.broadcast import STREAMING
 from dorami_api.realtime.connections import SocketClient
 from dorami_api.realtime.replies import SocketError, required_text, socket_event
@@ -92,16 +93,26 @@ return 0
 """
 
 
-class _State:
-    app: Flask | None = None
-    ttl: int = 45
-    refresher_started = False
+class Presence:
+    """This process's side of the counts, for one app's socket server."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.ttl: int = app.config["DORAMI"].socket_presence_ttl
+        self.refresher_started = False
+        # stream key -> participant -> sids of this process; sid -> stream keys.
+        self.local: dict[str, dict[str, set[str]]] = {}
+        self.sid_streams: dict[str, set[str]] = {}
 
 
-_state = _State()
-# stream key -> participant -> sids of this process; sid -> stream keys.
-_local: dict[str, dict[str, set[str]]] = {}
-_sid_streams: dict[str, set[str]] = {}
+def init_app(app: Flask) -> None:
+    socket_server.keep(app, "presence", Presence(app))
+    connections.on_connect(app, _on_connect)
+    connections.on_disconnect(app, _on_disconnect)
+
+
+def _state() -> Presence:
+    return socket_server.state("presence")
 
 
 def viewers_key(stream_key: str) -> str:
@@ -118,9 +129,9 @@ def viewer_count(stream_key: str) -> int:
 
 
 def _enter_args(stream_key: str, participant: str) -> tuple[list, list]:
-    now = time.time()
+    now, ttl = time.time(), _state().ttl
     keys = [viewers_key(stream_key), _holders_key(stream_key, participant)]
-    return keys, [participant, PROCESS_ID, now + _state.ttl, now, _state.ttl]
+    return keys, [participant, PROCESS_ID, now + ttl, now, ttl]
 
 
 def _enter(stream_key: str, participant: str, client=None) -> int:
@@ -162,8 +173,8 @@ def _announce(stream_key: str) -> None:
     redis_store.set(f"stream:{stream_key}:viewer-update:sent", count, ex=86400)
     # The peak is recorded before the count goes out, so a client that saw a count never reads
     # an older peak over REST.
-    app = _state.app
-    if app is not None and count > 0:
+    app = _state().app
+    if count > 0:
         try:
             with app.app_context():
                 live_status.record_peak(stream_key, count)
@@ -189,27 +200,29 @@ def _announce_loop(stream_key: str) -> None:
 
 def _add_local(stream_key: str, client: SocketClient) -> bool:
     """Record the socket; True when it is this process's first socket of that participant."""
-    holders = _local.setdefault(stream_key, {})
+    state = _state()
+    holders = state.local.setdefault(stream_key, {})
     sids = holders.setdefault(client.participant, set())
     first = not sids
     sids.add(client.sid)
-    _sid_streams.setdefault(client.sid, set()).add(stream_key)
+    state.sid_streams.setdefault(client.sid, set()).add(stream_key)
     return first
 
 
 def _remove_local(stream_key: str, client: SocketClient) -> bool:
     """Forget the socket; True when it was this process's last socket of that participant."""
-    holders = _local.get(stream_key, {})
+    state = _state()
+    holders = state.local.get(stream_key, {})
     sids = holders.get(client.participant)
     if not sids or client.sid not in sids:
         return False
     sids.discard(client.sid)
-    _sid_streams.get(client.sid, set()).discard(stream_key)
+    state.sid_streams.get(client.sid, set()).discard(stream_key)
     if sids:
         return False
     del holders[client.participant]
     if not holders:
-        _local.pop(stream_key, None)
+        state.local.pop(stream_key, None)
     return True
 
 
@@ -218,10 +231,11 @@ def _stop_watching(stream_key: str, client: SocketClient) -> None:
         _leave_and_announce(stream_key, client.participant)
 
 
-def refresh_local_participants() -> None:
+def refresh_local_participants(state: Presence | None = None) -> None:
     """Re-stamp every participant this process holds, and announce counts that moved (entries
     of a dead process expiring)."""
-    entries = [(key, participant) for key, holders in list(_local.items()) for participant in list(holders)]
+    state = state or _state()
+    entries = [(key, participant) for key, holders in list(state.local.items()) for participant in list(holders)]
     if not entries:
         return
     with redis_store.pipeline(transaction=False) as pipe:
@@ -235,27 +249,29 @@ def refresh_local_participants() -> None:
             count_changed(stream_key)
 
 
-def _refresher() -> None:
+def _refresher(state: Presence) -> None:
     while True:
-        socketio.sleep(max(1.0, _state.ttl / 3))
+        socketio.sleep(max(1.0, state.ttl / 3))
         try:
-            refresh_local_participants()
+            refresh_local_participants(state)
         except Exception:
             log.exception("viewer presence refresh failed")
 
 
 def _on_connect(client: SocketClient) -> None:
-    if not _state.refresher_started:
-        _state.refresher_started = True
-        socketio.start_background_task(_refresher)
+    state = _state()
+    if not state.refresher_started:
+        state.refresher_started = True
+        socketio.start_background_task(_refresher, state)
 
 
 def _on_disconnect(client: SocketClient) -> None:
     if client.namespace != STREAMING:
         return
-    for stream_key in list(_sid_streams.get(client.sid, ())):
+    state = _state()
+    for stream_key in list(state.sid_streams.get(client.sid, ())):
         _stop_watching(stream_key, client)
-    _sid_streams.pop(client.sid, None)
+    state.sid_streams.pop(client.sid, None)
 
 
 @socket_event(STREAMING, "stream:viewer:join", socket_limits.JOIN_LEAVE, guests=True)
@@ -277,12 +293,3 @@ def viewer_leave(client: SocketClient, payload: dict) -> dict:
     leave_room(broadcast.stream_room(stream_key))
     _stop_watching(stream_key, client)
     return {"streamKey": stream_key, "viewerCount": viewer_count(stream_key)}
-
-
-def init_app(app: Flask) -> None:
-    _state.app = app
-    _state.ttl = app.config["DORAMI"].socket_presence_ttl
-
-
-connections.on_connect(_on_connect)
-connections.on_disconnect(_on_disconnect)

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import Flask, current_app
 
 from dorami_api.extensions import db
 from dorami_api.products import stock
@@ -33,7 +33,26 @@ from dorami_api.realtime.timers import LateLock
 from dorami_api.server import shutdown
 
 UPDATE_WINDOW_SECONDS = 0.25
-_updates = Coalescer(UPDATE_WINDOW_SECONDS)
+_SENT_REMEMBERED = 4096
+
+
+class ProductEvents:
+    """What one app's process keeps to order its product broadcasts."""
+
+    def __init__(self) -> None:
+        self.updates = Coalescer(UPDATE_WINDOW_SECONDS)  # the pending coalesced `updated`
+        # product id -> the newest version sent, for the last _SENT_REMEMBERED products
+        self.sent: OrderedDict[str, int] = OrderedDict()
+        self.sent_lock = LateLock()
+
+
+def init_app(app: Flask) -> None:
+    state = app.extensions["product_events"] = ProductEvents()
+    shutdown.register(app, "product-updates", state.updates.flush)
+
+
+def _state() -> ProductEvents:
+    return current_app.extensions["product_events"]
 
 
 @dataclass(frozen=True)
@@ -59,23 +78,22 @@ def _announce_low_stock(data: dict) -> None:
 
 
 # --- newest version sent per product (this process) ---------------------------------------------
-_SENT_REMEMBERED = 4096
-_sent: OrderedDict[str, int] = OrderedDict()
-_sent_lock = LateLock()
 
 
 def _sending(data: dict, send: Callable[[], None], *, unless_older: bool) -> None:
     """Send under the per-process ordering guard. unless_older: skip when a newer (or the same)
     version of the product was already sent — a coalesced `updated` read before a `soldout`
     overtook it. Other events are always sent, and only raise the mark."""
-    with _sent_lock:
-        newest = _sent.get(data["id"])
+    state = _state()
+    with state.sent_lock:
+        sent = state.sent
+        newest = sent.get(data["id"])
         if unless_older and newest is not None and data["version"] <= newest:
             return
-        _sent[data["id"]] = max(data["version"], newest if newest is not None else data["version"])
-        _sent.move_to_end(data["id"])
-        while len(_sent) > _SENT_REMEMBERED:
-            _sent.popitem(last=False)
+        sent[data["id"]] = max(data["version"], newest if newest is not None else data["version"])
+        sent.move_to_end(data["id"])
+        while len(sent) > _SENT_REMEMBERED:
+            sent.popitem(last=False)
         send()
 
 
@@ -101,12 +119,12 @@ def _send_update_later(app, product_id: uuid.UUID) -> Callable[[], None]:
 
 def _announce_updated(product_id: uuid.UUID) -> None:
     app = current_app._get_current_object()
-    _updates.submit(product_id, lambda: _send_update(product_id), _send_update_later(app, product_id))
+    _state().updates.submit(product_id, lambda: _send_update(product_id), _send_update_later(app, product_id))
 
 
 def _announce_now(product_id: uuid.UUID, data: dict, send: Callable[[], None]) -> None:
     """soldout / added / deleted: at once, superseding a pending `updated`."""
-    _updates.cancel(product_id)
+    _state().updates.cancel(product_id)
     _sending(data, send, unless_older=False)
 
 
@@ -115,13 +133,10 @@ def _announce_soldout(data: dict) -> None:
     _announce_now(product_id, data, lambda: broadcast.product_soldout(data["streamKey"], data))
 
 
-def flush_pending_updates() -> None:
-    """Send every coalesced `updated` still waiting for its window (graceful shutdown, tests)."""
-    _updates.flush()
-
-
-def init_app(_app) -> None:
-    shutdown.register("product-updates", flush_pending_updates)
+def flush_pending_updates(app: Flask) -> None:
+    """Send every coalesced `updated` of the app still waiting for its window (tests; the shutdown
+    step does it too)."""
+    app.extensions["product_events"].updates.flush()
 
 
 def announce_stock_change(settlement: stock.StockSettlement) -> None:

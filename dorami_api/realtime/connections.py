@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 
 from dorami_api.auth.principal import Principal, principal_of, verified_claims
@@ -20,6 +20,7 @@ from dorami_api.auth.tokens import ACCESS_COOKIE, bearer_token
 from dorami_api.errors import DEPENDENCY_OUTAGE, ApiError
 from dorami_api.extensions import socketio
 from dorami_api.realtime import broadcast, session_cache
+from dorami_api.realtime import server as socket_server
 from dorami_api.realtime.broadcast import CHAT, ROOT, STREAMING
 from dorami_api.web.plain_text import displayable
 
@@ -51,14 +52,25 @@ class SocketClient:
         return self.user_id or f"guest:{self.sid}"
 
 
-# (namespace, sid) -> client, for the sockets connected to this process.
-_clients: dict[tuple[str, str], SocketClient] = {}
-_connect_listeners: list = []
-_disconnect_listeners: list = []
+class Connections:
+    """The sockets this process holds, and who is told when one comes or goes."""
+
+    def __init__(self) -> None:
+        self.clients: dict[tuple[str, str], SocketClient] = {}  # (namespace, sid) -> client
+        self.connect_listeners: list = []
+        self.disconnect_listeners: list = []
+
+
+def init_app(app: Flask) -> None:
+    socket_server.keep(app, "connections", Connections())
+
+
+def _state() -> Connections:
+    return socket_server.state("connections")
 
 
 def get(namespace: str, sid: str) -> SocketClient | None:
-    return _clients.get((namespace, sid))
+    return _state().clients.get((namespace, sid))
 
 
 def in_room(client: SocketClient, room: str) -> bool:
@@ -69,17 +81,17 @@ def in_room(client: SocketClient, room: str) -> bool:
 
 
 def local_clients() -> list[SocketClient]:
-    return list(_clients.values())
+    return list(_state().clients.values())
 
 
-def on_connect(listener) -> None:
-    """listener(client) after a socket is accepted (presence, metrics, background tasks)."""
-    _connect_listeners.append(listener)
+def on_connect(app: Flask, listener) -> None:
+    """listener(client) after a socket of this app is accepted (presence, metrics, background tasks)."""
+    app.extensions["socket_state"]["connections"].connect_listeners.append(listener)
 
 
-def on_disconnect(listener) -> None:
-    """listener(client) after a socket has gone (presence clean-up, metrics)."""
-    _disconnect_listeners.append(listener)
+def on_disconnect(app: Flask, listener) -> None:
+    """listener(client) after a socket of this app has gone (presence clean-up, metrics)."""
+    app.extensions["socket_state"]["connections"].disconnect_listeners.append(listener)
 
 
 def handshake_token(auth) -> str | None:
@@ -121,8 +133,9 @@ def _connect(namespace: str, auth) -> None:
         join_room(broadcast.user_room(client.user_id))
         if client.is_admin:
             join_room(broadcast.ADMIN_ROOM)
-    _clients[(namespace, client.sid)] = client
-    for listener in _connect_listeners:
+    state = _state()
+    state.clients[(namespace, client.sid)] = client
+    for listener in state.connect_listeners:
         try:
             listener(client)
         except Exception:
@@ -132,10 +145,11 @@ def _connect(namespace: str, auth) -> None:
 
 
 def _disconnect(namespace: str) -> None:
-    client = _clients.pop((namespace, request.sid), None)
+    state = _state()
+    client = state.clients.pop((namespace, request.sid), None)
     if client is None:
         return
-    for listener in _disconnect_listeners:
+    for listener in state.disconnect_listeners:
         try:
             listener(client)
         except Exception:

@@ -17,7 +17,9 @@ from collections.abc import Callable
 from flask import Flask
 
 from dorami_api.extensions import redis_store, socketio
-from dorami_api.realtime import connections, listeners, session_cache
+from dorami_api.realtime import connections, session_cache
+from dorami_api.realtime import server as socket_server
+from dorami_api.realtime.listeners import ListenerHealth
 from dorami_api.redis_client import build_redis
 
 log = logging.getLogger(__name__)
@@ -25,52 +27,56 @@ LISTENER_NAME = "control"
 FIRST_SUBSCRIBE_WAIT_SECONDS = 2.0
 
 
-class _State:
-    channel: str | None = None  # None: embedded mode
-    redis_target = None
-    started = False
+class Control:
+    def __init__(self, channel: str | None, redis_target) -> None:
+        self.channel = channel  # None: embedded mode
+        self.redis_target = redis_target
+        self.started = False
+        self.commands: dict[str, Callable[..., object]] = {}
 
 
-_state = _State()
-_commands: dict[str, Callable[..., object]] = {}
+def init_app(app: Flask) -> None:
+    config = app.config["DORAMI"]
+    channel = None if config.redis is None else f"{config.socketio_channel}:control"
+    socket_server.keep(app, "control", Control(channel, config.redis))
+    connections.on_connect(app, _on_connect)
 
 
-def command(name: str):
-    """Register handler(**arguments) as the command `name`."""
+def _state() -> Control:
+    return socket_server.state("control")
 
-    def register(handler: Callable[..., object]):
-        _commands[name] = handler
-        return handler
 
-    return register
+def command(app: Flask, name: str, handler: Callable[..., object]) -> None:
+    """Register handler(**arguments) as the command `name` of this app's socket server."""
+    app.extensions["socket_state"]["control"].commands[name] = handler
 
 
 def publish(name: str, **arguments) -> None:
     """Run the command on every socket-serving process (this one included)."""
-    if _state.channel is None:
-        _run({"command": name, "arguments": arguments})
+    state = _state()
+    if state.channel is None:
+        _run(state, {"command": name, "arguments": arguments})
         return
-    redis_store.publish(_state.channel, json.dumps({"command": name, "arguments": arguments}))
+    redis_store.publish(state.channel, json.dumps({"command": name, "arguments": arguments}))
 
 
-def _run(message: dict) -> None:
-    handler = _commands.get(message.get("command"))
+def _run(state: Control, message: dict) -> None:
+    handler = state.commands.get(message.get("command"))
     if handler is None:
         log.warning("unknown socket control command %r", message.get("command"))
         return
     handler(**message.get("arguments", {}))
 
 
-def _listen() -> None:
-    for message in listeners.messages(LISTENER_NAME, _state.channel, _open_pubsub, on_change=session_cache.listening):
+def _listen(state: Control, health: ListenerHealth, sessions: session_cache.SessionCache) -> None:
+    def open_pubsub():
+        return build_redis(state.redis_target).pubsub()
+
+    for message in health.messages(LISTENER_NAME, state.channel, open_pubsub, on_change=sessions.listening):
         try:
-            _run(json.loads(message["data"]))
+            _run(state, json.loads(message["data"]))
         except Exception:
             log.exception("socket control command failed")
-
-
-def _open_pubsub():
-    return build_redis(_state.redis_target).pubsub()
 
 
 def _on_connect(client: connections.SocketClient) -> None:
@@ -78,20 +84,13 @@ def _on_connect(client: connections.SocketClient) -> None:
     command published after this socket was accepted reaches it. While it is not subscribed,
     sessions are not remembered (revocations sent meanwhile are missed) and the instance is not
     ready (listeners.py)."""
-    if _state.channel is None or _state.started:
+    state = _state()
+    if state.channel is None or state.started:
         return
-    _state.started = True
-    listeners.starting(LISTENER_NAME)
-    socketio.start_background_task(_listen)
+    state.started = True
+    health: ListenerHealth = socket_server.state("listeners")
+    health.starting(LISTENER_NAME)
+    socketio.start_background_task(_listen, state, health, socket_server.state("session_cache"))
     deadline = time.monotonic() + FIRST_SUBSCRIBE_WAIT_SECONDS
-    while not listeners.is_subscribed(LISTENER_NAME) and time.monotonic() < deadline:
+    while not health.is_subscribed(LISTENER_NAME) and time.monotonic() < deadline:
         socketio.sleep(0.01)
-
-
-def init_app(app: Flask) -> None:
-    config = app.config["DORAMI"]
-    _state.redis_target = config.redis
-    _state.channel = None if config.redis is None else f"{config.socketio_channel}:control"
-
-
-connections.on_connect(_on_connect)

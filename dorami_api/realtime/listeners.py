@@ -36,49 +36,80 @@ MAX_RETRY_SECONDS = 1.0
 HEARTBEAT_SECONDS = 5.0
 SUBSCRIBE_SECONDS = 5.0
 
-_down_here: set[str] = set()  # channel names of this process's listeners that are down
+
+class ListenerHealth:
+    """Which listeners of this process are down, for one Socket.IO server (realtime/server.py
+    makes one per app; its queue and its control listener report here)."""
+
+    def __init__(self) -> None:
+        self._down_here: set[str] = set()  # channel names of this process's listeners that are down
+
+    def _mark(self, name: str, down: bool) -> None:
+        (self._down_here.add if down else self._down_here.discard)(name)
+        directory = _directory()
+        if directory is None:
+            return
+        marker = directory / f"{os.getpid()}.{name}"
+        try:
+            if down:
+                marker.touch()
+            else:
+                marker.unlink(missing_ok=True)
+        except OSError:
+            log.exception("could not record listener %s as %s", name, "down" if down else "subscribed")
+
+    def starting(self, name: str) -> None:
+        """A listener is about to start: down until its first subscription is confirmed."""
+        self._mark(name, down=True)
+
+    def is_subscribed(self, name: str) -> bool:
+        """Whether this process's listener `name` is subscribed now."""
+        return name not in self._down_here
+
+    def every_listener_subscribed(self) -> bool:
+        """True when no queue listener of any live process of this instance is down."""
+        directory = _directory()
+        if directory is None:
+            return not self._down_here
+        try:
+            markers = os.listdir(directory)
+        except FileNotFoundError:
+            return not self._down_here
+        return not any(_alive(marker.split(".", 1)[0]) for marker in markers)
+
+    def messages(self, name: str, channel: str, open_pubsub: Callable[[], object], on_change=None) -> Iterator[dict]:
+        """Every message published on `channel`, for ever: subscribes through `open_pubsub()` (a new
+        redis-py PubSub), and after any failure subscribes again on a fresh one. `on_change(True)` is
+        called once a subscription is confirmed, `on_change(False)` when it is lost."""
+        retry_in = FIRST_RETRY_SECONDS
+        self.starting(name)
+        while True:
+            pubsub = None
+            try:
+                pubsub = open_pubsub()
+                _subscribe(pubsub, channel)
+                self._mark(name, down=False)
+                if on_change is not None:
+                    on_change(True)
+                log.info("listening on %s", channel)
+                retry_in = FIRST_RETRY_SECONDS
+                yield from _until_failure(pubsub)
+            except Exception as error:  # any failure: Redis gone, failing over, hung, or a bug in redis-py
+                if name not in self._down_here:
+                    log.warning("listener %s lost Redis (%s); subscribing again", name, type(error).__name__)
+                self._mark(name, down=True)
+                if on_change is not None:
+                    on_change(False)
+            finally:
+                if pubsub is not None:
+                    _close_quietly(pubsub)
+            time.sleep(retry_in)
+            retry_in = min(retry_in * 2, MAX_RETRY_SECONDS)
 
 
 def _directory() -> Path | None:
     value = os.environ.get(DIRECTORY_VARIABLE)
     return Path(value) if value else None
-
-
-def _mark(name: str, down: bool) -> None:
-    (_down_here.add if down else _down_here.discard)(name)
-    directory = _directory()
-    if directory is None:
-        return
-    marker = directory / f"{os.getpid()}.{name}"
-    try:
-        if down:
-            marker.touch()
-        else:
-            marker.unlink(missing_ok=True)
-    except OSError:
-        log.exception("could not record listener %s as %s", name, "down" if down else "subscribed")
-
-
-def starting(name: str) -> None:
-    """A listener is about to start: down until its first subscription is confirmed."""
-    _mark(name, down=True)
-
-
-def is_subscribed(name: str) -> bool:
-    """Whether this process's listener `name` is subscribed now."""
-    return name not in _down_here
-
-
-def every_listener_subscribed() -> bool:
-    """True when no queue listener of any live process of this instance is down."""
-    directory = _directory()
-    if directory is None:
-        return not _down_here
-    try:
-        markers = os.listdir(directory)
-    except FileNotFoundError:
-        return not _down_here
-    return not any(_alive(marker.split(".", 1)[0]) for marker in markers)
 
 
 def forget_process(pid: int) -> None:
@@ -97,36 +128,6 @@ def _alive(pid: str) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def messages(name: str, channel: str, open_pubsub: Callable[[], object], on_change=None) -> Iterator[dict]:
-    """Every message published on `channel`, for ever: subscribes through `open_pubsub()` (a new
-    redis-py PubSub), and after any failure subscribes again on a fresh one. `on_change(True)` is
-    called once a subscription is confirmed, `on_change(False)` when it is lost."""
-    retry_in = FIRST_RETRY_SECONDS
-    starting(name)
-    while True:
-        pubsub = None
-        try:
-            pubsub = open_pubsub()
-            _subscribe(pubsub, channel)
-            _mark(name, down=False)
-            if on_change is not None:
-                on_change(True)
-            log.info("listening on %s", channel)
-            retry_in = FIRST_RETRY_SECONDS
-            yield from _until_failure(pubsub)
-        except Exception as error:  # any failure: Redis gone, failing over, hung, or a bug in redis-py
-            if name not in _down_here:
-                log.warning("listener %s lost Redis (%s); subscribing again", name, type(error).__name__)
-            _mark(name, down=True)
-            if on_change is not None:
-                on_change(False)
-        finally:
-            if pubsub is not None:
-                _close_quietly(pubsub)
-        time.sleep(retry_in)
-        retry_in = min(retry_in * 2, MAX_RETRY_SECONDS)
 
 
 def _subscribe(pubsub, channel: str) -> None:

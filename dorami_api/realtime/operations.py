@@ -42,9 +42,7 @@ def shut_down_local_sockets() -> int:
 
 
 def init_app(app: Flask) -> None:
-    shutdown.register("sockets", shut_down_local_sockets)
+    shutdown.register(app, "sockets", shut_down_local_sockets)
     metrics.export_sockets_at_zero((broadcast.ROOT, broadcast.STREAMING, broadcast.CHAT))
-
-
-connections.on_connect(_count_connect)
-connections.on_disconnect(_count_disconnect)
+    connections.on_connect(app, _count_connect)
+    connections.on_disconnect(app, _count_disconnect)

@@ -36,7 +36,11 @@ class QueueUnavailable(Exception):
 
 
 class RedisQueue(python_socketio.RedisManager):
-    def __init__(self, url: str, channel: str, write_only: bool = False) -> None:
+    def __init__(
+        self, url: str, channel: str, health: listeners.ListenerHealth | None = None, write_only: bool = False
+    ) -> None:
+        # Where its listener reports (the server's, realtime/server.py); a publish-only queue has its own.
+        self.health = health or listeners.ListenerHealth()
         options = {
             "socket_connect_timeout": DEFAULT_TIMEOUTS["socket_connect_timeout"],
             "socket_timeout": DEFAULT_TIMEOUTS["socket_timeout"],
@@ -81,7 +85,7 @@ class RedisQueue(python_socketio.RedisManager):
         it); published first, then delivered to this process's sockets. The message has the shape of
         python-socketio's own `emit` (JSON queue format of the pinned version), without the
         callback and binary cases a broadcast never uses."""
-        if not listeners.every_listener_subscribed():
+        if not self.health.every_listener_subscribed():
             raise QueueUnavailable("a process of this instance is not subscribed to the message queue")
         message = {
             "method": "emit",
@@ -103,11 +107,11 @@ class RedisQueue(python_socketio.RedisManager):
         # Called when this process accepts its first socket: from then on its sockets need the
         # listener, which is down until subscribed.
         if not self.write_only:
-            listeners.starting(LISTENER_NAME)
+            self.health.starting(LISTENER_NAME)
         super().initialize()
 
     def _redis_listen_with_retries(self):
         """python-socketio's `_listen` reads this; ours re-subscribes promptly (listeners.py)."""
         if not self.connected:
             self._redis_connect()
-        yield from listeners.messages(LISTENER_NAME, self.channel, self.redis.pubsub)
+        yield from self.health.messages(LISTENER_NAME, self.channel, self.redis.pubsub)

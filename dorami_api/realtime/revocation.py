@@ -12,7 +12,6 @@ from dorami_api.extensions import socketio
 from dorami_api.realtime import broadcast, connections, control, session_cache
 
 
-@control.command("cut-sessions")
 def cut_local_sockets(user_id: str, session_ids: list[str] | None, reason: str) -> int:
     """Tell and disconnect this process's sockets of the user (or of those sessions only)."""
     session_cache.forget_user(user_id)
@@ -32,4 +31,5 @@ def _revoked(user_id: str, session_ids: list[str] | None, reason: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    on_revocation(_revoked)
+    control.command(app, "cut-sessions", cut_local_sockets)
+    on_revocation(app, _revoked)

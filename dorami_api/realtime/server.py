@@ -1,6 +1,7 @@
 """The Socket.IO server: Flask-SocketIO on gevent (threading where gevent has not patched the
 process, e.g. a test or a script), the Redis message queue, the options of the deployment guide,
-and the one fact python-socketio does not tell a handler: whether the client asked for an ack."""
+the one fact python-socketio does not tell a handler: whether the client asked for an ack, and the
+state the socket layer keeps in this process (`state()`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask import Flask
 
 from dorami_api.concurrency import gevent_patched
 from dorami_api.extensions import socketio
+from dorami_api.realtime.listeners import ListenerHealth
 from dorami_api.realtime.queue import RedisQueue
 
 PING_INTERVAL_SECONDS = 25
@@ -19,6 +21,7 @@ PING_TIMEOUT_SECONDS = 60
 # refuses the multi-megabyte frames a client has no reason to send.
 MAX_MESSAGE_BYTES = 64 * 1024
 
+# A context variable, not shared state: each event handler sees only its own value.
 _ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("socket_ack_requested", default=False)
 
 
@@ -28,7 +31,10 @@ def ack_requested() -> bool:
 
 
 def init_app(app: Flask) -> None:
+    """Build this app's Socket.IO server, and the place for what the socket layer keeps (below)."""
     config = app.config["DORAMI"]
+    health = ListenerHealth()  # whether this process's queue listeners hear Redis (listeners.py)
+    state: dict = {"listeners": health}
     options: dict = {
         "async_mode": "gevent" if gevent_patched() else "threading",
         "transports": ["websocket", "polling"],
@@ -46,9 +52,29 @@ def init_app(app: Flask) -> None:
         # Built here rather than by Flask-SocketIO so that sentinel URLs get the RedisManager too.
         # It subscribes to the channel only when this process accepts its first socket, so a
         # process that never serves sockets (the jobs worker, a script) only publishes.
-        options["client_manager"] = RedisQueue(config.redis.socketio_url(), channel=config.socketio_channel)
+        options["client_manager"] = RedisQueue(
+            config.redis.socketio_url(), channel=config.socketio_channel, health=health
+        )
     socketio.init_app(app, **options)
     _track_ack_requests(socketio.server)
+    # What the socket layer keeps (the sockets this process holds, presence, control commands, the
+    # sessions remembered for a connect, whether its listeners hear Redis) belongs to the server
+    # that holds those sockets: each module's init_app puts its part here. Flask-SocketIO builds a
+    # new server for every app, so a second app in one process (tests) starts with its own state;
+    # code that runs outside any app context (a listener greenlet, a shutdown step) reaches it
+    # through the server, as it reaches the sockets.
+    app.extensions["socket_state"] = socketio.server.dorami_state = state
+
+
+def keep(app: Flask, name: str, part):
+    """Make `part` the state `name` of this app's Socket.IO server (called from init_app)."""
+    app.extensions["socket_state"][name] = part
+    return part
+
+
+def state(name: str):
+    """The state `name` of this process's Socket.IO server, made by its module's init_app."""
+    return socketio.server.dorami_state[name]
 
 
 def _origin_check(origins: tuple[str, ...]):

@@ -15,48 +15,66 @@ from __future__ import annotations
 
 import time
 
+from flask import Flask
+
 from dorami_api.auth.principal import LiveSession, live_session
+from dorami_api.realtime import server as socket_server
 
 REMEMBER_SECONDS = 30.0
 MAX_REMEMBERED = 50_000
 
 
-class _State:
-    enabled = False  # True while this process receives every revocation
-    epoch = 0  # bumped by every revocation: a read begun before one is not remembered
+class SessionCache:
+    def __init__(self) -> None:
+        self.enabled = False  # True while this process receives every revocation
+        self.epoch = 0  # bumped by every revocation: a read begun before one is not remembered
+        # (session id, user id) -> (session, remembered until: a time.monotonic() value)
+        self.remembered: dict[tuple[str, str], tuple[LiveSession, float]] = {}
+
+    def checked_session(self, claims: dict) -> LiveSession:
+        key = (claims["sid"], claims["sub"])
+        now = time.monotonic()
+        remembered = self.remembered.get(key)
+        if remembered is not None and remembered[1] > now and remembered[0].is_live:
+            return remembered[0]
+        epoch = self.epoch
+        session = live_session(claims)
+        if self.enabled and epoch == self.epoch:
+            if len(self.remembered) >= MAX_REMEMBERED:
+                self.remembered.clear()
+            self.remembered[key] = (session, now + REMEMBER_SECONDS)
+        return session
+
+    def forget_user(self, user_id: str) -> None:
+        self.epoch += 1
+        for key in [key for key in self.remembered if key[1] == user_id]:
+            self.remembered.pop(key, None)
+
+    def listening(self, enabled: bool) -> None:
+        self.enabled = enabled
+        if not enabled:
+            self.epoch += 1
+            self.remembered.clear()
 
 
-_state = _State()
-# (session id, user id) -> (session, remembered until: a time.monotonic() value)
-_remembered: dict[tuple[str, str], tuple[LiveSession, float]] = {}
+def init_app(app: Flask) -> None:
+    socket_server.keep(app, "session_cache", SessionCache())
+
+
+def _state() -> SessionCache:
+    return socket_server.state("session_cache")
 
 
 def checked_session(claims: dict) -> LiveSession:
     """The token's live session: remembered, else read (and checked) in PostgreSQL."""
-    key = (claims["sid"], claims["sub"])
-    now = time.monotonic()
-    remembered = _remembered.get(key)
-    if remembered is not None and remembered[1] > now and remembered[0].is_live:
-        return remembered[0]
-    epoch = _state.epoch
-    session = live_session(claims)
-    if _state.enabled and epoch == _state.epoch:
-        if len(_remembered) >= MAX_REMEMBERED:
-            _remembered.clear()
-        _remembered[key] = (session, now + REMEMBER_SECONDS)
-    return session
+    return _state().checked_session(claims)
 
 
 def forget_user(user_id: str) -> None:
     """A session of the user was revoked (or the user suspended)."""
-    _state.epoch += 1
-    for key in [key for key in _remembered if key[1] == user_id]:
-        _remembered.pop(key, None)
+    _state().forget_user(user_id)
 
 
 def listening(enabled: bool) -> None:
     """control.py: whether this process receives revocations now. Losing them forgets everything."""
-    _state.enabled = enabled
-    if not enabled:
-        _state.epoch += 1
-        _remembered.clear()
+    _state().listening(enabled)

@@ -7,7 +7,8 @@
 5. close the HTTP server                            (the worker)
 6. close the database                               close_database(app)
 
-Other packages hook into step 2 with register(); the realtime layer registers the callback that
+Other packages hook into step 2 with register() from their init_app (the steps are the app's, in
+`app.extensions["shutdown"]`); the realtime layer registers the callback that
 emits `server:shutdown` to this process's sockets and disconnects them, so that clients
 reconnect to another process.
 """
@@ -26,23 +27,24 @@ log = logging.getLogger(__name__)
 # One hung callback must not eat the whole 30 s budget of the shutdown.
 CALLBACK_SECONDS = 10.0
 
-_callbacks: list[tuple[str, Callable[[], object]]] = []
+
+def init_app(app) -> None:
+    app.extensions["shutdown"] = []  # (name, callback), in registration order
 
 
-def register(name: str, callback: Callable[[], object]) -> None:
-    """Run `callback()` when this process starts its graceful shutdown, in registration order.
-
-    Registering a name again replaces its callback in place (create_app may run more than once
-    in one process)."""
-    for index, (existing, _) in enumerate(_callbacks):
+def register(app, name: str, callback: Callable[[], object]) -> None:
+    """Run `callback()` when the process serving `app` starts its graceful shutdown, in
+    registration order. Registering a name again replaces its callback in place."""
+    callbacks = app.extensions["shutdown"]
+    for index, (existing, _) in enumerate(callbacks):
         if existing == name:
-            _callbacks[index] = (name, callback)
+            callbacks[index] = (name, callback)
             return
-    _callbacks.append((name, callback))
+    callbacks.append((name, callback))
 
 
-def registered() -> list[str]:
-    return [name for name, _ in _callbacks]
+def registered(app) -> list[str]:
+    return [name for name, _ in app.extensions["shutdown"]]
 
 
 def _bounded(callback: Callable[[], object], seconds: float) -> None:
@@ -53,11 +55,11 @@ def _bounded(callback: Callable[[], object], seconds: float) -> None:
         callback()
 
 
-def notify_shutdown(logger: logging.Logger | logging.LoggerAdapter | None = None) -> list[str]:
-    """Step 2: run every registered callback; a failing one is logged and the others still run."""
+def notify_shutdown(app, logger: logging.Logger | logging.LoggerAdapter | None = None) -> list[str]:
+    """Step 2: run every callback `app` registered; a failing one is logged and the others still run."""
     logger = logger or log
     done = []
-    for name, callback in list(_callbacks):
+    for name, callback in list(getattr(app, "extensions", {}).get("shutdown", ())):
         try:
             _bounded(callback, CALLBACK_SECONDS)
             done.append(name)
@@ -86,5 +88,7 @@ def close_database(app, logger: logging.Logger | logging.LoggerAdapter | None = 
         with app.app_context():
             for engine in app.extensions["sqlalchemy"].engines.values():
                 engine.dispose()
+            for close in app.extensions.get("close_with_database", ()):
+                close()
     except Exception as error:
         (logger or log).warning("closing the database failed: %s", type(error).__name__)

@@ -184,7 +184,7 @@ class DoramiWorker(GeventWebSocketWorker):
             server.draining = True  # from now on every response says `Connection: close`
         self.log.info("shutdown %s: 1/6 stopped accepting connections", self.pid)
 
-        told = shutdown.notify_shutdown(self.log)
+        told = shutdown.notify_shutdown(self.wsgi, self.log)
         self.log.info("shutdown %s: 2/6 sockets told and closed (%s)", self.pid, ", ".join(told) or "no callbacks")
 
         last_notify = time.monotonic()

@@ -7,15 +7,21 @@ from __future__ import annotations
 
 import time
 
+from flask import Flask, current_app
+
 from dorami_api.extensions import db
 from dorami_api.streaming.models import LiveStream
 
 _CACHE_SECONDS = 2.0
-_cache: dict[str, tuple[str | None, float]] = {}
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["stream_status"] = {}  # stream key -> (status, until: a time.monotonic() value)
 
 
 def status(stream_key: str) -> str | None:
     """SCHEDULED / LIVE / ENDED, or None for an unknown key."""
+    _cache = current_app.extensions["stream_status"]
     cached = _cache.get(stream_key)
     now = time.monotonic()
     if cached and cached[1] > now:

@@ -8,13 +8,12 @@ from dorami_api.auth import sessions
 
 
 @pytest.fixture
-def revocations():
-    """Every revocation published during the test: (user_id, session_ids | None, reason)."""
+def revocations(make_app):
+    """Every revocation published during the test, by any of its apps: (user_id, session_ids | None, reason)."""
     seen = []
 
     def listener(user_id, session_ids, reason):
         seen.append((user_id, session_ids, reason))
 
-    sessions.on_revocation(listener)
-    yield seen
-    sessions._revocation_listeners.remove(listener)
+    make_app.each(lambda app: sessions.on_revocation(app, listener))
+    return seen

@@ -43,7 +43,7 @@ def test_the_pace_is_kept_after_a_burst():
 
 
 def test_waiting_notices_go_out_at_shutdown(app):  # the app registers its shutdown steps
-    assert "purchase-notices" in shutdown.registered()
+    assert "purchase-notices" in shutdown.registered(app)
     sent = []
     pacer = Pacer(rate=0.01, burst=1)  # the second would wait 100 s
     pacer.submit("s", lambda: sent.append(1))

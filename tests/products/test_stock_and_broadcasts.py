@@ -131,7 +131,7 @@ def test_each_change_is_broadcast_to_its_stream_room_as_get_returns_it(actors, e
     actors.client.post(f"{API}/products/{product['id']}/sold-out", headers=actors.admin)
     # The restock came within the coalescing window of the price change, so its `updated` waited;
     # the sold-out superseded it. A viewer ends on the newest state and nothing older follows.
-    events.flush_pending_updates()
+    events.flush_pending_updates(actors.app)
     assert emitted.events(room)[-1] == "live:product:soldout"
     assert emitted[-1][1] == actors.get_product(product["id"])
     versions = [data["version"] for _event, data, _to, _ns in emitted if "version" in data]

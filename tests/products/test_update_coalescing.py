@@ -60,7 +60,7 @@ def test_sold_out_goes_out_at_once_and_no_older_update_follows_it(actors, emitte
     sold_out = emitted.of("live:product:soldout")[-1][1]
     assert sold_out == actors.get_product(product["id"]) and sold_out["status"] == "SOLD_OUT"
 
-    events.flush_pending_updates()
+    events.flush_pending_updates(actors.app)
     time.sleep(2 * events.UPDATE_WINDOW_SECONDS)  # let any timer of the burst run out
     assert emitted.events(room)[-1] == "live:product:soldout"
     assert _versions(emitted, room) == sorted(set(_versions(emitted, room)))
@@ -71,13 +71,13 @@ def test_removal_is_never_delayed_and_drops_a_pending_update(actors, emitted):
     _sell(actors, product, 2)  # the second within the window: pending
     assert actors.client.delete(f"{API}/products/{product['id']}", headers=actors.admin).status_code in (200, 204)
     assert emitted.events(room)[-1] == "live:product:deleted"
-    events.flush_pending_updates()
+    events.flush_pending_updates(actors.app)
     time.sleep(2 * events.UPDATE_WINDOW_SECONDS)
     assert emitted.events(room)[-1] == "live:product:deleted"
 
 
-def test_pending_updates_are_sent_at_shutdown():
-    assert "product-updates" in shutdown.registered()
+def test_pending_updates_are_sent_at_shutdown(app):  # the app registers its shutdown steps
+    assert "product-updates" in shutdown.registered(app)
     ran = []
     coalescer = Coalescer(window=60)
     assert coalescer.submit("p", lambda: ran.append("lead"), lambda: ran.append("trail 1")) is True
