@@ -27,7 +27,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api.observability.routes import bp as metrics_bp
     from dorami_api.orders import admission, notifications, numbering
     from dorami_api.presence import service as presence
-    from dorami_api.products import events, flash_sale
+    from dorami_api.products import events, flash_sale, list_cache
     from dorami_api.realtime import commerce, connections, control, operations, revocation, server, session_cache  # noqa: F401
     from dorami_api.server import shutdown
     from dorami_api.streaming import live_status
@@ -66,6 +66,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     security.init_app(app)  # after realtime: ProxyFix must wrap the Socket.IO middleware too
     transactions.init_app(app)
     flash_sale.init_app(app)
+    list_cache.init_app(app)  # listeners on every SQLAlchemy session
     admission.init_app(app)
     numbering.init_app(app)
     # Broadcasts still waiting (coalesced product updates, paced purchase notices) go out at a

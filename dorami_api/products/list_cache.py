@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from flask import current_app, has_app_context
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
@@ -111,12 +111,17 @@ class ListCache:
             self._pages.popitem(last=False)
 
 
+def init_app(app: Flask) -> None:
+    """The app's cache, and the listeners on every SQLAlchemy session that notice changes."""
+    app.extensions[_EXTENSION] = ListCache()
+    for name, listener in (("after_flush", _note_changes), ("after_commit", _invalidate_committed)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
 def cache() -> ListCache:
-    """This app's cache (one per app: tests build an app per test), made on first use."""
-    found = current_app.extensions.get(_EXTENSION)
-    if found is None:
-        found = current_app.extensions[_EXTENSION] = ListCache()
-    return found
+    """This app's cache (one per app: tests build an app per test)."""
+    return current_app.extensions[_EXTENSION]
 
 
 # --- noticing changes ----------------------------------------------------------------------
@@ -137,14 +142,12 @@ def _streams_touched(session: Session, instance) -> set:
     return {product.stream_id} if product is not None else {EVERY_STREAM}
 
 
-@event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, _context) -> None:
     for instance in (*session.new, *session.dirty, *session.deleted):
         if isinstance(instance, Product | ProductVariant | CartHold | LiveStream):
             session.info.setdefault(_PENDING, set()).update(_streams_touched(session, instance))
 
 
-@event.listens_for(Session, "after_commit")
 def _invalidate_committed(session: Session) -> None:
     # Changes of a rolled-back attempt stay noted until the next commit: dropping a page too
     # many costs one rebuild, keeping a stale one is what this module must not do.
