@@ -3,8 +3,9 @@ each kept for the token's remaining lifetime, so the list never outgrows the liv
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
+from dorami_api.db.types import utcnow
 from dorami_api.extensions import redis_store
 
 BLOCKLIST_PREFIX = "auth:blocklist:"
@@ -16,7 +17,7 @@ def blocklist_key(jti: str) -> str:
 
 def block_access_token(jti: str, expires_at: datetime) -> None:
     """Blocklist an access token until its own expiry (TTL = its remaining lifetime)."""
-    remaining = int((expires_at - datetime.now(UTC)).total_seconds()) + 1
+    remaining = int((expires_at - utcnow()).total_seconds()) + 1
     if remaining > 0:
         redis_store.set(blocklist_key(jti), "1", ex=remaining)
 

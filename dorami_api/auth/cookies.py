@@ -4,12 +4,13 @@ token's lifetime. The refresh cookie is only sent to the auth routes that use it
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import current_app
 from flask.wrappers import Response
 
 from dorami_api.auth.tokens import ACCESS_COOKIE, REFRESH_COOKIE, TokenPair
+from dorami_api.db.types import utcnow
 
 ACCESS_PATH = "/"
 REFRESH_PATH = "/api/v1/auth"
@@ -17,7 +18,7 @@ REFRESH_PATH = "/api/v1/auth"
 
 def _seconds_until(moment: datetime) -> int:
     # Rounded up: `exp` is whole seconds, and a cookie must not die before its token.
-    return max(0, math.ceil((moment - datetime.now(UTC)).total_seconds()))
+    return max(0, math.ceil((moment - utcnow()).total_seconds()))
 
 
 def set_auth_cookies(response: Response, pair: TokenPair) -> Response:

@@ -31,6 +31,7 @@ from dorami_api.auth import tokens
 from dorami_api.auth.models import AuthSession
 from dorami_api.auth.sessions import revoke_sessions
 from dorami_api.auth.tokens import TokenPair
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError
 from dorami_api.extensions import db, redis_store
 from dorami_api.users.models import User
@@ -64,7 +65,7 @@ def refresh_session(presented: str | None, _second_look: bool = False) -> tuple[
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    now = datetime.now(UTC)
+    now = utcnow()
     if session is None or session.user_id != user_id or session.revoked_at or session.expires_at <= now:
         db.session.rollback()
         raise _failed()

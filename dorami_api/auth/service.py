@@ -4,7 +4,6 @@ Routes turn the results into cookies and JSON; nothing here touches the request.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -16,6 +15,7 @@ from dorami_api.auth.passwords import hash_password, needs_rehash, verify_passwo
 from dorami_api.auth.principal import Principal
 from dorami_api.auth.sessions import revoke_sessions, start_session
 from dorami_api.auth.tokens import TokenPair
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.users.models import User
@@ -159,7 +159,7 @@ def live_sessions(principal: Principal) -> list[AuthSession]:
             .where(
                 AuthSession.user_id == uuid.UUID(principal.user_id),
                 AuthSession.revoked_at.is_(None),
-                AuthSession.expires_at > datetime.now(UTC),
+                AuthSession.expires_at > utcnow(),
             )
             .order_by(AuthSession.created_at.desc())
         )

@@ -7,12 +7,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from flask import Flask, current_app
 
 from dorami_api.auth import tokens
 from dorami_api.auth.models import AuthSession
+from dorami_api.db.types import utcnow
 from dorami_api.extensions import db
 from dorami_api.users.models import User
 
@@ -43,7 +43,7 @@ def start_session(user: User, user_agent: str | None = None, ip_address: str | N
     """Create an auth session for `user` and return (session, TokenPair). Commits."""
     session_id = uuid.uuid4()
     pair = tokens.issue_token_pair(str(user.id), str(session_id), user.role)
-    now = datetime.now(UTC)
+    now = utcnow()
     session = AuthSession(
         id=session_id,
         user_id=user.id,
@@ -67,9 +67,7 @@ def revoke_sessions(user_id: uuid.UUID, session_ids: list[uuid.UUID] | None, rea
     if session_ids is not None:
         query = query.where(AuthSession.id.in_(session_ids))
     result = db.session.execute(
-        query.values(revoked_at=datetime.now(UTC), revoked_reason=reason[:64]).execution_options(
-            synchronize_session=False
-        )
+        query.values(revoked_at=utcnow(), revoked_reason=reason[:64]).execution_options(synchronize_session=False)
     )
     db.session.commit()
     publish_revocation(str(user_id), None if session_ids is None else [str(s) for s in session_ids], reason)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from dorami_api.auth.passwords import hash_password, verify_password
+from dorami_api.db.types import utcnow
 from dorami_api.extensions import db
 from dorami_api.products import service as products
 from dorami_api.products.models import Product
@@ -200,7 +201,7 @@ def _stream(report: SeedReport, host: User, spec: dict, scheduled_in: timedelta 
     if made:
         body = dict(spec)
         if scheduled_in is not None:
-            body["scheduledAt"] = (datetime.now(UTC) + scheduled_in).isoformat()
+            body["scheduledAt"] = (utcnow() + scheduled_in).isoformat()
         created = streams.create_stream(str(host.id), StreamCreate.model_validate(body))
         stream = db.session.get(LiveStream, uuid.UUID(created["id"]))
     report.note(made, f'stream "{spec["title"]}" ({stream.status})')

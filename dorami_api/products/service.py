@@ -9,7 +9,6 @@ commits, and only then broadcasts (products/events.py through after_commit).
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -17,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from dorami_api.db import transactions
 from dorami_api.db.after_commit import after_commit
 from dorami_api.db.read_only import read_without_transaction
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.products import claims, events, list_cache, stock, stock_changes
@@ -52,7 +52,7 @@ def list_products(query: ProductListQuery, include_hidden: bool = False) -> tupl
     if query.search is not None:
         conditions.append(Product.name.ilike(f"%{_escape_like(query.search)}%", escape="\\"))
     if not include_hidden:
-        now = datetime.now(UTC)
+        now = utcnow()
         conditions.append(Product.status != "HIDDEN")
         conditions.append(sa.or_(Product.expires_at.is_(None), Product.expires_at > now))
 

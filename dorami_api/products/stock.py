@@ -22,12 +22,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from dorami_api.cart.models import CartHold
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, NotFound
 from dorami_api.extensions import db
 from dorami_api.products.models import Product, ProductVariant
@@ -36,7 +37,7 @@ LOW_STOCK_BELOW = 5
 
 
 def live_hold_filter(now: datetime | None = None):
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     return sa.and_(
         CartHold.status == "ACTIVE",
         sa.or_(CartHold.expires_at.is_(None), CartHold.expires_at > now),
@@ -210,5 +211,5 @@ def settle(product: Product, held: int | None = None) -> StockSettlement:
     elif product.status == "SOLD_OUT" and available > 0:
         product.status, became_available = "AVAILABLE", True
     product.version += 1
-    product.updated_at = datetime.now(UTC)
+    product.updated_at = utcnow()
     return StockSettlement(product.id, became_sold_out, became_available, available)

@@ -97,7 +97,7 @@ def on_disconnect(app: Flask, listener) -> None:
 def handshake_token(auth) -> str | None:
     if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"].strip():
         token = auth["token"].strip()
-        return token.removeprefix("Bearer ").strip()
+        return bearer_token(token) or token  # "Bearer <token>" or the bare token
     return bearer_token(request.headers.get("Authorization", "")) or request.cookies.get(ACCESS_COOKIE) or None
 
 

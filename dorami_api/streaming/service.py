@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from dorami_api.db.after_commit import after_commit
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.products import events as product_events
@@ -118,7 +119,7 @@ def rotate_publish_key(stream_id: uuid.UUID) -> dict:
 
 def _go_live(stream: LiveStream) -> None:
     stream.status = "LIVE"
-    stream.started_at = datetime.now(UTC)
+    stream.started_at = utcnow()
 
 
 def start_stream(stream_id: uuid.UUID) -> dict:
@@ -132,7 +133,7 @@ def start_stream(stream_id: uuid.UUID) -> dict:
 
 def _finish(stream: LiveStream) -> None:
     """Record the end (the stream row is locked) and announce it after commit."""
-    now = datetime.now(UTC)
+    now = utcnow()
     stream.status = "ENDED"
     stream.ended_at = now
     started = stream.started_at or now
@@ -172,7 +173,7 @@ def end_live_stream(stream_id: uuid.UUID) -> bool:
 def end_expired_streams(max_live: timedelta, now: datetime | None = None) -> list[str]:
     """For the jobs worker: end every stream LIVE for longer than `max_live` (an encoder that
     vanished without unpublishing), each in its own transaction. Returns the ended stream keys."""
-    cutoff = (now or datetime.now(UTC)) - max_live
+    cutoff = (now or utcnow()) - max_live
     candidates = db.session.execute(
         sa.select(LiveStream.id, LiveStream.stream_key).where(
             LiveStream.status == "LIVE", LiveStream.started_at < cutoff

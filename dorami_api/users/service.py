@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from dorami_api.auth.sessions import revoke_sessions
+from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.users.crypto import decrypt_address, encrypt_address
@@ -93,7 +93,7 @@ def change_status(admin_id: str, user_id: str, status: str, reason: str | None) 
         raise ApiError(409, "CANNOT_SUSPEND_SELF", "Administrators cannot suspend their own account")
     if status == "SUSPENDED":
         user.status = "SUSPENDED"
-        user.suspended_at = datetime.now(UTC)
+        user.suspended_at = utcnow()
         user.suspension_reason = reason
     else:
         user.status = "ACTIVE"
