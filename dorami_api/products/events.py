@@ -17,10 +17,10 @@ a product ever carries an older `version` than one already sent (clients drop th
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cachetools import FIFOCache
 from flask import Flask, current_app
 
 from dorami_api.extensions import db
@@ -41,8 +41,9 @@ class ProductEvents:
 
     def __init__(self) -> None:
         self.updates = Coalescer(UPDATE_WINDOW_SECONDS)  # the pending coalesced `updated`
-        # product id -> the newest version sent, for the last _SENT_REMEMBERED products
-        self.sent: OrderedDict[str, int] = OrderedDict()
+        # product id -> the newest version sent, for the _SENT_REMEMBERED products sent last
+        # (first in, first out: sending again moves a product to the end)
+        self.sent: FIFOCache = FIFOCache(maxsize=_SENT_REMEMBERED)
         self.sent_lock = LateLock()
 
 
@@ -91,9 +92,6 @@ def _sending(data: dict, send: Callable[[], None], *, unless_older: bool) -> Non
         if unless_older and newest is not None and data["version"] <= newest:
             return
         sent[data["id"]] = max(data["version"], newest if newest is not None else data["version"])
-        sent.move_to_end(data["id"])
-        while len(sent) > _SENT_REMEMBERED:
-            sent.popitem(last=False)
         send()
 
 

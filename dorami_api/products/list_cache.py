@@ -23,10 +23,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+from cachetools import FIFOCache
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
@@ -59,7 +59,8 @@ class _Build:
 
 class ListCache:
     def __init__(self) -> None:
-        self._pages: OrderedDict[Hashable, _Page] = OrderedDict()
+        # At most MAX_PAGES, the oldest stored dropped first (storing a page again moves it to the end).
+        self._pages: FIFOCache = FIFOCache(maxsize=MAX_PAGES)
         self._building: dict[Hashable, _Build] = {}
         self._generation = 0
 
@@ -106,9 +107,6 @@ class ListCache:
 
     def _store(self, key: Hashable, stream_id: uuid.UUID | None, body: str) -> None:
         self._pages[key] = _Page(time.monotonic() + TTL_SECONDS, stream_id, body)
-        self._pages.move_to_end(key)
-        while len(self._pages) > MAX_PAGES:
-            self._pages.popitem(last=False)
 
 
 def init_app(app: Flask) -> None:

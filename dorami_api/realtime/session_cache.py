@@ -13,8 +13,9 @@ commands (control.py), and a read that a revocation overtook is not kept (`_epoc
 
 from __future__ import annotations
 
-import time
+import threading
 
+from cachetools import TTLCache
 from flask import Flask
 
 from dorami_api.auth.principal import LiveSession, live_session
@@ -28,33 +29,35 @@ class SessionCache:
     def __init__(self) -> None:
         self.enabled = False  # True while this process receives every revocation
         self.epoch = 0  # bumped by every revocation: a read begun before one is not remembered
-        # (session id, user id) -> (session, remembered until: a time.monotonic() value)
-        self.remembered: dict[tuple[str, str], tuple[LiveSession, float]] = {}
+        # (session id, user id) -> session, for REMEMBER_SECONDS
+        self.remembered: TTLCache = TTLCache(maxsize=MAX_REMEMBERED, ttl=REMEMBER_SECONDS)
+        self.lock = threading.Lock()  # a TTLCache is not safe for concurrent threads
 
     def checked_session(self, claims: dict) -> LiveSession:
         key = (claims["sid"], claims["sub"])
-        now = time.monotonic()
-        remembered = self.remembered.get(key)
-        if remembered is not None and remembered[1] > now and remembered[0].is_live:
-            return remembered[0]
+        with self.lock:
+            remembered = self.remembered.get(key)
+        if remembered is not None and remembered.is_live:
+            return remembered
         epoch = self.epoch
         session = live_session(claims)
         if self.enabled and epoch == self.epoch:
-            if len(self.remembered) >= MAX_REMEMBERED:
-                self.remembered.clear()
-            self.remembered[key] = (session, now + REMEMBER_SECONDS)
+            with self.lock:
+                self.remembered[key] = session
         return session
 
     def forget_user(self, user_id: str) -> None:
         self.epoch += 1
-        for key in [key for key in self.remembered if key[1] == user_id]:
-            self.remembered.pop(key, None)
+        with self.lock:
+            for key in [key for key in self.remembered if key[1] == user_id]:
+                self.remembered.pop(key, None)
 
     def listening(self, enabled: bool) -> None:
         self.enabled = enabled
         if not enabled:
             self.epoch += 1
-            self.remembered.clear()
+            with self.lock:
+                self.remembered.clear()
 
 
 def init_app(app: Flask) -> None:

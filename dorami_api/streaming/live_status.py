@@ -5,31 +5,39 @@ that has just ended may take that long to close its chat."""
 
 from __future__ import annotations
 
-import time
+import threading
 
+from cachetools import TTLCache
 from flask import Flask, current_app
 
 from dorami_api.extensions import db
 from dorami_api.streaming.models import LiveStream
 
 _CACHE_SECONDS = 2.0
+_CACHE_SIZE = 10_000
+_UNKNOWN = object()  # None is a status too: no stream has the key
+
+
+class _StatusCache:
+    def __init__(self) -> None:
+        self.entries: TTLCache = TTLCache(maxsize=_CACHE_SIZE, ttl=_CACHE_SECONDS)  # stream key -> status
+        self.lock = threading.Lock()  # a TTLCache is not safe for concurrent threads
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["stream_status"] = {}  # stream key -> (status, until: a time.monotonic() value)
+    app.extensions["stream_status"] = _StatusCache()
 
 
 def status(stream_key: str) -> str | None:
     """SCHEDULED / LIVE / ENDED, or None for an unknown key."""
-    _cache = current_app.extensions["stream_status"]
-    cached = _cache.get(stream_key)
-    now = time.monotonic()
-    if cached and cached[1] > now:
-        return cached[0]
+    cache: _StatusCache = current_app.extensions["stream_status"]
+    with cache.lock:
+        value = cache.entries.get(stream_key, _UNKNOWN)
+    if value is not _UNKNOWN:
+        return value
     value = db.session.scalar(db.select(LiveStream.status).where(LiveStream.stream_key == stream_key))
-    if len(_cache) > 10_000:
-        _cache.clear()
-    _cache[stream_key] = (value, now + _CACHE_SECONDS)
+    with cache.lock:
+        cache.entries[stream_key] = value
     return value
 
 
