@@ -14,10 +14,11 @@ directory named by DORAMI_LISTENERS_DIR (gunicorn.conf.py creates it): a down li
 `<pid>.<channel name>`, removed once subscribed again, and by the master when the worker exits.
 Without the directory (a single process) the state is this process's own.
 
-After a failure a listener subscribes again after 0.05 s, doubling up to 1 s: it hears its channel
-within about a second of Redis answering. (python-socketio's own listener waits 1, 2, 4 … up to 60 s
-between attempts, which kept a worker deaf for seconds after Redis was back.) An idle connection is
-pinged every HEARTBEAT_SECONDS, so a Redis that hangs without closing the connection is noticed too.
+After a failure a listener subscribes again after 0.05 s, doubling up to 1 s (tenacity's
+exponential wait): it hears its channel within about a second of Redis answering.
+(python-socketio's own listener waits 1, 2, 4 … up to 60 s between attempts, which kept a worker
+deaf for seconds after Redis was back.) An idle connection is pinged every HEARTBEAT_SECONDS, so a
+Redis that hangs without closing the connection is noticed too.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import tenacity
 
 log = logging.getLogger(__name__)
 
@@ -81,30 +84,45 @@ class ListenerHealth:
         """Every message published on `channel`, for ever: subscribes through `open_pubsub()` (a new
         redis-py PubSub), and after any failure subscribes again on a fresh one. `on_change(True)` is
         called once a subscription is confirmed, `on_change(False)` when it is lost."""
-        retry_in = FIRST_RETRY_SECONDS
         self.starting(name)
         while True:
-            pubsub = None
+            pubsub = self._subscribed(name, channel, open_pubsub, on_change)
+            if on_change is not None:
+                on_change(True)
+            log.info("listening on %s", channel)
             try:
-                pubsub = open_pubsub()
-                _subscribe(pubsub, channel)
-                self._mark(name, down=False)
-                if on_change is not None:
-                    on_change(True)
-                log.info("listening on %s", channel)
-                retry_in = FIRST_RETRY_SECONDS
                 yield from _until_failure(pubsub)
             except Exception as error:  # any failure: Redis gone, failing over, hung, or a bug in redis-py
-                if name not in self._down_here:
-                    log.warning("listener %s lost Redis (%s); subscribing again", name, type(error).__name__)
-                self._mark(name, down=True)
-                if on_change is not None:
-                    on_change(False)
+                self._failed(name, error, on_change)
             finally:
-                if pubsub is not None:
+                _close_quietly(pubsub)
+            time.sleep(FIRST_RETRY_SECONDS)
+
+    def _subscribed(self, name: str, channel: str, open_pubsub: Callable[[], object], on_change):
+        """A fresh PubSub subscribed to `channel`: tried again after FIRST_RETRY_SECONDS, doubling up
+        to MAX_RETRY_SECONDS, until Redis confirms a subscription."""
+        retrying = tenacity.Retrying(
+            wait=tenacity.wait_exponential(multiplier=FIRST_RETRY_SECONDS, max=MAX_RETRY_SECONDS),
+            retry=tenacity.retry_if_exception_type(Exception),
+            before_sleep=lambda attempt: self._failed(name, attempt.outcome.exception(), on_change),
+        )
+        for attempt in retrying:
+            with attempt:
+                pubsub = open_pubsub()
+                try:
+                    _subscribe(pubsub, channel)
+                except BaseException:
                     _close_quietly(pubsub)
-            time.sleep(retry_in)
-            retry_in = min(retry_in * 2, MAX_RETRY_SECONDS)
+                    raise
+        self._mark(name, down=False)
+        return pubsub
+
+    def _failed(self, name: str, error: BaseException, on_change) -> None:
+        if name not in self._down_here:
+            log.warning("listener %s lost Redis (%s); subscribing again", name, type(error).__name__)
+        self._mark(name, down=True)
+        if on_change is not None:
+            on_change(False)
 
 
 def _directory() -> Path | None:
