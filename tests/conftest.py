@@ -14,7 +14,6 @@ from dorami_api.config import Config
 from dorami_api.extensions import db
 from dorami_api.server import shutdown
 from tests.support import services
-from tests.support.auth import create_user, login
 from tests.support.server import start_gunicorn
 from tests.support.sockets import Viewer
 
@@ -143,14 +142,3 @@ def connect():
     yield open_viewer
     for viewer in viewers:
         viewer.close()
-
-
-@pytest.fixture
-def token_for(app):
-    """token_for(role="USER", **fields) -> (user, access token) of a fresh login."""
-
-    def make(role: str = "USER", **fields):
-        user = create_user(app, role=role, **fields)
-        return user, login(app, user)["access"]
-
-    return make

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tests.support.auth import bearer
+from tests.support.auth import signed_in
 from tests.support.server import VENV_BIN
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -87,7 +87,7 @@ def test_swagger_ui_outside_production_only(client, make_app):
 
 @pytest.mark.slow
 def test_schemathesis_finds_no_server_error_and_no_broken_response(app, live_server, tmp_path):
-    _, headers = bearer(app, role="ADMIN")
+    _, headers = signed_in(app, role="ADMIN")
     server = live_server(MEDIA_HOOK_SECRET="hook-secret-for-the-fuzzer", RATELIMIT_ENABLED="false")
     command = [
         str(VENV_BIN / "st"),

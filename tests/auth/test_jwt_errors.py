@@ -11,7 +11,7 @@ from flask_jwt_extended import create_access_token, jwt_required
 from dorami_api.auth.blocklist import block_access_token
 from dorami_api.auth.tokens import decode
 from dorami_api.web.responses import ok
-from tests.support.auth import create_user, login
+from tests.support.auth import create_user, signed_in
 
 
 @pytest.fixture
@@ -38,22 +38,22 @@ def _bearer(token):
 
 def test_every_jwt_failure_is_a_401_envelope(app, probe):
     user = create_user(app)
-    tokens = login(app, user)
+    tokens = signed_in(app, user=user)
     with app.app_context():
         expired = create_access_token(identity=str(user.id), expires_delta=timedelta(seconds=-5))
     cases = {
         "missing": probe.get("/api/v1/jwt-probe/any"),
         "garbage": probe.get("/api/v1/jwt-probe/any", headers=_bearer("not.a.jwt")),
         "expired": probe.get("/api/v1/jwt-probe/any", headers=_bearer(expired)),
-        "refresh as access": probe.get("/api/v1/jwt-probe/any", headers=_bearer(tokens["refresh"])),
-        "not fresh": probe.get("/api/v1/jwt-probe/fresh", headers=_bearer(tokens["access"])),
+        "refresh as access": probe.get("/api/v1/jwt-probe/any", headers=_bearer(tokens.refresh)),
+        "not fresh": probe.get("/api/v1/jwt-probe/fresh", headers=_bearer(tokens.token)),
     }
     with app.app_context():
-        claims = decode(tokens["access"])
+        claims = decode(tokens.token)
         from datetime import UTC, datetime
 
         block_access_token(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
-    cases["revoked"] = probe.get("/api/v1/jwt-probe/any", headers=_bearer(tokens["access"]))
+    cases["revoked"] = probe.get("/api/v1/jwt-probe/any", headers=_bearer(tokens.token))
     for name, response in cases.items():
         body = response.get_json()
         assert response.status_code == 401, name

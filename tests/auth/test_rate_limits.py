@@ -9,7 +9,7 @@ import time
 import redis
 import requests
 
-from tests.support.auth import PASSWORD, bearer, create_user
+from tests.support.auth import PASSWORD, create_user, signed_in
 
 LIMITED = {"RATELIMIT_ENABLED": "true", "PROXY_HOPS": "1"}
 
@@ -78,8 +78,8 @@ def test_successful_logins_do_not_use_the_failure_budget(make_app):
 def test_signed_in_users_have_their_own_budget_which_resets(make_app):
     app = make_app(**LIMITED, RATELIMIT_DEFAULT="3/2 seconds")
     client = app.test_client(use_cookies=False)
-    _, alice = bearer(app)
-    _, bob = bearer(app)
+    _, alice = signed_in(app)
+    _, bob = signed_in(app)
     for _ in range(3):
         assert client.get("/api/v1/users/me", headers=alice).status_code == 200
     retry_after = _assert_limited(client.get("/api/v1/users/me", headers=alice))

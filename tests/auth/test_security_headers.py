@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.auth import bearer
+from tests.support.auth import signed_in
 
 ALLOWED = "https://shop.dorami.test"
 REFUSED = "https://evil.example"
@@ -24,7 +24,7 @@ def test_every_response_carries_the_security_headers(app):
 
 def test_authenticated_responses_are_not_cached(app):
     client = app.test_client(use_cookies=False)
-    _, headers = bearer(app)
+    _, headers = signed_in(app)
     assert client.get("/api/v1/users/me", headers=headers).headers["Cache-Control"] == "no-store"
     assert "no-store" not in client.get("/api/v1/health/live").headers.get("Cache-Control", "")
 

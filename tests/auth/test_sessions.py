@@ -5,7 +5,7 @@ from __future__ import annotations
 from dorami_api.auth.blocklist import blocklist_key
 from dorami_api.auth.tokens import decode
 from dorami_api.extensions import redis_store
-from tests.support.auth import PASSWORD, auth_header, bearer, create_user, register
+from tests.support.auth import PASSWORD, auth_header, create_user, register, signed_in
 
 
 def _login(client, email):
@@ -83,7 +83,7 @@ def test_another_users_session_is_a_404(app):
 
 def test_suspension_refuses_the_users_token_at_once(app, revocations):
     client = app.test_client(use_cookies=False)
-    _, admin_headers = bearer(app, role="ADMIN")
+    _, admin_headers = signed_in(app, role="ADMIN")
     victim = create_user(app, email="victim@dorami.test", password=PASSWORD)
     tokens = _login(client, "victim@dorami.test")
     assert _me(client, tokens).status_code == 200

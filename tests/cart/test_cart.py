@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from tests.support.auth import signed_in
 from tests.support.commerce import (
     expire_hold,
+    live_stream,
     make_product,
-    make_stream,
     product_row,
-    shopper,
     variant_ids,
 )
 
@@ -27,8 +27,8 @@ def add(client, headers, product_id, quantity=1, **extra):
 
 def test_adding_holds_stock_until_an_absolute_server_time(app, client):
     product_id = make_product(app, stock=5, hold_minutes=10)
-    _, alice = shopper(app)
-    _, bob = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, bob = signed_in(app, profile=True)
 
     response = add(client, alice, product_id, 3)
     assert response.status_code == 201
@@ -51,14 +51,14 @@ def test_adding_holds_stock_until_an_absolute_server_time(app, client):
 
 def test_hold_minutes_zero_means_no_timer(app, client):
     product_id = make_product(app, stock=2, hold_minutes=0)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     line = add(client, alice, product_id).get_json()["data"]
     assert line["expiresAt"] is None
 
 
 def test_a_repeated_add_merges_and_restarts_the_timer(app, client):
     product_id = make_product(app, stock=10, hold_minutes=10)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     first = add(client, alice, product_id, 2).get_json()["data"]
     expire_hold(app, first["id"], seconds_ago=-60)  # only one minute left on the timer
 
@@ -74,8 +74,8 @@ def test_a_repeated_add_merges_and_restarts_the_timer(app, client):
 
 def test_an_expired_hold_frees_its_units_at_once_without_any_job(app, client):
     product_id = make_product(app, stock=2)
-    _, alice = shopper(app)
-    _, bob = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, bob = signed_in(app, profile=True)
     line = add(client, alice, product_id, 2).get_json()["data"]
     assert add(client, bob, product_id, 1).get_json()["errorCode"] == "PRODUCT_SOLD_OUT"
 
@@ -86,8 +86,8 @@ def test_an_expired_hold_frees_its_units_at_once_without_any_job(app, client):
 
 def test_quantity_changes_recheck_availability(app, client):
     product_id = make_product(app, stock=5)
-    _, alice = shopper(app)
-    _, bob = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, bob = signed_in(app, profile=True)
     line = add(client, alice, product_id, 2).get_json()["data"]
     add(client, bob, product_id, 2)
 
@@ -107,7 +107,7 @@ def test_quantity_changes_recheck_availability(app, client):
 
 def test_changing_an_expired_line_is_refused(app, client):
     product_id = make_product(app, stock=5)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     line = add(client, alice, product_id, 1).get_json()["data"]
     expire_hold(app, line["id"])
     response = client.patch(f"{CART}/{line['id']}", json={"quantity": 2}, headers=alice)
@@ -117,8 +117,8 @@ def test_changing_an_expired_line_is_refused(app, client):
 def test_removing_a_line_or_clearing_the_cart_frees_stock_at_once(app, client):
     scarf = make_product(app, stock=1, name="Scarf")
     hat = make_product(app, stock=1, name="Hat")
-    _, alice = shopper(app)
-    _, bob = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, bob = signed_in(app, profile=True)
     line = add(client, alice, scarf).get_json()["data"]
     add(client, alice, hat)
     assert product_row(app, scarf).status == "SOLD_OUT"
@@ -135,8 +135,8 @@ def test_removing_a_line_or_clearing_the_cart_frees_stock_at_once(app, client):
 
 def test_another_users_line_is_not_found(app, client):
     product_id = make_product(app, stock=5)
-    _, alice = shopper(app)
-    _, mallory = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, mallory = signed_in(app, profile=True)
     line = add(client, alice, product_id).get_json()["data"]
 
     assert client.patch(f"{CART}/{line['id']}", json={"quantity": 2}, headers=mallory).status_code == 404
@@ -146,10 +146,10 @@ def test_another_users_line_is_not_found(app, client):
 
 
 def test_cart_totals_are_money_strings_with_one_shipping_fee(app, client):
-    stream_id, stream_key = make_stream(app)
+    stream_id, stream_key = live_stream(app)
     scarf = make_product(app, stock=5, price="19.99", stream_id=stream_id)
     hat = make_product(app, stock=5, price="0.10", stream_id=stream_id)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     add(client, alice, scarf, 3)
     add(client, alice, hat, 3)
     cart = client.get(CART, headers=alice).get_json()["data"]
@@ -168,7 +168,7 @@ def test_variants_hold_their_own_stock(app, client):
         app, stock=3, variants=[{"size": "S", "stock": 1, "price": "10.00"}, {"size": "M", "stock": 2}]
     )
     small, medium = variant_ids(app, product_id)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     assert add(client, alice, product_id).get_json()["errorCode"] == "VARIANT_REQUIRED"
     line = add(client, alice, product_id, 1, variantId=str(small)).get_json()["data"]
     assert line["unitPrice"] == "10.00" and line["variantLabel"] == "S"
@@ -180,7 +180,7 @@ def test_variants_hold_their_own_stock(app, client):
 def test_bad_requests(app, client):
     product_id = make_product(app, stock=5)
     hidden = make_product(app, stock=5, status="HIDDEN")
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     assert client.post(CART, json={"productId": str(product_id)}).status_code == 401
     assert add(client, alice, product_id, 0).status_code == 400
     assert add(client, alice, product_id, 1, color="red").get_json()["errorCode"] == "VALIDATION_ERROR"

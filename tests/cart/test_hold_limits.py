@@ -13,7 +13,8 @@ from dorami_api.cart.models import CartHold
 from dorami_api.db.types import utcnow
 from dorami_api.extensions import db
 from tests.orders.helpers import ADMIN_ORDERS, CART, ORDERS, add, buy, placed
-from tests.support.commerce import admin, make_product, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import make_product
 
 PRODUCTS = "/api/v1/products"
 WAITLIST = "/api/v1/waitlist"
@@ -60,7 +61,7 @@ def _refused_by_cap(response) -> dict:
 
 def test_touching_a_line_does_not_restart_its_timer(app, client):
     product_id = make_product(app, stock=10, hold_minutes=10)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     line = add(client, alice, product_id, 3)
     _first_held(app, line["id"], minutes_ago=9, expires_in=1)
     before = _expires(client, alice)[line["id"]]
@@ -77,7 +78,7 @@ def test_touching_a_line_does_not_restart_its_timer(app, client):
 
 def test_a_line_lives_at_most_twice_hold_minutes_after_its_first_hold(app, client):
     product_id = make_product(app, stock=20, hold_minutes=10)
-    _, bob = shopper(app)
+    _, bob = signed_in(app, profile=True)
     line = add(client, bob, product_id, 1)
 
     first = _first_held(app, line["id"], minutes_ago=15, expires_in=1)
@@ -91,15 +92,15 @@ def test_a_line_lives_at_most_twice_hold_minutes_after_its_first_hold(app, clien
 
 
 def test_max_per_buyer_caps_holds_and_purchases(app, client):
-    boss = admin(app)
+    boss = signed_in(app, role="ADMIN").headers
     created = client.post(
         PRODUCTS, json={"name": "Limited tote", "price": "20.00", "stock": 10, "maxPerBuyer": 2}, headers=boss
     )
     assert created.status_code == 201, created.get_json()
     assert created.get_json()["data"]["maxPerBuyer"] == 2
     product_id = created.get_json()["data"]["id"]
-    _, alice = shopper(app)
-    _, bob = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, bob = signed_in(app, profile=True)
 
     line = add(client, alice, product_id, 2)
     details = _refused_by_cap(client.post(CART, json={"productId": product_id, "quantity": 1}, headers=alice))
@@ -129,11 +130,11 @@ def test_max_per_buyer_caps_holds_and_purchases(app, client):
 
 
 def test_a_promotion_past_the_cap_passes_to_the_next_in_line(app, client):
-    boss = admin(app)
+    boss = signed_in(app, role="ADMIN").headers
     created = client.post(PRODUCTS, json={"name": "Vase", "price": "5.00", "stock": 2, "maxPerBuyer": 2}, headers=boss)
     product_id = created.get_json()["data"]["id"]
-    _, carol = shopper(app)
-    _, dan = shopper(app)
+    _, carol = signed_in(app, profile=True)
+    _, dan = signed_in(app, profile=True)
     placed(buy(client, carol, (product_id, 2)))
     for headers in (carol, dan):
         joined = client.post(WAITLIST, json={"productId": product_id, "quantity": 1}, headers=headers)
@@ -152,7 +153,7 @@ def test_a_promotion_past_the_cap_passes_to_the_next_in_line(app, client):
 
 
 def test_max_per_buyer_is_validated_and_documented(app, client):
-    boss = admin(app)
+    boss = signed_in(app, role="ADMIN").headers
     for bad in (0, -1, 1.5, 1_000_001):
         body = {"name": "Cup", "price": "1.00", "stock": 1, "maxPerBuyer": bad}
         response = client.post(PRODUCTS, json=body, headers=boss)

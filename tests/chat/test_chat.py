@@ -7,7 +7,9 @@ import redis
 
 from dorami_api.chat.models import ChatModeration
 from dorami_api.extensions import db
-from tests.support.sockets import create_stream, viewers_on_distinct_workers
+from tests.support.auth import signed_in
+from tests.support.commerce import live_stream
+from tests.support.sockets import viewers_on_distinct_workers
 
 CHAT = "/chat"
 
@@ -19,25 +21,25 @@ def server(live_server):
 
 @pytest.fixture
 def stream_key(app):
-    return create_stream(app, status="LIVE")
+    return live_stream(app, status="LIVE").key
 
 
 def join(viewer, live_id):
     return viewer.call("chat:join-room", {"liveId": live_id}, CHAT)
 
 
-def chatter(server, connect, token_for, **fields):
+def chatter(app, server, connect, **fields):
     """(user, viewer connected to /chat) of a fresh login."""
-    user, token = token_for(**fields)
-    return user, connect(server.url, token=token, namespaces=[CHAT])
+    me = signed_in(app, **fields)
+    return me.user, connect(server.url, token=me.token, namespaces=[CHAT])
 
 
 def send(viewer, live_id, message, **extra):
     return viewer.call("chat:send-message", {"liveId": live_id, "message": message, **extra}, CHAT)
 
 
-def test_an_unknown_stream_key_cannot_be_joined(server, connect, token_for):
-    _, token = token_for()
+def test_an_unknown_stream_key_cannot_be_joined(server, connect, app):
+    token = signed_in(app).token
     viewer = connect(server.url, token=token, namespaces=[CHAT])
     assert join(viewer, "no-such-stream") == {
         "success": False,
@@ -47,10 +49,11 @@ def test_an_unknown_stream_key_cannot_be_joined(server, connect, token_for):
 
 
 def test_a_message_reaches_the_room_cleaned_and_later_joiners_get_the_history(
-    server, connect, token_for, stream_key, redis_url
+    server, connect, app, stream_key, redis_url
 ):
-    alice_user, alice_token = token_for(name="Alice", instagram_id="@alice")
-    _, bob_token = token_for(name="Bob")
+    alice = signed_in(app, name="Alice", instagram_id="@alice")
+    alice_user, alice_token = alice.user, alice.token
+    bob_token = signed_in(app, name="Bob").token
     alice = connect(server.url, token=alice_token, namespaces=[CHAT])
     bob = connect(server.url, token=bob_token, namespaces=[CHAT])
     assert join(alice, stream_key)["success"] is True
@@ -71,7 +74,7 @@ def test_a_message_reaches_the_room_cleaned_and_later_joiners_get_the_history(
     }
     send(bob, stream_key, "second")
 
-    _, carol_token = token_for(name="Carol")
+    carol_token = signed_in(app, name="Carol").token
     carol = connect(server.url, token=carol_token, namespaces=[CHAT])
     join(carol, stream_key)
     history = carol.wait_for("chat:history", CHAT)["data"]["messages"]
@@ -82,10 +85,10 @@ def test_a_message_reaches_the_room_cleaned_and_later_joiners_get_the_history(
     assert 0 < ttl <= 24 * 3600
 
 
-def test_markup_reaches_other_viewers_as_plain_text_from_a_cleaned_name(server, connect, token_for, stream_key):
+def test_markup_reaches_other_viewers_as_plain_text_from_a_cleaned_name(server, connect, app, stream_key):
     # A name stored before names were cleaned on input is cleaned where other viewers see it.
-    mallory_user, mallory = chatter(server, connect, token_for, name="<svg/onload=alert(1)>Mal\u202elory")
-    _, bob = chatter(server, connect, token_for, name="Bob")
+    mallory_user, mallory = chatter(app, server, connect, name="<svg/onload=alert(1)>Mal\u202elory")
+    _, bob = chatter(app, server, connect, name="Bob")
     join(mallory, stream_key)
     join(bob, stream_key)
     typed = [
@@ -110,8 +113,8 @@ def test_markup_reaches_other_viewers_as_plain_text_from_a_cleaned_name(server, 
     assert {(m["userId"], m["username"]) for m in received} == {(str(mallory_user.id), "Mallory")}
 
 
-def test_without_an_ack_the_answer_comes_as_success_and_error_events(server, connect, token_for, stream_key):
-    _, token = token_for()
+def test_without_an_ack_the_answer_comes_as_success_and_error_events(server, connect, app, stream_key):
+    token = signed_in(app).token
     viewer = connect(server.url, token=token, namespaces=[CHAT])
     viewer.emit("chat:send-message", {"liveId": stream_key, "message": "too early"}, CHAT)
     error = viewer.wait_for("error", CHAT)
@@ -124,8 +127,8 @@ def test_without_an_ack_the_answer_comes_as_success_and_error_events(server, con
     }
 
 
-def test_messages_are_checked(app, server, connect, token_for, stream_key):
-    _, token = token_for()
+def test_messages_are_checked(app, server, connect, stream_key):
+    token = signed_in(app).token
     viewer = connect(server.url, token=token, namespaces=[CHAT])
     join(viewer, stream_key)
     assert send(viewer, stream_key, "<i></i>   ")["errorCode"] == "INVALID_MESSAGE"
@@ -134,14 +137,16 @@ def test_messages_are_checked(app, server, connect, token_for, stream_key):
     assert send(viewer, stream_key, "x" * 500)["success"] is True
     assert viewer.call("chat:send-message", "not an object", CHAT)["errorCode"] == "VALIDATION_ERROR"
 
-    ended = create_stream(app, status="ENDED")
+    ended = live_stream(app, status="ENDED").key
     assert join(viewer, ended)["success"] is True
     assert send(viewer, ended, "after the show")["errorCode"] == "STREAM_ENDED"
 
 
-def test_admins_delete_messages_and_mute_and_ban_for_a_time(app, server, connect, token_for, stream_key):
-    admin_user, admin_token = token_for(role="ADMIN", name="Boss")
-    bob_user, bob_token = token_for(name="Bob")
+def test_admins_delete_messages_and_mute_and_ban_for_a_time(app, server, connect, stream_key):
+    admin = signed_in(app, role="ADMIN", name="Boss")
+    admin_user, admin_token = admin.user, admin.token
+    bob = signed_in(app, name="Bob")
+    bob_user, bob_token = bob.user, bob.token
     admin = connect(server.url, token=admin_token, namespaces=[CHAT])
     bob = connect(server.url, token=bob_token, namespaces=[CHAT])
     join(admin, stream_key)
@@ -178,8 +183,8 @@ def test_admins_delete_messages_and_mute_and_ban_for_a_time(app, server, connect
     assert actions == ["BAN", "DELETE_MESSAGE", "MUTE"]
 
 
-def test_a_chatty_user_is_rate_limited_and_stays_connected(server, connect, token_for, stream_key):
-    _, token = token_for()
+def test_a_chatty_user_is_rate_limited_and_stays_connected(server, connect, app, stream_key):
+    token = signed_in(app).token
     viewer = connect(server.url, token=token, namespaces=[CHAT])
     join(viewer, stream_key)
     answers = [send(viewer, stream_key, f"m{i}") for i in range(21)]
@@ -191,10 +196,10 @@ def test_a_chatty_user_is_rate_limited_and_stays_connected(server, connect, toke
     assert viewer.call("chat:leave-room", {"liveId": stream_key}, CHAT)["success"] is True
 
 
-def test_the_message_limit_is_per_user_across_workers(app, live_server, token_for):
+def test_the_message_limit_is_per_user_across_workers(app, live_server):
     server = live_server(workers=2)
-    stream_key = create_stream(app)
-    _, token = token_for()
+    stream_key = live_stream(app).key
+    token = signed_in(app).token
     tabs = viewers_on_distinct_workers(server, token, namespaces=[CHAT])
     try:
         for tab in tabs:
@@ -207,8 +212,8 @@ def test_the_message_limit_is_per_user_across_workers(app, live_server, token_fo
             tab.close()
 
 
-def test_other_events_share_a_budget_of_100_per_10_seconds(server, connect, token_for, stream_key):
-    _, token = token_for()
+def test_other_events_share_a_budget_of_100_per_10_seconds(server, connect, app, stream_key):
+    token = signed_in(app).token
     viewer = connect(server.url, token=token, namespaces=[CHAT])
     request = {"liveId": stream_key, "messageId": "m"}
     answers = [viewer.call("chat:delete-message", request, CHAT) for _ in range(101)]
@@ -216,11 +221,9 @@ def test_other_events_share_a_budget_of_100_per_10_seconds(server, connect, toke
     assert answers[100]["errorCode"] == "RATE_LIMIT_EXCEEDED"
 
 
-def test_refused_messages_count_against_the_limit_and_are_neither_kept_nor_sent(
-    app, server, connect, token_for, stream_key
-):
-    _, admin = chatter(server, connect, token_for, role="ADMIN", name="Boss")
-    bob_user, bob = chatter(server, connect, token_for, name="Bob")
+def test_refused_messages_count_against_the_limit_and_are_neither_kept_nor_sent(app, server, connect, stream_key):
+    _, admin = chatter(app, server, connect, role="ADMIN", name="Boss")
+    bob_user, bob = chatter(app, server, connect, name="Bob")
     # Messages refused before they reach the room still use up the sender's budget.
     refused = [send(bob, stream_key, f"early {i}") for i in range(10)]
     assert {answer["errorCode"] for answer in refused} == {"NOT_IN_ROOM"}
@@ -237,20 +240,20 @@ def test_refused_messages_count_against_the_limit_and_are_neither_kept_nor_sent(
     barrier = send(admin, stream_key, "admin speaking")["data"]["id"]
     admin.wait_for("chat:message", CHAT, match=lambda d: d["data"]["id"] == barrier)
     assert [d["data"]["message"] for d in admin.received("chat:message", CHAT)] == ["hello", "admin speaking"]
-    _, carol = chatter(server, connect, token_for, name="Carol")
+    _, carol = chatter(app, server, connect, name="Carol")
     join(carol, stream_key)
     history = carol.wait_for("chat:history", CHAT)["data"]["messages"]
     assert [m["message"] for m in history] == ["hello", "admin speaking"]
 
 
-def test_the_chat_name_is_the_instagram_handle_else_the_name_else_anonymous(server, connect, token_for, stream_key):
+def test_the_chat_name_is_the_instagram_handle_else_the_name_else_anonymous(server, connect, app, stream_key):
     for fields, shown in (({"name": "Dana", "instagram_id": "@dana"}, "@dana"), ({"name": "Dana"}, "Dana")):
-        _, viewer = chatter(server, connect, token_for, **fields)
+        _, viewer = chatter(app, server, connect, **fields)
         join(viewer, stream_key)
         sent = send(viewer, stream_key, "hi")["data"]["id"]
         message = viewer.wait_for("chat:message", CHAT, match=lambda d, sent=sent: d["data"]["id"] == sent)
         assert message["data"]["username"] == shown
-    _, viewer = chatter(server, connect, token_for, name="")
+    _, viewer = chatter(app, server, connect, name="")
     join(viewer, stream_key)
     assert viewer.wait_for("chat:history", CHAT)
     sent = send(viewer, stream_key, "hi")["data"]["id"]

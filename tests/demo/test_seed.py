@@ -10,7 +10,7 @@ from dorami_api.extensions import db
 from dorami_api.streaming import service as streams
 from dorami_api.streaming.schemas import StreamCreate
 from dorami_api.users import roles
-from tests.support.auth import PASSWORD, auth_header, create_user, login
+from tests.support.auth import PASSWORD, auth_header, signed_in
 from tests.support.sockets import Viewer
 
 API = "/api/v1"
@@ -115,7 +115,7 @@ def test_what_the_seed_makes_is_broadcast_to_viewers_of_a_running_service(app, l
     with app.app_context():
         host = roles.create_account(seed_data.HOST["email"], seed_data.HOST["name"], None)
         stream = streams.create_stream(str(host.id), StreamCreate.model_validate(seed_data.LIVE_STREAM))
-    viewer = Viewer(server.url, token=login(app, create_user(app))["access"], namespaces=["/"])
+    viewer = Viewer(server.url, token=signed_in(app).token, namespaces=["/"])
     try:
         assert viewer.call("join:stream", {"streamId": stream["streamKey"]}, "/")["success"]
         result = _seed(app)

@@ -11,8 +11,8 @@ from collections import defaultdict
 import psycopg2
 import requests
 
-from tests.support.auth import create_user, login
-from tests.support.commerce import make_product, make_stream, shoppers
+from tests.support.auth import signed_in
+from tests.support.commerce import live_stream, make_product
 from tests.support.sockets import Viewer, paused, serving_pid, viewers_on_distinct_workers
 
 CLOSE = {"Connection": "close"}
@@ -114,10 +114,10 @@ class LiveShow:
 
     def __init__(self, app, server, viewers_per_worker: int, stock: int) -> None:
         self.pids = server.wait_for_workers(2)
-        stream_id, self.stream_key = make_stream(app)
+        stream_id, self.stream_key = live_stream(app)
         self.product_id = make_product(app, stock=stock, stream_id=stream_id)
-        self.buyer = shoppers(app, 1)[0]
-        self.tokens = [login(app, create_user(app, name=f"Viewer {n}"))["access"] for n in range(viewers_per_worker)]
+        self.buyer = [signed_in(app, profile=True).headers for _ in range(1)][0]
+        self.tokens = [signed_in(app, name=f"Viewer {n}").token for n in range(viewers_per_worker)]
         self.room = ChatRoom(server, self.stream_key, self.tokens)
         try:
             assert set(self.room.by_worker) == self.pids

@@ -20,7 +20,8 @@ import pytest
 import requests
 
 from tests.drills.helpers import assert_no_server_errors, assert_unavailable, call, only_worker, order_book
-from tests.support.commerce import make_product, shoppers
+from tests.support.auth import signed_in
+from tests.support.commerce import make_product
 from tests.support.outages import wait_until
 
 pytestmark = pytest.mark.slow
@@ -97,7 +98,7 @@ def test_postgres_stopped_for_a_few_seconds_while_buyers_order(app, live_server,
     )
     pids = server.wait_for_workers(2)
     product_id = make_product(app, stock=STOCK)
-    buyers = shoppers(app, BUYERS)
+    buyers = [signed_in(app, profile=True).headers for _ in range(BUYERS)]
 
     with OrderStorm(server, product_id, buyers) as storm:
         wait_until(lambda: storm.count(201) >= 10, 30, "orders placed before the outage")

@@ -22,7 +22,8 @@ import pytest
 import requests
 
 from tests.drills.helpers import call, order_book
-from tests.support.commerce import make_product, shoppers
+from tests.support.auth import signed_in
+from tests.support.commerce import make_product
 from tests.support.outages import wait_until
 
 pytestmark = pytest.mark.slow
@@ -38,7 +39,7 @@ def test_sigterm_during_an_order_storm(app, live_server, database_url):
     )
     server.wait_for_workers(2)
     product_id = make_product(app, stock=STOCK)
-    buyers = shoppers(app, FIRST_WAVE + LATE_WAVE)
+    buyers = [signed_in(app, profile=True).headers for _ in range(FIRST_WAVE + LATE_WAVE)]
     outcomes: dict[int, object] = {}
     start = threading.Barrier(FIRST_WAVE)
 

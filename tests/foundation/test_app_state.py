@@ -10,7 +10,7 @@ from dorami_api.server import shutdown
 from dorami_api.streaming import live_status
 from dorami_api.streaming.models import LiveStream
 from tests.support.auth import create_user
-from tests.support.commerce import make_stream
+from tests.support.commerce import live_stream
 
 
 def _slots(app) -> int:
@@ -32,7 +32,7 @@ def test_each_app_admits_as_many_orders_as_its_own_order_concurrency(make_app):
 
 def test_a_stream_status_remembered_by_one_app_is_not_the_answer_of_another(make_app):
     first, second = make_app(), make_app(SOCKET_PRESENCE_TTL="30")
-    stream_id, stream_key = make_stream(first)
+    stream_id, stream_key = live_stream(first)
     with first.app_context():
         db.session.execute(db.update(LiveStream).where(LiveStream.id == stream_id).values(status="ENDED"))
         db.session.commit()

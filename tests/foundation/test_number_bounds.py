@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.commerce import admin, make_product, make_stream, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import live_stream, make_product
 
 HUGE = 389239519354956206807055335424  # past any integer column
 INT32_PAST = 2**31
@@ -13,10 +14,15 @@ INT32_PAST = 2**31
 
 @pytest.fixture
 def world(app):
-    stream_id, _ = make_stream(app)
+    stream_id, _ = live_stream(app)
     product_id = make_product(app, stock=0, stream_id=stream_id)
-    _, buyer = shopper(app)
-    return {"admin": admin(app), "buyer": buyer, "product": str(product_id), "stream": str(stream_id)}
+    _, buyer = signed_in(app, profile=True)
+    return {
+        "admin": signed_in(app, role="ADMIN").headers,
+        "buyer": buyer,
+        "product": str(product_id),
+        "stream": str(stream_id),
+    }
 
 
 def _requests(world: dict) -> list[tuple[str, str, dict | None, str]]:

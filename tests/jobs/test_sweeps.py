@@ -18,7 +18,8 @@ from dorami_api.realtime import broadcast
 from dorami_api.streaming.models import LiveStream
 from dorami_api.waitlist.models import WaitlistEntry
 from tests.orders.helpers import add, buy, placed
-from tests.support.commerce import expire_hold, hold_status, make_product, make_stream, product_row, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import expire_hold, hold_status, live_stream, make_product, product_row
 
 
 @pytest.fixture
@@ -52,11 +53,11 @@ def _at_once(count: int, work):
 
 def _sold_out_with_a_queue(app, client):
     """Two holders took everything; one user waits. Both holds then expire."""
-    stream_id, stream_key = make_stream(app)
+    stream_id, stream_key = live_stream(app)
     product_id = make_product(app, stock=3, stream_id=stream_id)
-    alice_user, alice = shopper(app)
-    bob_user, bob = shopper(app)
-    waiting_user, waiting = shopper(app)
+    alice_user, alice = signed_in(app, profile=True)
+    bob_user, bob = signed_in(app, profile=True)
+    waiting_user, waiting = signed_in(app, profile=True)
     holds = [add(client, alice, product_id, 2)["id"], add(client, bob, product_id, 1)["id"]]
     assert client.post("/api/v1/waitlist", json={"productId": str(product_id)}, headers=waiting).status_code == 201
     for hold_id in holds:
@@ -125,9 +126,9 @@ def _try_lock(app) -> bool:
 
 def test_stale_promotions_are_closed_and_passed_on(app, client, sent):
     product_id = make_product(app, stock=1)
-    _, holder = shopper(app)
-    alice_user, alice = shopper(app)
-    bob_user, bob = shopper(app)
+    _, holder = signed_in(app, profile=True)
+    alice_user, alice = signed_in(app, profile=True)
+    bob_user, bob = signed_in(app, profile=True)
     line = add(client, holder, product_id)
     client.post("/api/v1/waitlist", json={"productId": str(product_id)}, headers=alice)
     client.post("/api/v1/waitlist", json={"productId": str(product_id)}, headers=bob)
@@ -146,7 +147,7 @@ def test_unpaid_orders_expire_after_the_configured_timeout(make_app):
     app = make_app(ORDER_PAYMENT_TIMEOUT_MINUTES="30")
     client = app.test_client()
     product_id = make_product(app, stock=5)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     old = placed(buy(client, alice, (product_id, 2)))["id"]
     fresh = placed(buy(client, alice, (product_id, 1)))["id"]
     with app.app_context():
@@ -162,7 +163,7 @@ def test_unpaid_orders_expire_after_the_configured_timeout(make_app):
 
 def test_unpaid_orders_never_expire_by_default(app, client):
     product_id = make_product(app, stock=5)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     order_id = placed(buy(client, alice, (product_id, 1)))["id"]
     with app.app_context():
         db.session.execute(
@@ -176,8 +177,8 @@ def test_streams_live_past_the_limit_are_ended_by_the_worker(make_app, monkeypat
     app = make_app(STREAM_MAX_LIVE_HOURS="12")
     ended = []
     monkeypatch.setattr(broadcast, "stream_ended", lambda key, data: ended.append((key, data)))
-    stale_id, stale_key = make_stream(app)
-    fresh_id, _ = make_stream(app)
+    stale_id, stale_key = live_stream(app)
+    fresh_id, _ = live_stream(app)
     with app.app_context():
         db.session.get(LiveStream, stale_id).started_at = utcnow() - timedelta(hours=13)
         db.session.get(LiveStream, fresh_id).started_at = utcnow() - timedelta(hours=1)

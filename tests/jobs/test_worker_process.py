@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from dorami_api.cart.models import CartHold
 from dorami_api.extensions import db
 from tests.orders.helpers import add
-from tests.support.commerce import expire_hold, make_product, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import expire_hold, make_product
 from tests.support.server import ROOT
 from tests.support.sockets import Viewer
 
@@ -40,21 +41,17 @@ def _holds(app) -> dict:
     return {"expired": sum(s == "EXPIRED" for _, s in rows), "promoted": sum(src == "WAITLIST" for src, _ in rows)}
 
 
-def _token(headers: dict) -> str:
-    return headers["Authorization"].split()[1]
-
-
 def test_two_worker_processes_sweep_once_and_stop_on_sigterm(app, client, app_env, tmp_path, live_server):
     product_id = make_product(app, stock=1)
-    _, holder = shopper(app)
-    _, alice = shopper(app)
+    holder_in, alice_in = signed_in(app, profile=True), signed_in(app, profile=True)
+    holder, alice = holder_in.headers, alice_in.headers
     hold_id = add(client, holder, product_id)["id"]
     assert client.post("/api/v1/waitlist", json={"productId": str(product_id)}, headers=alice).status_code == 201
     # The workers serve no sockets: what they emit reaches the users' sockets on the web server
     # through the Redis message queue.
     server = live_server(workers=1)
-    holder_socket = Viewer(server.url, namespaces=("/",), token=_token(holder))
-    alice_socket = Viewer(server.url, namespaces=("/",), token=_token(alice))
+    holder_socket = Viewer(server.url, namespaces=("/",), token=holder_in.token)
+    alice_socket = Viewer(server.url, namespaces=("/",), token=alice_in.token)
 
     workers = [_start_worker(app_env, tmp_path / f"worker-{i}.log") for i in range(2)]
     try:

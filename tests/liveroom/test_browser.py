@@ -14,8 +14,8 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support.auth import signed_in
 from tests.support.browser import chromium
-from tests.support.commerce import admin
 
 # A bound for every wait on the page; CI machines are slow, nothing here is a timing assertion.
 expect.set_options(timeout=20_000)
@@ -119,7 +119,7 @@ def browser():
 def room(app, live_server):
     """A two-worker server with dev sign-in, an admin and a live stream."""
     server = live_server(workers=2, ENABLE_DEV_AUTH="true")
-    admin_api = AdminApi(server.url, admin(app))
+    admin_api = AdminApi(server.url, signed_in(app, role="ADMIN").headers)
     return server, admin_api, admin_api.live_stream("Spring drop")
 
 
@@ -229,7 +229,9 @@ def test_a_purchase_asks_for_the_missing_profile_then_shows_the_order_it_made(ro
 
 def test_a_page_left_open_longer_than_the_access_token_lives_renews_it_and_still_buys(app, live_server, browser):
     server = live_server(workers=2, ENABLE_DEV_AUTH="true", JWT_EXPIRATION="3s")
-    admin_api = AdminApi(server.url, admin(app))  # its token comes from the test app: 15 minutes
+    admin_api = AdminApi(
+        server.url, signed_in(app, role="ADMIN").headers
+    )  # its token comes from the test app: 15 minutes
     stream = admin_api.live_stream("Late night")
     vase = admin_api.product(stream, "Glass vase", stock=2, price="18.00")
 

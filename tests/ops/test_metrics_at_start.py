@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.ops.test_gunicorn import scrape
-from tests.support.auth import create_user, login
+from tests.support.auth import signed_in
 from tests.support.sockets import NAMESPACES, Viewer
 
 pytestmark = pytest.mark.slow
@@ -48,7 +48,7 @@ def test_known_series_are_exported_at_zero_right_after_start(live_server):
 
 def test_socket_series_go_back_to_zero_rather_than_vanish(live_server, app):
     server = live_server()
-    token = login(app, create_user(app))["access"]
+    token = signed_in(app).token
     viewer = Viewer(server.url, namespaces=NAMESPACES, token=token)
     try:
         connected = {"/": 1, "/streaming": 1, "/chat": 1}

@@ -12,9 +12,10 @@ import requests
 import yaml
 
 from tests.ops.test_gunicorn import scrape
-from tests.support.auth import create_user, login
+from tests.support.auth import signed_in
+from tests.support.commerce import live_stream
 from tests.support.server import ROOT
-from tests.support.sockets import NAMESPACES, Viewer, create_stream
+from tests.support.sockets import NAMESPACES, Viewer
 
 DASHBOARD = ROOT / "deploy/grafana/dashboards/dorami-api.json"
 PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless"}
@@ -87,8 +88,8 @@ def test_the_query_parser_finds_metrics_and_labels():
 @pytest.mark.slow
 def test_every_dashboard_query_names_metrics_and_labels_the_service_exports(live_server, app):
     server = live_server(workers=2)
-    stream_key = create_stream(app)
-    token = login(app, create_user(app))["access"]
+    stream_key = live_stream(app).key
+    token = signed_in(app).token
     # A few requests (answered 200, 401 and 404) and a socket that sends an event.
     for path in ("/api/v1/health/ready", "/api/v1/products", "/api/v1/no-such-route", "/api/v1/users/me"):
         assert requests.get(f"{server.url}{path}", timeout=10).status_code < 500

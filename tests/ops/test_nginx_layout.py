@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.auth import create_user, login
+from tests.support.auth import signed_in
 from tests.support.server import free_port
 from tests.support.sockets import Viewer
 
@@ -97,7 +97,7 @@ def test_rest_is_spread_and_request_ids_pass_through(layout):
 
 def test_socketio_polling_sessions_stick_to_one_instance(app, layout):
     url, _, _ = layout
-    token = login(app, create_user(app))["access"]
+    token = signed_in(app).token
     viewers = [Viewer(url, token=token, transports=("polling",)) for _ in range(3)]
     try:
         for viewer in viewers:

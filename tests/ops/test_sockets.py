@@ -10,7 +10,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.auth import create_user, login
+from tests.support.auth import signed_in
 from tests.support.sockets import Viewer
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,7 @@ def connected(samples, namespace: str) -> float:
 def test_sockets_are_counted_across_workers_then_told_to_go_on_shutdown(app, live_server):
     server = live_server(workers=2, LOG_LEVEL="INFO")
     pids = server.wait_for_workers(2)
-    token = login(app, create_user(app))["access"]
+    token = signed_in(app).token
     viewers = []
     try:
         # The count adds up every worker's sockets, whichever worker holds each one.

@@ -12,7 +12,8 @@ from dorami_api.db.types import utcnow
 from dorami_api.extensions import db
 from dorami_api.orders.models import Order
 from tests.orders.helpers import ADMIN_ORDERS, buy, placed
-from tests.support.commerce import admin, make_product, make_stream, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import live_stream, make_product
 
 
 def _ids(response) -> list[str]:
@@ -21,12 +22,12 @@ def _ids(response) -> list[str]:
 
 
 def test_filters_and_pagination(app, client):
-    boss = admin(app)
-    stream_id, _ = make_stream(app)
+    boss = signed_in(app, role="ADMIN").headers
+    stream_id, _ = live_stream(app)
     live = make_product(app, stock=20, stream_id=stream_id)
     store = make_product(app, stock=20)
-    alice_user, alice = shopper(app, instagram_id="@alice_k")
-    _, bob = shopper(app, depositor_name="BOB LEE")
+    alice_user, alice = signed_in(app, profile=True, instagram_id="@alice_k")
+    _, bob = signed_in(app, profile=True, depositor_name="BOB LEE")
     a1 = placed(buy(client, alice, (live, 1)))["id"]
     a2 = placed(buy(client, alice, (store, 1)))["id"]
     b1 = placed(buy(client, bob, (live, 1)))["id"]
@@ -57,9 +58,9 @@ def test_filters_and_pagination(app, client):
 
 
 def test_csv_export_is_safe_to_open_in_a_spreadsheet(app, client):
-    boss = admin(app)
+    boss = signed_in(app, role="ADMIN").headers
     product_id = make_product(app, stock=5, price="9.90", name='=HYPERLINK("http://evil")')
-    _, alice = shopper(app, depositor_name="@SUM(1+1)")
+    _, alice = signed_in(app, profile=True, depositor_name="@SUM(1+1)")
     order = placed(buy(client, alice, (product_id, 2)))
     placed(buy(client, alice, (product_id, 1)))
 

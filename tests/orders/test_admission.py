@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from tests.support.commerce import make_product, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import make_product
 
 
 def _slow_order(url: str, headers: dict) -> socket.socket:
@@ -29,8 +30,8 @@ def _slow_order(url: str, headers: dict) -> socket.socket:
 def test_slow_bodies_hold_no_order_slot(app, live_server):
     product_id = make_product(app, stock=5)
     server = live_server(workers=1, ORDER_CONCURRENCY="1", RATELIMIT_ENABLED="false")
-    _, slow_headers = shopper(app)
-    _, buyer_headers = shopper(app)
+    _, slow_headers = signed_in(app, profile=True)
+    _, buyer_headers = signed_in(app, profile=True)
     stalled = [_slow_order(server.url, slow_headers), _slow_order(server.url, {})]
     try:
         # The server has read the stalled requests' headers by the time it answers this one.

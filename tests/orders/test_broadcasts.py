@@ -10,7 +10,8 @@ import pytest
 
 from dorami_api.realtime import broadcast
 from tests.orders.helpers import ADMIN_ORDERS, ORDERS, buy, placed
-from tests.support.commerce import admin, make_product, make_stream, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import live_stream, make_product
 
 
 @pytest.fixture
@@ -30,10 +31,10 @@ def _named(sent, name):
 
 
 def test_a_new_order_is_social_proof_for_viewers_and_news_for_admins(app, client, sent):
-    stream_id, stream_key = make_stream(app)
+    stream_id, stream_key = live_stream(app)
     product_id = make_product(app, stock=2, stream_id=stream_id, name="Pearl earrings")
-    _, alice = shopper(app, name="Alice Park", email="alice@dorami.test")
-    _, bob = shopper(app, name="Bob", instagram_id="@bob.live")
+    _, alice = signed_in(app, profile=True, name="Alice Park", email="alice@dorami.test")
+    _, bob = signed_in(app, profile=True, name="Bob", instagram_id="@bob.live")
 
     order = placed(buy(client, alice, (product_id, 1)))
     assert _named(sent, "purchase_notification") == [(stream_key, "Alice", "Pearl earrings")]
@@ -54,8 +55,8 @@ def test_a_new_order_is_social_proof_for_viewers_and_news_for_admins(app, client
 
 def test_status_changes_go_to_the_buyers_own_room(app, client, sent):
     product_id = make_product(app, stock=5)
-    alice_user, alice = shopper(app)
-    boss = admin(app)
+    alice_user, alice = signed_in(app, profile=True)
+    boss = signed_in(app, role="ADMIN").headers
     order = placed(buy(client, alice, (product_id, 1)))
     client.post(f"{ADMIN_ORDERS}/{order['id']}/confirm-payment", headers=boss)
     client.post(f"{ADMIN_ORDERS}/{order['id']}/ship", json={"trackingNumber": "TRACK-1"}, headers=boss)
@@ -75,9 +76,9 @@ def test_status_changes_go_to_the_buyers_own_room(app, client, sent):
 
 
 def test_a_run_of_orders_tells_viewers_of_each_sale_and_ends_on_sold_out(app, client, sent):
-    stream_id, stream_key = make_stream(app)
+    stream_id, stream_key = live_stream(app)
     product_id = make_product(app, stock=5, stream_id=stream_id, name="Pearl earrings")
-    buyers = [shopper(app, name=f"Buyer{i}")[1] for i in range(5)]
+    buyers = [signed_in(app, profile=True, name=f"Buyer{i}")[1] for i in range(5)]
     for headers in buyers:
         placed(buy(client, headers, (product_id, 1)))
 

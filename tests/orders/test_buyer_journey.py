@@ -4,11 +4,12 @@ by an admin. Cookie-authenticated, so the CSRF token travels too."""
 
 from __future__ import annotations
 
-from tests.support.commerce import admin, make_product, make_stream
+from tests.support.auth import signed_in
+from tests.support.commerce import live_stream, make_product
 
 
 def test_register_profile_cart_order_pay_ship(app, client):
-    stream_id, _ = make_stream(app, mode="THRESHOLD", threshold="50.00")
+    stream_id, _ = live_stream(app, mode="THRESHOLD", threshold="50.00")
     product_id = make_product(app, stock=3, price="30.00", stream_id=stream_id, name="Linen shirt")
     registered = client.post(
         "/api/v1/auth/register",
@@ -35,7 +36,7 @@ def test_register_profile_cart_order_pay_ship(app, client):
     assert order["shippingAddress"]["city"] == "Seattle" and order["depositorName"] == "JIN PARK"
     assert order["bankTransfer"]["amount"] == "60.00"
 
-    boss = admin(app)
+    boss = signed_in(app, role="ADMIN").headers
     admin_client = app.test_client()
     assert admin_client.post(f"/api/v1/admin/orders/{order['id']}/confirm-payment", headers=boss).status_code == 200
     shipped = admin_client.post(

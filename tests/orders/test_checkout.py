@@ -7,24 +7,23 @@ import re
 
 from dorami_api.db.types import utcnow
 from tests.orders.helpers import ORDERS, add, buy, placed
+from tests.support.auth import signed_in
 from tests.support.commerce import (
     ADDRESS,
-    admin,
     expire_hold,
     hold_status,
+    live_stream,
     make_product,
-    make_stream,
     product_row,
-    shopper,
     variant_ids,
 )
 
 
 def test_checking_out_the_cart_snapshots_the_order(app, client):
-    stream_id, _ = make_stream(app)
+    stream_id, _ = live_stream(app)
     scarf = make_product(app, stock=5, price="19.99", stream_id=stream_id, name="Scarf")
     hat = make_product(app, stock=5, price="5.00", name="Hat")
-    _, alice = shopper(app, name="Alice Park", instagram_id="@alice")
+    _, alice = signed_in(app, profile=True, name="Alice Park", instagram_id="@alice")
     scarf_line = add(client, alice, scarf, 3)
     hat_line = add(client, alice, hat, 1)
 
@@ -58,7 +57,7 @@ def test_checking_out_the_cart_snapshots_the_order(app, client):
 def test_checking_out_selected_lines_leaves_the_rest(app, client):
     scarf = make_product(app, stock=5, name="Scarf")
     hat = make_product(app, stock=5, name="Hat")
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     scarf_line = add(client, alice, scarf, 1)
     hat_line = add(client, alice, hat, 2)
     order = placed(client.post(ORDERS, json={"cartItemIds": [hat_line["id"]]}, headers=alice))
@@ -69,7 +68,7 @@ def test_checking_out_selected_lines_leaves_the_rest(app, client):
 
 def test_expired_and_empty_carts_are_refused(app, client):
     product_id = make_product(app, stock=5)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     empty = client.post(ORDERS, headers=alice)
     assert empty.status_code == 409 and empty.get_json()["errorCode"] == "CART_EMPTY"
 
@@ -84,8 +83,8 @@ def test_expired_and_empty_carts_are_refused(app, client):
 
 def test_another_users_cart_line_cannot_be_checked_out(app, client):
     product_id = make_product(app, stock=5)
-    _, alice = shopper(app)
-    _, mallory = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, mallory = signed_in(app, profile=True)
     line = add(client, alice, product_id, 1)
     response = client.post(ORDERS, json={"cartItemIds": [line["id"]]}, headers=mallory)
     assert response.status_code == 404
@@ -94,7 +93,7 @@ def test_another_users_cart_line_cannot_be_checked_out(app, client):
 
 def test_an_incomplete_profile_cannot_order(app, client):
     product_id = make_product(app, stock=5)
-    _, newcomer = shopper(app, complete=False)
+    _, newcomer = signed_in(app)
     add(client, newcomer, product_id)  # browsing and holding are fine
     for response in (client.post(ORDERS, headers=newcomer), buy(client, newcomer, (product_id, 1))):
         assert response.status_code == 403
@@ -103,8 +102,8 @@ def test_an_incomplete_profile_cannot_order(app, client):
 
 def test_direct_orders_take_stock_and_refuse_what_is_not_there(app, client):
     product_id = make_product(app, stock=5, price="3.33")
-    _, alice = shopper(app)
-    _, bob = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, bob = signed_in(app, profile=True)
     add(client, bob, product_id, 1)  # held units are not for sale
 
     too_many = buy(client, alice, (product_id, 5))
@@ -124,13 +123,15 @@ def test_direct_orders_take_stock_and_refuse_what_is_not_there(app, client):
 def test_a_restock_after_a_sell_out_sells_again_at_once(app, client):
     """Buys refused as sold out must not keep refusing once units are back."""
     product_id = make_product(app, stock=1)
-    _, alice = shopper(app)
-    _, bob = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, bob = signed_in(app, profile=True)
     placed(buy(client, alice, (product_id, 1)))
     refused = buy(client, bob, (product_id, 1))
     assert refused.status_code == 409 and refused.get_json()["errorCode"] == "PRODUCT_SOLD_OUT"
 
-    restock = client.post(f"/api/v1/products/{product_id}/stock", json={"delta": 2}, headers=admin(app))
+    restock = client.post(
+        f"/api/v1/products/{product_id}/stock", json={"delta": 2}, headers=signed_in(app, role="ADMIN").headers
+    )
     assert restock.status_code == 200, restock.get_json()
     assert placed(buy(client, bob, (product_id, 2)))["items"][0]["quantity"] == 2
     assert product_row(app, product_id).stock == 0
@@ -139,7 +140,7 @@ def test_a_restock_after_a_sell_out_sells_again_at_once(app, client):
 def test_direct_orders_of_variants(app, client):
     product_id = make_product(app, stock=3, variants=[{"size": "S", "stock": 1}, {"size": "M", "stock": 2}])
     small, medium = variant_ids(app, product_id)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     assert buy(client, alice, (product_id, 1)).get_json()["errorCode"] == "VARIANT_REQUIRED"
     assert buy(client, alice, (product_id, 2, small)).get_json()["errorCode"] == "INSUFFICIENT_STOCK"
     order = placed(buy(client, alice, (product_id, 1, small), (product_id, 2, medium)))
@@ -149,10 +150,10 @@ def test_direct_orders_of_variants(app, client):
 
 
 def test_shipping_fee_rules(app, client):
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     plain = make_product(app, stock=50, price="100.00")
-    free_stream, _ = make_stream(app, mode="UNCONDITIONAL")
-    threshold_stream, _ = make_stream(app, mode="THRESHOLD", threshold="150.00")
+    free_stream, _ = live_stream(app, mode="UNCONDITIONAL")
+    threshold_stream, _ = live_stream(app, mode="THRESHOLD", threshold="150.00")
     free = make_product(app, stock=50, price="100.00", stream_id=free_stream)
     threshold = make_product(app, stock=50, price="100.00", stream_id=threshold_stream)
 
@@ -164,14 +165,16 @@ def test_shipping_fee_rules(app, client):
     mixed = placed(buy(client, alice, (plain, 1), (free, 1)))
     assert mixed["shippingFee"] == "10.00"  # one fee per order; the store product is not shipped free
 
-    client.put("/api/v1/admin/config", json={"defaultShippingFee": "7.25"}, headers=admin(app))
+    client.put(
+        "/api/v1/admin/config", json={"defaultShippingFee": "7.25"}, headers=signed_in(app, role="ADMIN").headers
+    )
     order = placed(buy(client, alice, (plain, 1)))
     assert (order["shippingFee"], order["total"]) == ("7.25", "107.25")
 
 
 def test_order_numbers_count_up_per_day(app, client):
     product_id = make_product(app, stock=10)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     numbers = [placed(buy(client, alice, (product_id, 1)))["id"] for _ in range(3)]
     day = f"{utcnow():%Y%m%d}"
     assert numbers == [f"ORD-{day}-00001", f"ORD-{day}-00002", f"ORD-{day}-00003"]
@@ -179,8 +182,8 @@ def test_order_numbers_count_up_per_day(app, client):
 
 def test_the_same_idempotency_key_returns_the_first_order(app, client):
     product_id = make_product(app, stock=10)
-    _, alice = shopper(app)
-    _, bob = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, bob = signed_in(app, profile=True)
     first = buy(client, alice, (product_id, 2), key="tap-1")
     assert first.status_code == 201
     replay = buy(client, alice, (product_id, 2), key="tap-1")
@@ -204,7 +207,7 @@ def test_the_same_idempotency_key_returns_the_first_order(app, client):
 
 def test_validation(app, client):
     product_id = make_product(app, stock=10)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     assert client.post(f"{ORDERS}/direct", json={"items": []}, headers=alice).status_code == 400
     bad_quantity = {"items": [{"productId": str(product_id), "quantity": 0}]}
     assert client.post(f"{ORDERS}/direct", json=bad_quantity, headers=alice).status_code == 400

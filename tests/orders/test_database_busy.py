@@ -5,7 +5,8 @@ from __future__ import annotations
 from dorami_api import create_app
 from dorami_api.config import Config
 from dorami_api.extensions import db
-from tests.support.commerce import make_product, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import make_product
 
 
 def test_no_free_connection_answers_503_with_retry_after(app_env, clean_state):
@@ -14,7 +15,7 @@ def test_no_free_connection_answers_503_with_retry_after(app_env, clean_state):
         SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.5},
     )
     product_id = make_product(app, stock=5)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     with app.app_context():
         db.engine.dispose()
         with db.engine.connect():  # someone else holds the only connection

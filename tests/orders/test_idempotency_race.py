@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from dorami_api.extensions import db
 from dorami_api.orders.models import Order
 from tests.orders.helpers import add
-from tests.support.commerce import make_product, product_row, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import make_product, product_row
 
 pytestmark = pytest.mark.slow
 ROUNDS = 5
@@ -40,7 +41,7 @@ def _twins(url: str, path: str, headers: dict, body: dict | None, other_body: di
 
 def test_the_same_key_at_the_same_moment_places_one_order(app, client, live_server):
     product_id = make_product(app, stock=100)
-    alice_user, alice = shopper(app)
+    alice_user, alice = signed_in(app, profile=True)
     server = live_server(workers=2, RATELIMIT_ENABLED="false", DB_POOL_SIZE="4", DB_MAX_OVERFLOW="0")
     body = {"items": [{"productId": str(product_id), "quantity": 2}]}
 

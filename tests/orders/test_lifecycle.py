@@ -6,13 +6,14 @@ from __future__ import annotations
 import threading
 
 from tests.orders.helpers import ADMIN_ORDERS, ORDERS, buy, placed
-from tests.support.commerce import admin, make_product, product_row, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import make_product, product_row
 
 
 def test_the_full_lifecycle(app, client):
     product_id = make_product(app, stock=5)
-    _, alice = shopper(app)
-    boss = admin(app)
+    _, alice = signed_in(app, profile=True)
+    boss = signed_in(app, role="ADMIN").headers
     order = placed(buy(client, alice, (product_id, 2)))
     path = f"{ADMIN_ORDERS}/{order['id']}"
 
@@ -42,7 +43,7 @@ def test_the_full_lifecycle(app, client):
 
 def test_buyer_cancels_an_unpaid_order_and_the_stock_returns_once(app, client):
     product_id = make_product(app, stock=2)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     order = placed(buy(client, alice, (product_id, 2)))
     assert product_row(app, product_id).status == "SOLD_OUT"
 
@@ -55,14 +56,17 @@ def test_buyer_cancels_an_unpaid_order_and_the_stock_returns_once(app, client):
 
     again = client.post(f"{ORDERS}/{order['id']}/cancel", headers=alice)
     assert again.status_code == 409 and again.get_json()["errorCode"] == "INVALID_ORDER_STATE"
-    assert client.post(f"{ADMIN_ORDERS}/{order['id']}/cancel", headers=admin(app)).status_code == 409
+    assert (
+        client.post(f"{ADMIN_ORDERS}/{order['id']}/cancel", headers=signed_in(app, role="ADMIN").headers).status_code
+        == 409
+    )
     assert product_row(app, product_id).stock == 2
 
 
 def test_admin_cancels_a_paid_order(app, client):
     product_id = make_product(app, stock=3)
-    _, alice = shopper(app)
-    boss = admin(app)
+    _, alice = signed_in(app, profile=True)
+    boss = signed_in(app, role="ADMIN").headers
     order = placed(buy(client, alice, (product_id, 1)))
     client.post(f"{ADMIN_ORDERS}/{order['id']}/confirm-payment", headers=boss)
     response = client.post(f"{ADMIN_ORDERS}/{order['id']}/cancel", json={"reason": "refunded"}, headers=boss)
@@ -72,8 +76,8 @@ def test_admin_cancels_a_paid_order(app, client):
 
 def test_concurrent_cancels_restore_stock_exactly_once(app):
     product_id = make_product(app, stock=10)
-    _, alice = shopper(app)
-    boss = admin(app)
+    _, alice = signed_in(app, profile=True)
+    boss = signed_in(app, role="ADMIN").headers
     client = app.test_client()
     order_ids = [placed(buy(client, alice, (product_id, 2)))["id"] for _ in range(3)]
     assert product_row(app, product_id).stock == 4
@@ -100,8 +104,8 @@ def test_concurrent_cancels_restore_stock_exactly_once(app):
 
 def test_orders_are_private_to_their_buyer(app, client):
     product_id = make_product(app, stock=5)
-    _, alice = shopper(app)
-    _, mallory = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, mallory = signed_in(app, profile=True)
     order = placed(buy(client, alice, (product_id, 1)))
     assert client.get(f"{ORDERS}/{order['id']}", headers=mallory).status_code == 404
     assert client.post(f"{ORDERS}/{order['id']}/cancel", headers=mallory).status_code == 404
@@ -115,7 +119,7 @@ def test_orders_are_private_to_their_buyer(app, client):
 
 def test_my_orders_page_and_filter(app, client):
     product_id = make_product(app, stock=10)
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     ids = [placed(buy(client, alice, (product_id, 1)))["id"] for _ in range(3)]
     client.post(f"{ORDERS}/{ids[0]}/cancel", headers=alice)
 
@@ -128,14 +132,14 @@ def test_my_orders_page_and_filter(app, client):
 
 
 def test_unpaid_orders_show_bank_transfer_instructions(app, client):
-    boss = admin(app)
+    boss = signed_in(app, role="ADMIN").headers
     client.put(
         "/api/v1/admin/config",
         json={"bankName": "Dorami Bank", "bankAccountNumber": "123-456", "bankAccountHolder": "Dorami Inc"},
         headers=boss,
     )
     product_id = make_product(app, stock=5, price="12.00")
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
     order = placed(buy(client, alice, (product_id, 1)))
     detail = client.get(f"{ORDERS}/{order['id']}", headers=alice).get_json()["data"]
     assert detail["bankTransfer"] == {
@@ -150,8 +154,8 @@ def test_unpaid_orders_show_bank_transfer_instructions(app, client):
 
 
 def test_anything_but_an_order_number_is_not_found(app, client):
-    _, alice = shopper(app)
-    boss = admin(app)
+    _, alice = signed_in(app, profile=True)
+    boss = signed_in(app, role="ADMIN").headers
     for bad in ("%00", "ORD-1", "x" * 300, "ORD-20260101-00001%00"):
         assert client.get(f"{ORDERS}/{bad}", headers=alice).status_code == 404
         assert client.post(f"{ORDERS}/{bad}/cancel", headers=alice).status_code == 404

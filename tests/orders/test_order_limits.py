@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from dorami_api.extensions import db
 from dorami_api.orders.models import Order
 from tests.orders.helpers import ORDERS, add, buy, placed
-from tests.support.commerce import admin, hold_status, make_product, product_row, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import hold_status, make_product, product_row
 
 TOP_PRICE = "99999999.99"  # the largest price NUMERIC(10,2) holds
 
@@ -20,7 +21,7 @@ def _orders_of(app, user_id) -> int:
 
 def test_a_direct_order_past_the_largest_total_is_409_and_takes_nothing(app, client):
     product_id = make_product(app, stock=10, price=TOP_PRICE)
-    user, headers = shopper(app)
+    user, headers = signed_in(app, profile=True)
     refused = buy(client, headers, (product_id, 2))
     assert refused.status_code == 409
     body = refused.get_json()
@@ -35,7 +36,7 @@ def test_a_direct_order_past_the_largest_total_is_409_and_takes_nothing(app, cli
 
 def test_a_cart_checkout_past_the_largest_total_is_409_and_keeps_the_holds(app, client):
     product_id = make_product(app, stock=10, price="60000000.00")
-    user, headers = shopper(app)
+    user, headers = signed_in(app, profile=True)
     line = add(client, headers, product_id, quantity=2)
     refused = client.post(ORDERS, headers=headers)
     assert (refused.status_code, refused.get_json()["errorCode"]) == (409, "ORDER_TOO_LARGE")
@@ -46,10 +47,10 @@ def test_a_cart_checkout_past_the_largest_total_is_409_and_keeps_the_holds(app, 
 def test_a_product_hidden_after_the_hold_is_not_sold_and_no_unit_is_lost(app, client):
     product_id = make_product(app, stock=5)
     other = make_product(app, stock=5)
-    user, headers = shopper(app)
+    user, headers = signed_in(app, profile=True)
     line = add(client, headers, product_id, quantity=2)
     add(client, headers, other, quantity=1)
-    staff = admin(app)
+    staff = signed_in(app, role="ADMIN").headers
     hide = client.patch(f"/api/v1/products/{product_id}", json={"status": "HIDDEN"}, headers=staff)
     assert hide.status_code == 200
 

@@ -5,7 +5,8 @@ product never waives it. The cart summary and the order agree."""
 from __future__ import annotations
 
 from tests.orders.helpers import CART, ORDERS, add, buy, placed
-from tests.support.commerce import make_product, make_stream, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import live_stream, make_product
 
 
 def _cart(client, headers) -> dict:
@@ -15,10 +16,10 @@ def _cart(client, headers) -> dict:
 
 
 def test_one_free_shipping_item_does_not_carry_a_store_product(app, client):
-    free_stream, _ = make_stream(app, mode="UNCONDITIONAL")
+    free_stream, _ = live_stream(app, mode="UNCONDITIONAL")
     sticker = make_product(app, stock=5, price="0.01", stream_id=free_stream, name="Sticker")
     sofa = make_product(app, stock=5, price="500.00", name="Sofa")
-    _, alice = shopper(app)
+    _, alice = signed_in(app, profile=True)
 
     order = placed(buy(client, alice, (sticker, 1), (sofa, 1)))
     assert (order["subtotal"], order["shippingFee"], order["total"]) == ("500.01", "10.00", "510.01")
@@ -36,11 +37,11 @@ def test_one_free_shipping_item_does_not_carry_a_store_product(app, client):
 
 
 def test_a_threshold_counts_only_its_own_streams_items(app, client):
-    free_stream, _ = make_stream(app, mode="UNCONDITIONAL")
-    threshold_stream, _ = make_stream(app, mode="THRESHOLD", threshold="100.00")
+    free_stream, _ = live_stream(app, mode="UNCONDITIONAL")
+    threshold_stream, _ = live_stream(app, mode="THRESHOLD", threshold="100.00")
     free = make_product(app, stock=20, price="300.00", stream_id=free_stream, name="Coat")
     mug = make_product(app, stock=20, price="40.00", stream_id=threshold_stream, name="Mug")
-    _, bob = shopper(app)
+    _, bob = signed_in(app, profile=True)
 
     # 340.00 in all, but the threshold stream's own items come to 40.00: the fee is due.
     below = placed(buy(client, bob, (free, 1), (mug, 1)))
@@ -58,9 +59,9 @@ def test_a_threshold_counts_only_its_own_streams_items(app, client):
 
 
 def test_a_stream_without_free_shipping_keeps_the_fee(app, client):
-    free_stream, _ = make_stream(app, mode="UNCONDITIONAL")
-    plain_stream, _ = make_stream(app, mode="DISABLED")
+    free_stream, _ = live_stream(app, mode="UNCONDITIONAL")
+    plain_stream, _ = live_stream(app, mode="DISABLED")
     free = make_product(app, stock=5, price="10.00", stream_id=free_stream)
     plain = make_product(app, stock=5, price="10.00", stream_id=plain_stream)
-    _, carol = shopper(app)
+    _, carol = signed_in(app, profile=True)
     assert placed(buy(client, carol, (free, 1), (plain, 1)))["shippingFee"] == "10.00"

@@ -10,9 +10,10 @@ import time
 from dorami_api.extensions import db
 from dorami_api.presence.service import viewer_count
 from dorami_api.streaming.models import LiveStream
+from tests.support.auth import signed_in
+from tests.support.commerce import live_stream
 from tests.support.sockets import (
     broadcast_from_another_process,
-    create_stream,
     serving_pid,
     viewers_on_distinct_workers,
 )
@@ -39,11 +40,11 @@ def peak(app, stream_key):
         return db.session.scalar(db.select(LiveStream.peak_viewers).where(LiveStream.stream_key == stream_key))
 
 
-def test_a_user_with_tabs_on_two_workers_counts_once(app, live_server, connect, token_for):
+def test_a_user_with_tabs_on_two_workers_counts_once(app, live_server, connect):
     server = live_server(workers=2)
-    stream_key = create_stream(app)
-    _, alice_token = token_for()
-    _, bob_token = token_for()
+    stream_key = live_stream(app).key
+    alice_token = signed_in(app).token
+    bob_token = signed_in(app).token
     tab_one, tab_two = viewers_on_distinct_workers(server, alice_token, namespaces=[STREAMING])
     bob = connect(server.url, token=bob_token, namespaces=[STREAMING])
     try:
@@ -67,13 +68,13 @@ def test_a_user_with_tabs_on_two_workers_counts_once(app, live_server, connect, 
         tab_two.close()
 
 
-def test_viewer_updates_are_coalesced_to_one_per_second(app, live_server, connect, token_for):
+def test_viewer_updates_are_coalesced_to_one_per_second(app, live_server, connect):
     server = live_server(workers=1)
-    stream_key = create_stream(app)
-    _, observer_token = token_for()
+    stream_key = live_stream(app).key
+    observer_token = signed_in(app).token
     observer = connect(server.url, token=observer_token, namespaces=[STREAMING])
     watch(observer, stream_key)
-    crowd = [connect(server.url, token=token_for()[1], namespaces=[STREAMING]) for _ in range(8)]
+    crowd = [connect(server.url, token=signed_in(app).token, namespaces=[STREAMING]) for _ in range(8)]
     nine = updates(observer, 9)
     started = time.monotonic()
     for viewer in crowd:
@@ -87,11 +88,11 @@ def test_viewer_updates_are_coalesced_to_one_per_second(app, live_server, connec
     assert peak(app, stream_key) == 9
 
 
-def test_viewers_of_a_killed_worker_drop_out_of_the_count(app, live_server, connect, token_for):
+def test_viewers_of_a_killed_worker_drop_out_of_the_count(app, live_server, connect):
     server = live_server(workers=2, SOCKET_PRESENCE_TTL="3")
-    stream_key = create_stream(app)
-    doomed, survivor = viewers_on_distinct_workers(server, token_for()[1], namespaces=[STREAMING])
-    observer_token = token_for()[1]
+    stream_key = live_stream(app).key
+    doomed, survivor = viewers_on_distinct_workers(server, signed_in(app).token, namespaces=[STREAMING])
+    observer_token = signed_in(app).token
     observer = None
     for _ in range(10):  # an observer on the surviving worker
         candidate = connect(server.url, token=observer_token, namespaces=[STREAMING])
@@ -117,7 +118,7 @@ def test_viewers_of_a_killed_worker_drop_out_of_the_count(app, live_server, conn
 
 def test_stream_end_reaches_every_room_and_guests_watch_read_only(app, app_env, live_server, connect):
     server = live_server(SOCKET_ALLOW_GUESTS="true")
-    stream_key = create_stream(app)
+    stream_key = live_stream(app).key
     guest = connect(server.url, namespaces=["/", STREAMING])
     assert watch(guest, stream_key)["data"]["viewerCount"] == 1
     assert guest.call("join:stream", {"streamId": stream_key}, "/")["success"] is True
@@ -129,7 +130,7 @@ def test_stream_end_reaches_every_room_and_guests_watch_read_only(app, app_env, 
 
 def test_join_and_leave_events_are_rate_limited_per_socket_for_guests(app, live_server, connect):
     server = live_server(SOCKET_ALLOW_GUESTS="true")
-    stream_key = create_stream(app)
+    stream_key = live_stream(app).key
     guest = connect(server.url, namespaces=["/"])
     other_guest = connect(server.url, namespaces=["/"])
     answers = [guest.call("join:stream", {"streamId": stream_key}, "/") for _ in range(11)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dorami_api.realtime import broadcast
-from tests.support.auth import bearer
+from tests.support.auth import signed_in
 
 API = "/api/v1"
 
@@ -15,8 +15,8 @@ class Actors:
     def __init__(self, app):
         self.app = app
         self.client = app.test_client()
-        self.admin_user, self.admin = bearer(app, role="ADMIN", name="Host")
-        self.user_user, self.user = bearer(app, role="USER")
+        self.admin_user, self.admin = signed_in(app, role="ADMIN", name="Host")
+        self.user_user, self.user = signed_in(app, role="USER")
 
     def create_stream(self, **fields) -> dict:
         body = {"title": "Live show", **fields}

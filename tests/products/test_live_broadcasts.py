@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.auth import bearer, create_user, login
+from tests.support.auth import signed_in
 from tests.support.sockets import Viewer
 
 pytestmark = pytest.mark.slow
@@ -63,9 +63,9 @@ def _data(viewer: Viewer, event: str, count: int = 1) -> dict:
 
 def test_rest_changes_reach_the_stream_room_and_nowhere_else(app, live_server, viewers):
     server = live_server(workers=2)
-    _, admin_headers = bearer(app, role="ADMIN")
+    _, admin_headers = signed_in(app, role="ADMIN")
     rest = Rest(server.url, admin_headers)
-    token = login(app, create_user(app))["access"]
+    token = signed_in(app).token
 
     show = rest.call("POST", "/streaming/streams", {"title": "Show"}, expect=201)
     other = rest.call("POST", "/streaming/streams", {"title": "Other show"}, expect=201)
@@ -138,10 +138,10 @@ def test_a_burst_of_stock_changes_ends_on_the_latest_state_for_viewers(app, live
     """Updates are coalesced per product (a trailing broadcast sent by the gevent worker's timer):
     the viewer ends up with the state GET returns, and versions only ever grow."""
     server = live_server(workers=1)
-    _, admin_headers = bearer(app, role="ADMIN")
+    _, admin_headers = signed_in(app, role="ADMIN")
     rest = Rest(server.url, admin_headers)
     show = rest.call("POST", "/streaming/streams", {"title": "Show"}, expect=201)
-    watcher = viewers(server.url, login(app, create_user(app))["access"], show["streamKey"])
+    watcher = viewers(server.url, signed_in(app).token, show["streamKey"])
     product = rest.call("POST", "/products", {"streamId": show["id"], "name": "Bag", "price": "10", "stock": 30}, 201)
 
     for _ in range(8):

@@ -6,7 +6,8 @@ variant, so variants cannot be added while claims name none nor removed while cl
 from __future__ import annotations
 
 from tests.orders.helpers import ADMIN_ORDERS, CART, ORDERS, add, buy, placed
-from tests.support.commerce import admin, make_product, shopper
+from tests.support.auth import signed_in
+from tests.support.commerce import make_product
 
 PRODUCTS = "/api/v1/products"
 WAITLIST = "/api/v1/waitlist"
@@ -35,10 +36,10 @@ def _assert_sum(product: dict) -> None:
 
 
 def test_adding_the_first_variant_under_a_live_hold_is_refused(app, client):
-    boss = admin(app)
+    boss = signed_in(app, role="ADMIN").headers
     product_id = make_product(app, stock=2)
-    _, alice = shopper(app)
-    _, bob = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, bob = signed_in(app, profile=True)
     line = add(client, alice, product_id, 2)
 
     _conflict(_patch(client, boss, product_id, variants=[{"size": "S", "price": "29.50", "stock": 2}]), "holds")
@@ -69,9 +70,9 @@ def test_adding_the_first_variant_under_a_live_hold_is_refused(app, client):
 
 
 def test_adding_the_first_variant_while_someone_waits_without_one_is_refused(app, client):
-    boss = admin(app)
+    boss = signed_in(app, role="ADMIN").headers
     product_id = make_product(app, stock=0)
-    _, carol = shopper(app)
+    _, carol = signed_in(app, profile=True)
     joined = client.post(WAITLIST, json={"productId": str(product_id), "quantity": 1}, headers=carol)
     assert joined.status_code == 201, joined.get_json()
 
@@ -85,9 +86,9 @@ def test_adding_the_first_variant_while_someone_waits_without_one_is_refused(app
 
 
 def test_adding_the_first_variant_while_an_open_order_names_none_is_refused(app, client):
-    boss = admin(app)
+    boss = signed_in(app, role="ADMIN").headers
     product_id = make_product(app, stock=3)
-    _, dan = shopper(app)
+    _, dan = signed_in(app, profile=True)
     order = placed(buy(client, dan, (product_id, 1)))
 
     _conflict(_patch(client, boss, product_id, variants=[{"size": "L", "price": "9.00", "stock": 4}]), "orders")
@@ -101,13 +102,13 @@ def test_adding_the_first_variant_while_an_open_order_names_none_is_refused(app,
 
 
 def test_a_variant_still_claimed_cannot_be_removed(app, client):
-    boss = admin(app)
+    boss = signed_in(app, role="ADMIN").headers
     sizes = [{"size": "S", "stock": 2}, {"size": "M", "stock": 1}]
     product_id = make_product(app, stock=3, variants=sizes)
     small, medium = (v["id"] for v in _product(client, boss, product_id)["variants"])
     keep_small = [{"id": small, "size": "S", "price": "29.50", "stock": 2}]
-    _, erin = shopper(app)
-    _, finn = shopper(app)
+    _, erin = signed_in(app, profile=True)
+    _, finn = signed_in(app, profile=True)
 
     # A live hold of M.
     line = add(client, erin, product_id, 1, variantId=medium)
@@ -146,10 +147,10 @@ def test_a_variant_still_claimed_cannot_be_removed(app, client):
 
 
 def test_a_cancelled_variant_line_returns_to_its_variant(app, client):
-    boss = admin(app)
+    boss = signed_in(app, role="ADMIN").headers
     product_id = make_product(app, stock=4, variants=[{"size": "S", "stock": 2}, {"size": "M", "stock": 2}])
     small, medium = (v["id"] for v in _product(client, boss, product_id)["variants"])
-    _, gus = shopper(app)
+    _, gus = signed_in(app, profile=True)
     order = placed(buy(client, gus, (product_id, 2, small), (product_id, 1, medium)))
     assert client.post(f"{ORDERS}/{order['id']}/cancel", headers=gus).status_code == 200
     product = _product(client, boss, product_id)

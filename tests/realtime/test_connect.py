@@ -11,7 +11,7 @@ from flask_jwt_extended import create_access_token
 from dorami_api.auth.sessions import revoke_sessions
 from dorami_api.extensions import db
 from dorami_api.users.models import User
-from tests.support.auth import create_user, login
+from tests.support.auth import create_user, signed_in
 from tests.support.sockets import NAMESPACES, SocketRefused, Viewer
 
 
@@ -34,7 +34,7 @@ def test_a_socket_without_a_token_is_refused_with_unauthorized_on_every_namespac
 @pytest.mark.parametrize("how", ["auth", "header", "cookie"])
 def test_the_token_is_read_from_auth_then_header_then_cookie(app, server, how):
     user = create_user(app)
-    token = login(app, user)["access"]
+    token = signed_in(app, user=user).token
     kwargs = {
         "auth": {"auth": {"token": token}},
         "header": {"headers": {"Authorization": f"Bearer {token}"}},
@@ -50,11 +50,11 @@ def test_the_token_is_read_from_auth_then_header_then_cookie(app, server, how):
 
 def test_expired_revoked_and_suspended_tokens_get_their_own_codes(app, server):
     user = create_user(app)
-    tokens = login(app, user)
+    tokens = signed_in(app, user=user)
     with app.app_context():
         expired = create_access_token(
             identity=str(user.id),
-            additional_claims={"type": "access", "sid": tokens["session_id"], "role": "USER"},
+            additional_claims={"type": "access", "sid": tokens.session_id, "role": "USER"},
             expires_delta=timedelta(seconds=-5),
         )
     assert set(refusal(server.url, token=expired, namespaces=["/chat"]).values()) == {"TOKEN_EXPIRED"}
@@ -62,10 +62,10 @@ def test_expired_revoked_and_suspended_tokens_get_their_own_codes(app, server):
 
     with app.app_context():
         revoke_sessions(user.id, None, "logout")
-    assert refusal(server.url, token=tokens["access"], namespaces=["/chat"]) == {"/chat": "TOKEN_REVOKED"}
+    assert refusal(server.url, token=tokens.token, namespaces=["/chat"]) == {"/chat": "TOKEN_REVOKED"}
 
     other = create_user(app)
-    other_token = login(app, other)["access"]
+    other_token = signed_in(app, user=other).token
     with app.app_context():
         db.session.get(User, other.id).status = "SUSPENDED"
         db.session.commit()
@@ -86,13 +86,13 @@ def test_guests_are_refused_unless_allowed_and_never_reach_chat(live_server):
 
 def test_revoking_one_session_cuts_only_its_sockets(app, server):
     user = create_user(app)
-    first, second = login(app, user), login(app, user)
-    revoked = Viewer(server.url, token=first["access"])
-    kept = Viewer(server.url, token=second["access"])
+    first, second = signed_in(app, user=user), signed_in(app, user=user)
+    revoked = Viewer(server.url, token=first.token)
+    kept = Viewer(server.url, token=second.token)
     try:
         kept.wait_for("connection:success", "/chat")
         with app.app_context():
-            revoke_sessions(user.id, [uuid.UUID(first["session_id"])], "session-deleted")
+            revoke_sessions(user.id, [uuid.UUID(first.session_id)], "session-deleted")
         for namespace in NAMESPACES:
             assert revoked.wait_for("session:revoked", namespace)["data"] == {"reason": "session-deleted"}
         revoked.wait_disconnected()
@@ -104,19 +104,19 @@ def test_revoking_one_session_cuts_only_its_sockets(app, server):
 
 def test_a_revoked_session_cannot_connect_again_even_just_after_connecting(app, server):
     user = create_user(app)
-    tokens = login(app, user)
+    tokens = signed_in(app, user=user)
     # Connect twice (each namespace of each connection checks the session), so the worker has
     # just seen the session live when it is revoked without its token being blocklisted.
     for _ in range(2):
-        viewer = Viewer(server.url, token=tokens["access"])
+        viewer = Viewer(server.url, token=tokens.token)
         viewer.wait_for("connection:success", "/chat")
         viewer.close()
-    watcher = Viewer(server.url, token=tokens["access"], namespaces=["/chat"])
+    watcher = Viewer(server.url, token=tokens.token, namespaces=["/chat"])
     try:
         with app.app_context():
-            revoke_sessions(user.id, [uuid.UUID(tokens["session_id"])], "session-deleted")
+            revoke_sessions(user.id, [uuid.UUID(tokens.session_id)], "session-deleted")
         watcher.wait_for("session:revoked", "/chat")
-        assert refusal(server.url, token=tokens["access"]) == dict.fromkeys(NAMESPACES, "TOKEN_REVOKED")
+        assert refusal(server.url, token=tokens.token) == dict.fromkeys(NAMESPACES, "TOKEN_REVOKED")
     finally:
         watcher.close()
 
@@ -124,7 +124,7 @@ def test_a_revoked_session_cannot_connect_again_even_just_after_connecting(app, 
 def test_the_embedded_mode_without_redis_serves_sockets_in_one_process(app, live_server):
     server = live_server(REDIS_URL="")
     user = create_user(app)
-    viewer = Viewer(server.url, token=login(app, user)["access"], namespaces=["/chat"])
+    viewer = Viewer(server.url, token=signed_in(app, user=user).token, namespaces=["/chat"])
     try:
         # No stream table check can pass for a made-up key, but the round trip proves the
         # in-process rate limiter (Lua on the embedded Redis) and the reply path work.

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sockets import broadcast_from_another_process, create_stream
+from tests.support.auth import signed_in
+from tests.support.commerce import live_stream
+from tests.support.sockets import broadcast_from_another_process
 
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
 
@@ -27,12 +29,10 @@ def node_client():
     return node
 
 
-def test_the_javascript_client_connects_chats_and_receives_broadcasts(
-    app, app_env, live_server, node_client, token_for
-):
+def test_the_javascript_client_connects_chats_and_receives_broadcasts(app, app_env, live_server, node_client):
     server = live_server(workers=2)
-    stream_key = create_stream(app)
-    _, token = token_for(name="Node")
+    stream_key = live_stream(app).key
+    token = signed_in(app, name="Node").token
     process = subprocess.Popen(
         [node_client, str(JS_DIR / "smoke.mjs"), server.url, token, stream_key],
         stdout=subprocess.PIPE,

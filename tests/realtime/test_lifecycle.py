@@ -9,7 +9,8 @@ import time
 
 import requests
 
-from tests.support.sockets import create_stream
+from tests.support.auth import signed_in
+from tests.support.commerce import live_stream
 
 
 def metric(text: str, name: str, **labels) -> float:
@@ -22,10 +23,10 @@ def scrape(server) -> str:
     return requests.get(f"{server.url}/metrics", headers={"Connection": "close"}, timeout=5).text
 
 
-def test_connected_sockets_and_events_are_counted(app, live_server, connect, token_for):
+def test_connected_sockets_and_events_are_counted(app, live_server, connect):
     server = live_server(workers=2)
-    stream_key = create_stream(app)
-    viewer = connect(server.url, token=token_for()[1], namespaces=["/chat", "/streaming"])
+    stream_key = live_stream(app).key
+    viewer = connect(server.url, token=signed_in(app).token, namespaces=["/chat", "/streaming"])
     viewer.call("chat:join-room", {"liveId": stream_key}, "/chat")
     viewer.call("chat:join-room", {"liveId": stream_key}, "/chat")
     text = scrape(server)
@@ -41,9 +42,9 @@ def test_connected_sockets_and_events_are_counted(app, live_server, connect, tok
     assert metric(scrape(server), "dorami_socketio_connected_sockets", namespace="/chat") == 0
 
 
-def test_a_graceful_shutdown_tells_sockets_before_closing_them(live_server, connect, token_for):
+def test_a_graceful_shutdown_tells_sockets_before_closing_them(live_server, connect, app):
     server = live_server()
-    viewer = connect(server.url, token=token_for()[1])
+    viewer = connect(server.url, token=signed_in(app).token)
     viewer.wait_for("connection:success", "/chat")
     server.signal(signal.SIGTERM)
     for namespace in ("/", "/streaming", "/chat"):

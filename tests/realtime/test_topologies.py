@@ -13,11 +13,11 @@ import requests
 from dorami_api.auth.sessions import revoke_sessions
 from dorami_api.extensions import db
 from dorami_api.streaming.models import LiveStream
-from tests.support.auth import bearer, create_user, login
+from tests.support.auth import create_user, signed_in
+from tests.support.commerce import live_stream
 from tests.support.nginx import start_nginx
 from tests.support.sockets import (
     broadcast_from_another_process,
-    create_stream,
     viewers_on_distinct_workers,
 )
 
@@ -38,7 +38,7 @@ def _assert_fan_out(app, app_env, base_url, sender, receivers, stream_key):
         assert got["data"]["message"] == "across processes"
 
     # A REST change, committed by whichever process took the request.
-    _, admin_headers = bearer(app, role="ADMIN")
+    _, admin_headers = signed_in(app, role="ADMIN")
     with app.app_context():
         stream_id = db.session.scalar(db.select(LiveStream.id).where(LiveStream.stream_key == stream_key))
     created = requests.post(
@@ -60,10 +60,10 @@ def _assert_fan_out(app, app_env, base_url, sender, receivers, stream_key):
 
 def test_several_gevent_workers_share_rooms_through_redis(app, app_env, live_server):
     server = live_server(workers=2)
-    stream_key = create_stream(app)
+    stream_key = live_stream(app).key
     user = create_user(app, name="Viewer")
-    tokens = login(app, user)
-    first, second = viewers_on_distinct_workers(server, tokens["access"])
+    tokens = signed_in(app, user=user)
+    first, second = viewers_on_distinct_workers(server, tokens.token)
     for viewer in (first, second):
         _join_everything(viewer, stream_key)
     try:
@@ -90,9 +90,9 @@ def behind_nginx(live_server, tmp_path):
 
 def test_two_instances_behind_nginx_with_sticky_sessions_serve_polling_clients(app, app_env, behind_nginx, connect):
     nginx, (one, two) = behind_nginx
-    stream_key = create_stream(app)
-    _, token_one = _user_token(app, "One")
-    _, token_two = _user_token(app, "Two")
+    stream_key = live_stream(app).key
+    token_one = signed_in(app, name="One").token
+    token_two = signed_in(app, name="Two").token
     polling = ("polling",)
     on_one = connect(
         nginx.url, token=token_one, transports=polling, headers={"Cookie": f"dorami_route={nginx.route_to(one.port)}"}
@@ -101,7 +101,7 @@ def test_two_instances_behind_nginx_with_sticky_sessions_serve_polling_clients(a
         nginx.url, token=token_two, transports=polling, headers={"Cookie": f"dorami_route={nginx.route_to(two.port)}"}
     )
     # A WebSocket client crosses nginx too (the Upgrade headers are passed through).
-    _, token_ws = _user_token(app, "Socket")
+    token_ws = signed_in(app, name="Socket").token
     websocket = connect(nginx.url, token=token_ws, transports=("websocket",))
     for viewer in (on_one, on_two, websocket):
         _join_everything(viewer, stream_key)
@@ -110,8 +110,8 @@ def test_two_instances_behind_nginx_with_sticky_sessions_serve_polling_clients(a
 
 def test_a_polling_client_without_a_route_is_pinned_by_the_cookie_nginx_gives_it(app, behind_nginx, connect):
     nginx, _instances = behind_nginx
-    stream_key = create_stream(app)
-    _, token = _user_token(app, "Newcomer")
+    stream_key = live_stream(app).key
+    token = signed_in(app, name="Newcomer").token
     first_response = requests.get(f"{nginx.url}/api/v1/health/live", headers={"Connection": "close"}, timeout=5)
     assert "dorami_route=" in first_response.headers["Set-Cookie"]
     # Several polling sessions, each pinned only by the cookie nginx set on its handshake.
@@ -123,23 +123,18 @@ def test_a_polling_client_without_a_route_is_pinned_by_the_cookie_nginx_gives_it
         viewer.close()
 
 
-def _user_token(app, name):
-    user = create_user(app, name=name)
-    return user, login(app, user)["access"]
-
-
 def test_rest_suspension_and_logout_cut_sockets_on_every_worker(app, live_server, connect):
     server = live_server(workers=2)
-    _, admin_headers = bearer(app, role="ADMIN")
+    _, admin_headers = signed_in(app, role="ADMIN")
     user = create_user(app, name="Soon suspended")
-    kept_session, cut_session = login(app, user), login(app, user)
+    kept_session, cut_session = signed_in(app, user=user), signed_in(app, user=user)
 
     # POST /auth/logout from one worker cuts that session's sockets on both workers, and only those.
-    cut = viewers_on_distinct_workers(server, cut_session["access"], namespaces=[CHAT])
-    kept = connect(server.url, token=kept_session["access"], namespaces=[CHAT])
+    cut = viewers_on_distinct_workers(server, cut_session.token, namespaces=[CHAT])
+    kept = connect(server.url, token=kept_session.token, namespaces=[CHAT])
     try:
         response = requests.post(
-            f"{server.url}/api/v1/auth/logout", headers={**cut_session["headers"], "Connection": "close"}, timeout=10
+            f"{server.url}/api/v1/auth/logout", headers={**cut_session.headers, "Connection": "close"}, timeout=10
         )
         assert response.status_code in (200, 204), response.text
         for viewer in cut:

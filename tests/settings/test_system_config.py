@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dorami_api.realtime import broadcast
-from tests.support.commerce import admin, shopper
+from tests.support.auth import signed_in
 
 
 def test_public_config_has_defaults(client):
@@ -16,8 +16,8 @@ def test_public_config_has_defaults(client):
 def test_admin_updates_config_and_a_changed_notice_is_broadcast(app, client, monkeypatch):
     sent = []
     monkeypatch.setattr(broadcast, "notice_updated", sent.append)
-    boss = admin(app)
-    _, user = shopper(app)
+    boss = signed_in(app, role="ADMIN").headers
+    _, user = signed_in(app, profile=True)
     change = {"noticeText": "Live at 8pm!", "noticeFontSize": 18, "defaultShippingFee": "4.50"}
 
     assert client.put("/api/v1/admin/config", json=change, headers=user).status_code == 403

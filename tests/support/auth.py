@@ -4,11 +4,13 @@ and token code (the same code every login route uses)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from dorami_api.auth.csrf import CSRF_COOKIE
 from dorami_api.auth.passwords import hash_password
 from dorami_api.auth.sessions import start_session
 from dorami_api.extensions import db
+from dorami_api.users.crypto import encrypt_address
 from dorami_api.users.models import User
 
 PASSWORD = "correct horse battery"
@@ -29,23 +31,49 @@ def create_user(
         return user
 
 
-def login(app, user: User) -> dict:
-    """Start a real auth session; returns {access, refresh, session_id, headers}."""
+# A complete shipping profile: what a buyer needs before an order can be placed.
+ADDRESS = {
+    "fullName": "Dora Kim",
+    "address1": "1 Market St",
+    "address2": "Apt 2",
+    "city": "San Francisco",
+    "state": "CA",
+    "zip": "94105",
+}
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A user with a live session. Unpacks as (user, headers): `user, headers = signed_in(app)`."""
+
+    user: User
+    token: str  # the access token
+    refresh: str
+    session_id: str
+
+    @property
+    def headers(self) -> dict:
+        return auth_header(self.token)
+
+    def __iter__(self):
+        return iter((self.user, self.headers))
+
+
+def signed_in(app, role: str = "USER", *, user: User | None = None, profile: bool = False, **fields) -> SignedIn:
+    """The one way tests sign a user in: a new user of `role` (with `fields`), or a new session of
+    an existing `user`, started through the real session and token code every login route uses.
+    profile=True: the name, depositor name and shipping address an order needs are set."""
+    if user is None:
+        user_id = uuid.uuid4()
+        if profile:
+            with app.app_context():
+                fields.setdefault("depositor_name", "DORA KIM")
+                fields.setdefault("shipping_address_enc", encrypt_address(ADDRESS, str(user_id)))
+        user = create_user(app, id=user_id, role=role, **fields)
     with app.app_context():
         # Load the row afresh: merging the detached object would write its stale fields back.
         session, pair = start_session(db.session.get(User, user.id))
-        return {
-            "access": pair.access_token,
-            "refresh": pair.refresh_token,
-            "session_id": str(session.id),
-            "headers": {"Authorization": f"Bearer {pair.access_token}"},
-        }
-
-
-def bearer(app, role: str = "USER", **fields) -> tuple[User, dict]:
-    """A new user (or admin) and the Authorization headers of a fresh login."""
-    user = create_user(app, role=role, **fields)
-    return user, login(app, user)["headers"]
+        return SignedIn(user, pair.access_token, pair.refresh_token, str(session.id))
 
 
 def csrf_headers(client) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,48 +18,47 @@ from dorami_api.products.models import Product, ProductVariant
 from dorami_api.streaming.models import LiveStream
 from dorami_api.users.crypto import encrypt_address
 from dorami_api.users.models import User
-from tests.support.auth import bearer, create_user, login
-
-ADDRESS = {
-    "fullName": "Dora Kim",
-    "address1": "1 Market St",
-    "address2": "Apt 2",
-    "city": "San Francisco",
-    "state": "CA",
-    "zip": "94105",
-}
+from tests.support.auth import ADDRESS, create_user  # noqa: F401 - ADDRESS: the tests compare with it
 
 
-def shopper(app, complete: bool = True, **fields) -> tuple[User, dict]:
-    """A user and their bearer headers; complete: name, depositor name and address set."""
-    user_id = uuid.uuid4()
-    if complete:
-        with app.app_context():
-            fields.setdefault("depositor_name", "DORA KIM")
-            fields.setdefault("shipping_address_enc", encrypt_address(ADDRESS, str(user_id)))
-    user = create_user(app, id=user_id, **fields)
-    return user, login(app, user)["headers"]
+@dataclass(frozen=True)
+class Stream:
+    """A stream row and the products made in it. Unpacks as (id, key): `stream_id, key = live_stream(app)`."""
+
+    id: uuid.UUID
+    key: str
+    product_ids: tuple[uuid.UUID, ...] = ()
+
+    def __iter__(self):
+        return iter((self.id, self.key))
 
 
-def admin(app) -> dict:
-    return bearer(app, role="ADMIN")[1]
-
-
-def make_stream(app, mode: str = "DISABLED", threshold: str | None = None) -> tuple[uuid.UUID, str]:
+def live_stream(
+    app,
+    *products: dict,
+    status: str = "LIVE",
+    key: str | None = None,
+    mode: str = "DISABLED",
+    threshold: str | None = None,
+) -> Stream:
+    """The one way tests make a stream: the row and its host (an admin), then `products` in it,
+    each given by make_product's fields (`live_stream(app, {"stock": 5}, {"price": "9.00"})`)."""
     host = create_user(app, role="ADMIN")
     with app.app_context():
         stream = LiveStream(
-            stream_key=f"live-{secrets.token_hex(4)}",
+            stream_key=key or f"live-{secrets.token_hex(6)}",
             publish_key=secrets.token_hex(16),
             host_id=host.id,
             title="Flash sale",
-            status="LIVE",
+            status=status,
             free_shipping_mode=mode,
             free_shipping_threshold=Decimal(threshold) if threshold else None,
         )
         db.session.add(stream)
         db.session.commit()
-        return stream.id, stream.stream_key
+        stream_id, stream_key = stream.id, stream.stream_key
+    product_ids = tuple(make_product(app, stream_id=stream_id, **fields) for fields in products)
+    return Stream(stream_id, stream_key, product_ids)
 
 
 def make_product(
@@ -151,14 +151,3 @@ def complete_users(count: int) -> list[User]:
     db.session.add_all(users)
     db.session.commit()
     return users
-
-
-def shoppers(app, count: int) -> list[dict]:
-    """`count` users with complete profiles, each logged in; returns their bearer headers."""
-    from dorami_api.auth.sessions import start_session
-
-    with app.app_context():
-        users = complete_users(count)
-        headers = [{"Authorization": f"Bearer {start_session(user)[1].access_token}"} for user in users]
-        db.session.remove()
-        return headers

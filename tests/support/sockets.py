@@ -6,21 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import requests
 import socketio
-
-from dorami_api.extensions import db
-from dorami_api.streaming.models import LiveStream
-from tests.support.auth import create_user
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMESPACES = ("/", "/streaming", "/chat")
@@ -144,18 +138,6 @@ class Viewer:
             self.client.disconnect()
         with contextlib.suppress(Exception):
             self.client.shutdown()
-
-
-def create_stream(app, status: str = "LIVE", stream_key: str | None = None) -> str:
-    """A stream row (and its host); returns its public stream key."""
-    host = create_user(app, role="ADMIN", name="Host")
-    key = stream_key or f"live-{uuid.uuid4().hex[:12]}"
-    with app.app_context():
-        db.session.add(
-            LiveStream(stream_key=key, publish_key=secrets.token_hex(16), host_id=host.id, title="Show", status=status)
-        )
-        db.session.commit()
-    return key
 
 
 def broadcast_from_another_process(env: dict, call: str, timeout: float = 30) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from tests.support.auth import bearer, create_user
+from tests.support.auth import create_user, signed_in
 
 ADDRESS = {"fullName": "Dora Kim", "address1": "1 Main St", "city": "Austin", "state": "TX", "zip": "73301"}
 
 
 def test_list_search_filter_and_paginate(app):
     client = app.test_client(use_cookies=False)
-    _, admin = bearer(app, role="ADMIN", name="Admin")
+    _, admin = signed_in(app, role="ADMIN", name="Admin")
     for n in range(5):
         create_user(app, email=f"buyer{n}@dorami.test", name=f"Buyer {n}")
     create_user(app, email="banned@dorami.test", name="Banned", status="SUSPENDED", instagram_id="@banned_one")
@@ -30,8 +30,8 @@ def test_list_search_filter_and_paginate(app):
 
 def test_detail_shows_the_decrypted_address_to_admins(app):
     client = app.test_client(use_cookies=False)
-    _, admin = bearer(app, role="ADMIN")
-    user, headers = bearer(app)
+    _, admin = signed_in(app, role="ADMIN")
+    user, headers = signed_in(app)
     client.put("/api/v1/users/me/shipping-address", json=ADDRESS, headers=headers)
     detail = client.get(f"/api/v1/admin/users/{user.id}", headers=admin)
     assert detail.status_code == 200
@@ -42,8 +42,8 @@ def test_detail_shows_the_decrypted_address_to_admins(app):
 
 def test_status_changes(app):
     client = app.test_client(use_cookies=False)
-    admin_user, admin = bearer(app, role="ADMIN")
-    user, headers = bearer(app)
+    admin_user, admin = signed_in(app, role="ADMIN")
+    user, headers = signed_in(app)
     suspended = client.patch(
         f"/api/v1/admin/users/{user.id}/status", json={"status": "SUSPENDED", "reason": "chargebacks"}, headers=admin
     ).get_json()["data"]
@@ -60,6 +60,6 @@ def test_status_changes(app):
     assert (self_ban.status_code, self_ban.get_json()["errorCode"]) == (409, "CANNOT_SUSPEND_SELF")
     bad = client.patch(f"/api/v1/admin/users/{user.id}/status", json={"status": "DELETED"}, headers=admin)
     assert bad.status_code == 400
-    _, other = bearer(app)
+    _, other = signed_in(app)
     not_admin = client.patch(f"/api/v1/admin/users/{user.id}/status", json={"status": "SUSPENDED"}, headers=other)
     assert not_admin.status_code == 403

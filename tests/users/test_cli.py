@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from dorami_api.extensions import db
 from dorami_api.users.models import User
-from tests.support.auth import PASSWORD, auth_header, create_user, login, register
+from tests.support.auth import PASSWORD, auth_header, create_user, register, signed_in
 from tests.support.server import ROOT, VENV_BIN, free_port
 from tests.support.sockets import NAMESPACES, Viewer
 
@@ -85,14 +85,14 @@ def test_create_admin_promotes_an_existing_account_and_ends_its_sessions(app):
 
 def test_set_role_demotes_and_promotes_at_once(app):
     admin = create_user(app, email="boss@dorami.test", role="ADMIN", password=PASSWORD)
-    tokens = login(app, admin)
+    tokens = signed_in(app, user=admin)
     client = app.test_client(use_cookies=False)
-    assert _administers(client, tokens["access"])
+    assert _administers(client, tokens.token)
 
     demoted = _run(app, "set-role", "boss@dorami.test", "user")
     assert demoted.exit_code == 0 and "boss@dorami.test is now USER" in demoted.output
     assert "no ADMIN account remains" in demoted.output
-    assert client.get("/api/v1/admin/users", headers=tokens["headers"]).status_code == 401
+    assert client.get("/api/v1/admin/users", headers=tokens.headers).status_code == 401
     client, response = _sign_in(app, "boss@dorami.test")
     assert response.get_json()["data"]["user"]["role"] == "USER"
     assert not _administers(client, response.get_json()["data"]["accessToken"])
@@ -144,7 +144,7 @@ def test_no_database_is_a_clear_failure(make_app):
 def test_a_demoted_admin_loses_its_open_sockets(app, live_server):
     server = live_server()
     admin = create_user(app, email="boss@dorami.test", role="ADMIN")
-    viewer = Viewer(server.url, token=login(app, admin)["access"])
+    viewer = Viewer(server.url, token=signed_in(app, user=admin).token)
     try:
         viewer.wait_for("connection:success", "/chat")
         assert _run(app, "set-role", "boss@dorami.test", "USER").exit_code == 0

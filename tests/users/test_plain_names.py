@@ -11,7 +11,7 @@ import pytest
 
 from dorami_api.extensions import db
 from dorami_api.users.models import User
-from tests.support.auth import bearer
+from tests.support.auth import signed_in
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>Dora\u202e\u200b <svg/onload=alert(1)"
 
@@ -56,7 +56,7 @@ def test_register_bounds_a_name_once_cleaned(app):
 
 def test_profile_names_are_plain_text(app):
     client = app.test_client(use_cookies=False)
-    user, headers = bearer(app)
+    user, headers = signed_in(app)
     changed = client.patch(
         "/api/v1/users/me", json={"name": HOSTILE_NAME, "depositorName": "KIM <i>DORA</i>\u2066"}, headers=headers
     )
@@ -73,7 +73,7 @@ def test_profile_names_are_plain_text(app):
 
 def test_shipping_address_lines_are_plain_text(app):
     client = app.test_client(use_cookies=False)
-    _, headers = bearer(app)
+    _, headers = signed_in(app)
     address = {
         "fullName": "Dora <b>Kim</b>",
         "address1": "1 Main St<img src=x onerror=alert(1)>",

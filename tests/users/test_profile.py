@@ -6,7 +6,7 @@ import uuid
 
 from dorami_api.extensions import db
 from dorami_api.users.models import User
-from tests.support.auth import bearer
+from tests.support.auth import signed_in
 
 ADDRESS = {
     "fullName": "Dora Kim",
@@ -20,7 +20,7 @@ ADDRESS = {
 
 def test_profile_read_and_update(app):
     client = app.test_client(use_cookies=False)
-    user, headers = bearer(app, name="Dora")
+    user, headers = signed_in(app, name="Dora")
     me = client.get("/api/v1/users/me", headers=headers).get_json()["data"]
     assert me["id"] == str(user.id) and me["profileComplete"] is False and "shippingAddress" not in me
     changed = client.patch(
@@ -42,7 +42,7 @@ def test_profile_read_and_update(app):
 
 def test_profile_validation(app):
     client = app.test_client(use_cookies=False)
-    _, headers = bearer(app)
+    _, headers = signed_in(app)
     for body in (
         {"instagramId": "no spaces allowed"},
         {"phone": "12"},
@@ -56,8 +56,8 @@ def test_profile_validation(app):
 
 def test_instagram_ids_are_unique_whatever_the_spelling(app):
     client = app.test_client(use_cookies=False)
-    _, first = bearer(app)
-    _, second = bearer(app)
+    _, first = signed_in(app)
+    _, second = signed_in(app)
     assert client.patch("/api/v1/users/me", json={"instagramId": "@dora"}, headers=first).status_code == 200
     taken = client.patch("/api/v1/users/me", json={"instagramId": "DORA"}, headers=second)
     assert (taken.status_code, taken.get_json()["errorCode"]) == (409, "INSTAGRAM_ID_TAKEN")
@@ -66,7 +66,7 @@ def test_instagram_ids_are_unique_whatever_the_spelling(app):
 
 def test_the_shipping_address_is_encrypted_at_rest_and_completes_the_profile(app):
     client = app.test_client(use_cookies=False)
-    user, headers = bearer(app)
+    user, headers = signed_in(app)
     assert client.get("/api/v1/users/me/shipping-address", headers=headers).get_json()["data"] is None
     saved = client.put("/api/v1/users/me/shipping-address", json=ADDRESS, headers=headers)
     assert saved.status_code == 200
@@ -84,7 +84,7 @@ def test_the_shipping_address_is_encrypted_at_rest_and_completes_the_profile(app
 
 def test_address_validation(app):
     client = app.test_client(use_cookies=False)
-    _, headers = bearer(app)
+    _, headers = signed_in(app)
     for change in ({"state": "XX"}, {"state": "Texas"}, {"zip": "7330"}, {"zip": "73301-12"}, {"fullName": ""}):
         response = client.put("/api/v1/users/me/shipping-address", json={**ADDRESS, **change}, headers=headers)
         assert response.status_code == 400, change
@@ -95,8 +95,8 @@ def test_address_validation(app):
 
 def test_another_users_data_is_never_visible(app):
     client = app.test_client(use_cookies=False)
-    _, alice = bearer(app, name="Alice")
-    bob_user, bob = bearer(app, name="Bob")
+    _, alice = signed_in(app, name="Alice")
+    bob_user, bob = signed_in(app, name="Bob")
     client.put("/api/v1/users/me/shipping-address", json=ADDRESS, headers=bob)
     assert client.get("/api/v1/users/me", headers=alice).get_json()["data"]["name"] == "Alice"
     assert client.get("/api/v1/users/me/shipping-address", headers=alice).get_json()["data"] is None

@@ -7,7 +7,7 @@ import base64
 from dorami_api.extensions import db
 from dorami_api.users.crypto import encrypt_address
 from dorami_api.users.models import User
-from tests.support.auth import create_user, login
+from tests.support.auth import create_user, signed_in
 
 LOST_KEY = base64.b64encode(b"l" * 32).decode()
 ADDRESS = {"fullName": "Dora Kim", "address1": "1 Main St", "city": "Austin", "state": "TX", "zip": "73301"}
@@ -21,7 +21,7 @@ def test_an_unreadable_address_asks_the_owner_to_enter_it_again(make_app):
         db.session.commit()
     app = make_app()  # the current key only: v0 was never listed as a legacy key
     client = app.test_client()
-    headers = login(app, user)["headers"]
+    headers = signed_in(app, user=user).headers
     response = client.get("/api/v1/users/me/shipping-address", headers=headers)
     assert response.status_code == 409, response.get_json()
     assert response.get_json()["errorCode"] == "ADDRESS_UNREADABLE"

@@ -9,14 +9,13 @@ from dorami_api.jobs import sweeps
 from dorami_api.realtime import broadcast
 from dorami_api.waitlist import service as waitlist
 from tests.orders.helpers import ADMIN_ORDERS, ORDERS, add, buy, placed
+from tests.support.auth import signed_in
 from tests.support.commerce import (
-    admin,
     expire_hold,
     hold_status,
     make_product,
     product_row,
     set_stock,
-    shopper,
 )
 
 WAITLIST = "/api/v1/waitlist"
@@ -40,9 +39,9 @@ def cart(client, headers) -> list[dict]:
 
 def test_join_only_when_sold_out_and_see_your_position(app, client):
     product_id = make_product(app, stock=1)
-    _, holder = shopper(app)
-    _, alice = shopper(app)
-    _, bob = shopper(app)
+    _, holder = signed_in(app, profile=True)
+    _, alice = signed_in(app, profile=True)
+    _, bob = signed_in(app, profile=True)
 
     early = join(client, alice, product_id)
     assert early.status_code == 409 and early.get_json()["errorCode"] == "PRODUCT_AVAILABLE"
@@ -68,9 +67,9 @@ def test_join_only_when_sold_out_and_see_your_position(app, client):
 
 def test_a_released_hold_promotes_the_first_in_line(app, client, promoted):
     product_id = make_product(app, stock=2, hold_minutes=5)
-    holder_user, holder = shopper(app)
-    alice_user, alice = shopper(app)
-    bob_user, bob = shopper(app)
+    holder_user, holder = signed_in(app, profile=True)
+    alice_user, alice = signed_in(app, profile=True)
+    bob_user, bob = signed_in(app, profile=True)
     line = add(client, holder, product_id, 2)
     alice_entry = join(client, alice, product_id, 1).get_json()["data"]
     join(client, bob, product_id, 1)
@@ -93,8 +92,8 @@ def test_a_released_hold_promotes_the_first_in_line(app, client, promoted):
 
 def test_first_in_line_gets_what_was_released(app, client, promoted):
     product_id = make_product(app, stock=1)
-    _, holder = shopper(app)
-    _, alice = shopper(app)
+    _, holder = signed_in(app, profile=True)
+    _, alice = signed_in(app, profile=True)
     line = add(client, holder, product_id, 1)
     join(client, alice, product_id, 3)
     client.delete(f"/api/v1/cart/{line['id']}", headers=holder)
@@ -103,9 +102,9 @@ def test_first_in_line_gets_what_was_released(app, client, promoted):
 
 def test_an_unused_promotion_passes_to_the_next_in_line(app, client, promoted):
     product_id = make_product(app, stock=1)
-    _, holder = shopper(app)
-    alice_user, alice = shopper(app)
-    bob_user, bob = shopper(app)
+    _, holder = signed_in(app, profile=True)
+    alice_user, alice = signed_in(app, profile=True)
+    bob_user, bob = signed_in(app, profile=True)
     line = add(client, holder, product_id)
     alice_entry = join(client, alice, product_id).get_json()["data"]
     bob_entry = join(client, bob, product_id).get_json()["data"]
@@ -125,9 +124,9 @@ def test_an_unused_promotion_passes_to_the_next_in_line(app, client, promoted):
 
 def test_leaving_after_a_promotion_passes_it_on(app, client, promoted):
     product_id = make_product(app, stock=1)
-    _, holder = shopper(app)
-    _, alice = shopper(app)
-    bob_user, bob = shopper(app)
+    _, holder = signed_in(app, profile=True)
+    _, alice = signed_in(app, profile=True)
+    bob_user, bob = signed_in(app, profile=True)
     line = add(client, holder, product_id)
     alice_entry = join(client, alice, product_id).get_json()["data"]
     join(client, bob, product_id)
@@ -141,11 +140,11 @@ def test_leaving_after_a_promotion_passes_it_on(app, client, promoted):
 
 def test_a_cancelled_order_promotes_the_waitlist(app, client, promoted):
     product_id = make_product(app, stock=2)
-    _, buyer = shopper(app)
-    alice_user, alice = shopper(app)
+    _, buyer = signed_in(app, profile=True)
+    alice_user, alice = signed_in(app, profile=True)
     order = placed(buy(client, buyer, (product_id, 2)))
     join(client, alice, product_id, 2)
-    client.post(f"{ADMIN_ORDERS}/{order['id']}/cancel", headers=admin(app))
+    client.post(f"{ADMIN_ORDERS}/{order['id']}/cancel", headers=signed_in(app, role="ADMIN").headers)
     assert promoted[0][0] == str(alice_user.id)
     assert [item["quantity"] for item in cart(client, alice)] == [2]
     assert product_row(app, product_id).status == "SOLD_OUT"
@@ -153,9 +152,9 @@ def test_a_cancelled_order_promotes_the_waitlist(app, client, promoted):
 
 def test_a_hidden_product_promotes_nobody_until_it_is_shown_again(app, client, promoted):
     product_id = make_product(app, stock=1, hold_minutes=5)
-    boss = admin(app)
-    _, holder = shopper(app)
-    alice_user, alice = shopper(app)
+    boss = signed_in(app, role="ADMIN").headers
+    _, holder = signed_in(app, profile=True)
+    alice_user, alice = signed_in(app, profile=True)
     placed(buy(client, holder, (product_id, 1)))
     entry = join(client, alice, product_id).get_json()["data"]
     products = f"/api/v1/products/{product_id}"
@@ -177,7 +176,7 @@ def test_a_hidden_product_promotes_nobody_until_it_is_shown_again(app, client, p
 
 def test_a_restock_promotes_through_promote_waiting(app, client, promoted):
     product_id = make_product(app, stock=0)
-    alice_user, alice = shopper(app)
+    alice_user, alice = signed_in(app, profile=True)
     join(client, alice, product_id, 1)
     set_stock(app, product_id, 5)  # the catalogue's restock, then its call:
     with app.app_context():
@@ -189,11 +188,13 @@ def test_a_restock_promotes_through_promote_waiting(app, client, promoted):
 
 def test_a_restock_through_the_catalogue_serves_the_queue_first(app, client, promoted):
     product_id = make_product(app, stock=0)
-    alice_user, alice = shopper(app)
-    bob_user, bob = shopper(app)
+    alice_user, alice = signed_in(app, profile=True)
+    bob_user, bob = signed_in(app, profile=True)
     join(client, alice, product_id, 2)
     join(client, bob, product_id, 2)
-    response = client.post(f"/api/v1/products/{product_id}/stock", json={"delta": 3}, headers=admin(app))
+    response = client.post(
+        f"/api/v1/products/{product_id}/stock", json={"delta": 3}, headers=signed_in(app, role="ADMIN").headers
+    )
     assert response.status_code == 200, response.get_json()
     assert [user for user, _ in promoted] == [str(alice_user.id), str(bob_user.id)]
     assert [item["quantity"] for item in cart(client, alice)] == [2]
@@ -206,13 +207,15 @@ def test_a_variant_restock_serves_that_variants_queue(app, client, promoted):
 
     product_id = make_product(app, stock=3, variants=[{"size": "S", "stock": 0}, {"size": "M", "stock": 3}])
     small, _ = variant_ids(app, product_id)
-    alice_user, alice = shopper(app)
+    alice_user, alice = signed_in(app, profile=True)
     body = {"productId": str(product_id), "variantId": str(small), "quantity": 1}
     assert client.post(WAITLIST, json=body, headers=alice).status_code == 201
     assert product_row(app, product_id).status == "AVAILABLE"  # the other size is on sale
 
     restock = {"delta": 2, "variantId": str(small)}
-    response = client.post(f"/api/v1/products/{product_id}/stock", json=restock, headers=admin(app))
+    response = client.post(
+        f"/api/v1/products/{product_id}/stock", json=restock, headers=signed_in(app, role="ADMIN").headers
+    )
     assert response.status_code == 200, response.get_json()
     assert [user for user, _ in promoted] == [str(alice_user.id)]
     assert [(item["variantId"], item["quantity"]) for item in cart(client, alice)] == [(str(small), 1)]
@@ -223,9 +226,9 @@ def test_each_variant_has_its_own_line(app, client):
 
     product_id = make_product(app, stock=0, variants=[{"size": "S", "stock": 0}, {"size": "M", "stock": 0}])
     small, medium = variant_ids(app, product_id)
-    _, alice = shopper(app)
-    _, bob = shopper(app)
-    _, carol = shopper(app)
+    _, alice = signed_in(app, profile=True)
+    _, bob = signed_in(app, profile=True)
+    _, carol = signed_in(app, profile=True)
 
     def wait_for(headers, variant_id):
         body = {"productId": str(product_id), "variantId": str(variant_id), "quantity": 1}
@@ -240,11 +243,11 @@ def test_each_variant_has_its_own_line(app, client):
 
 def test_a_hidden_product_promotes_no_one_until_it_is_shown_again(app, client, promoted):
     product_id = make_product(app, stock=1, hold_minutes=5)
-    _, holder = shopper(app)
-    alice_user, alice = shopper(app)
+    _, holder = signed_in(app, profile=True)
+    alice_user, alice = signed_in(app, profile=True)
     line = add(client, holder, product_id, 1)
     entry = join(client, alice, product_id, 1).get_json()["data"]
-    staff = admin(app)
+    staff = signed_in(app, role="ADMIN").headers
     assert client.patch(f"/api/v1/products/{product_id}", json={"status": "HIDDEN"}, headers=staff).status_code == 200
 
     # The freed unit stays on the shelf of a product that is not on sale: nobody gets a hold of it.
