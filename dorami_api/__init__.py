@@ -28,7 +28,16 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api.orders import admission, notifications, numbering
     from dorami_api.presence import service as presence
     from dorami_api.products import events, flash_sale, list_cache
-    from dorami_api.realtime import commerce, connections, control, operations, revocation, server, session_cache  # noqa: F401
+    from dorami_api.realtime import (
+        commerce,  # noqa: F401 - registers the commerce socket handlers
+        connections,
+        control,
+        operations,
+        revocation,
+        server,
+        session_cache,
+        socket_limits,
+    )
     from dorami_api.server import shutdown
     from dorami_api.streaming import live_status
     from dorami_api.web import rate_limits, security
@@ -55,6 +64,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     # The socket layer: the server first, then each part of its state (realtime/server.py) and the
     # listeners told of every socket that comes and goes, in the order they run.
     server.init_app(app)
+    socket_limits.init_app(app)
     connections.init_app(app)
     session_cache.init_app(app)
     control.init_app(app)

@@ -1,15 +1,24 @@
 """Per-user socket event limits shared by every process through Redis (per socket for guests).
 
-A fixed window counted atomically in one Lua call (INCR, EXPIRE on the first hit, TTL), so that
-two processes cannot both let the 21st message through. Over the limit, the event is dropped with
+A fixed window counted by the `limits` package (the one Flask-Limiter counts HTTP requests with)
+in the app's Redis: one atomic INCR that starts the window's expiry on its first hit, so that two
+processes cannot both let the 21st message through. Over the limit, the event is dropped with
 RATE_LIMIT_EXCEEDED and `retryAfter` seconds; the connection stays open.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
+from flask import Flask, current_app
+from limits import RateLimitItemPerSecond
+from limits.storage import RedisStorage
+from limits.strategies import FixedWindowRateLimiter
+
 from dorami_api.extensions import redis_store
+
+KEY_PREFIX = "socket-rate"
 
 
 @dataclass(frozen=True)
@@ -18,13 +27,20 @@ class Limit:
     count: int
     window_seconds: int
 
+    @property
+    def item(self) -> RateLimitItemPerSecond:
+        return RateLimitItemPerSecond(self.count, self.window_seconds)
+
 
 CHAT_MESSAGES = Limit("chat-message", 20, 10)
 JOIN_LEAVE = Limit("join-leave", 10, 10)
 OTHER = Limit("event", 100, 10)
 
-# Counts one hit on KEYS[1] with a window of ARGV[1] seconds into `hits` and `ttl`. Shared with
-# scripts that count a hit and then act in the same round trip (chat.py, a chat message).
+# Counts one hit on KEYS[1] (a key() of this module) with a window of ARGV[1] seconds into `hits`
+# and `ttl`, by the same rule as `limits` (INCR; the first hit starts the window's expiry), for a
+# script that counts a hit and then acts in the same round trip: a chat message is counted, checked
+# against bans and mutes and kept in the history in one call (chat/service.py), on the same counter
+# as the chat's other events.
 COUNT_HIT_LUA = """
 local hits = redis.call('INCR', KEYS[1])
 local ttl = redis.call('TTL', KEYS[1])
@@ -33,7 +49,6 @@ if ttl < 0 then
   ttl = tonumber(ARGV[1])
 end
 """
-_HIT = COUNT_HIT_LUA + "return {hits, ttl}\n"
 
 
 class RateLimited(Exception):
@@ -42,12 +57,25 @@ class RateLimited(Exception):
         self.retry_after = max(1, int(ttl))
 
 
+def init_app(app: Flask) -> None:
+    # On the app's own Redis connections (a sentinel master or the embedded stand-in included),
+    # so a socket event costs no connection of a pool of its own.
+    storage = RedisStorage("redis://", connection_pool=redis_store.client.connection_pool, key_prefix=KEY_PREFIX)
+    app.extensions["socket_limits"] = FixedWindowRateLimiter(storage)
+
+
+def _limiter() -> FixedWindowRateLimiter:
+    return current_app.extensions["socket_limits"]
+
+
 def key(limit: Limit, who: str) -> str:
-    return f"socket-rate:{limit.name}:{who}"
+    """The Redis key of `who`'s counter for `limit`."""
+    return _limiter().storage.prefixed_key(limit.item.key_for(limit.name, who))
 
 
 def hit(limit: Limit, who: str) -> None:
     """Count one event of `who` against `limit`; raise RateLimited when over it."""
-    hits, ttl = redis_store.run_script(_HIT, [key(limit, who)], [limit.window_seconds])
-    if int(hits) > limit.count:
-        raise RateLimited(ttl)
+    limiter = _limiter()
+    if not limiter.hit(limit.item, limit.name, who):
+        reset_at = limiter.get_window_stats(limit.item, limit.name, who).reset_time
+        raise RateLimited(round(reset_at - time.time()))
