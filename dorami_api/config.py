@@ -2,6 +2,14 @@
 
 Production refuses to start on any setting that would make it unsafe; the error names the
 problem in one line so that an operator sees it in the first line of the log.
+
+Written by hand rather than with pydantic-settings, on purpose: what is parsed here is little
+(whole numbers, booleans, durations, lists); most of this module is rules across settings (what
+production refuses, defaults that depend on APP_ENV, an empty value meaning "unset"), which a
+settings model would still leave to validators of ours; `from_env` reads an explicit mapping
+(every test passes one); and each refusal is one ConfigError line naming the variable and the
+value, where a pydantic ValidationError is several lines in pydantic's words (we would catch and
+rewrite it to keep start-up errors as clear as they are).
 """
 
 from __future__ import annotations
