@@ -116,7 +116,7 @@ class LiveShow:
         self.pids = server.wait_for_workers(2)
         stream_id, self.stream_key = live_stream(app)
         self.product_id = make_product(app, stock=stock, stream_id=stream_id)
-        self.buyer = [signed_in(app, profile=True).headers for _ in range(1)][0]
+        self.buyer = signed_in(app, profile=True, name="Buyer 0", depositor_name="BUYER 0").headers
         self.tokens = [signed_in(app, name=f"Viewer {n}").token for n in range(viewers_per_worker)]
         self.room = ChatRoom(server, self.stream_key, self.tokens)
         try:

@@ -98,7 +98,9 @@ def test_postgres_stopped_for_a_few_seconds_while_buyers_order(app, live_server,
     )
     pids = server.wait_for_workers(2)
     product_id = make_product(app, stock=STOCK)
-    buyers = [signed_in(app, profile=True).headers for _ in range(BUYERS)]
+    buyers = [
+        signed_in(app, profile=True, name=f"Buyer {i}", depositor_name=f"BUYER {i}").headers for i in range(BUYERS)
+    ]
 
     with OrderStorm(server, product_id, buyers) as storm:
         wait_until(lambda: storm.count(201) >= 10, 30, "orders placed before the outage")

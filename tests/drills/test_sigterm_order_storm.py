@@ -39,7 +39,10 @@ def test_sigterm_during_an_order_storm(app, live_server, database_url):
     )
     server.wait_for_workers(2)
     product_id = make_product(app, stock=STOCK)
-    buyers = [signed_in(app, profile=True).headers for _ in range(FIRST_WAVE + LATE_WAVE)]
+    buyers = [
+        signed_in(app, profile=True, name=f"Buyer {i}", depositor_name=f"BUYER {i}").headers
+        for i in range(FIRST_WAVE + LATE_WAVE)
+    ]
     outcomes: dict[int, object] = {}
     start = threading.Barrier(FIRST_WAVE)
 

@@ -187,7 +187,7 @@ def test_sigterm_under_load_completes_in_flight_orders_and_exits_promptly(app, l
     server = live_server(workers=2, LOG_LEVEL="INFO", KEEPALIVE_SECONDS="60", RATELIMIT_ENABLED="false")
     pids = server.wait_for_workers(2)
     product_id = make_product(app, stock=100)
-    buyers = [signed_in(app, profile=True).headers for _ in range(40)]
+    buyers = [signed_in(app, profile=True, name=f"Buyer {i}", depositor_name=f"BUYER {i}").headers for i in range(40)]
     # An idle keep-alive client: it used to hold its worker for the whole 30 s graceful timeout.
     idle = requests.Session()
     assert idle.get(f"{server.url}/api/v1/health/live", timeout=5).status_code == 200

@@ -78,7 +78,7 @@ def test_status_changes_go_to_the_buyers_own_room(app, client, sent):
 def test_a_run_of_orders_tells_viewers_of_each_sale_and_ends_on_sold_out(app, client, sent):
     stream_id, stream_key = live_stream(app)
     product_id = make_product(app, stock=5, stream_id=stream_id, name="Pearl earrings")
-    buyers = [signed_in(app, profile=True, name=f"Buyer{i}")[1] for i in range(5)]
+    buyers = [signed_in(app, profile=True, name=f"Buyer{i}").headers for i in range(5)]
     for headers in buyers:
         placed(buy(client, headers, (product_id, 1)))
 

@@ -70,7 +70,9 @@ def _attempt(url: str, headers: dict, product_id, start: threading.Barrier) -> t
 def test_200_buyers_50_units_two_workers(app, live_server):
     stream_id, stream_key = live_stream(app)
     product_id = make_product(app, stock=STOCK, price="15.00", stream_id=stream_id, name="Last-chance bag")
-    buyers = [signed_in(app, profile=True).headers for _ in range(BUYERS + 1)]
+    buyers = [
+        signed_in(app, profile=True, name=f"Buyer {i}", depositor_name=f"BUYER {i}").headers for i in range(BUYERS + 1)
+    ]
     viewer_headers = buyers.pop()
     # The pool is sized below what PostgreSQL accepts (shared by other runs on this machine), and
     # each worker admits two orders at a time: the other buyers wait their turn (through refusals

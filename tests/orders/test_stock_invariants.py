@@ -24,7 +24,9 @@ STEPS = 12
 
 def test_no_interleaving_oversells_or_loses_a_unit(app):
     product_id = make_product(app, stock=START)
-    buyers = [signed_in(app, profile=True).headers for _ in range(THREADS)]
+    buyers = [
+        signed_in(app, profile=True, name=f"Buyer {i}", depositor_name=f"BUYER {i}").headers for i in range(THREADS)
+    ]
     restocked = []
     statuses: list[int] = []
     lock = threading.Lock()
