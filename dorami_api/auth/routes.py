@@ -73,7 +73,11 @@ def login(body: Credentials):
 
 
 @bp.post("/dev-login")
-@documented("Development sign-in by email (ENABLE_DEV_AUTH, loopback callers only)", tags=("auth",))
+@documented(
+    "Development sign-in by email (ENABLE_DEV_AUTH, loopback callers only; 404 otherwise)",
+    tags=("auth",),
+    errors=(404,),
+)
 @limiter.exempt
 @body(DevLogin)
 def dev_login(body: DevLogin):
@@ -122,7 +126,17 @@ def logout_all():
 
 
 @bp.get("/sessions")
-@documented("Your live sessions, newest first", tags=("auth",), errors=(401,))
+@documented(
+    "Your live sessions, newest first",
+    tags=("auth",),
+    errors=(401,),
+    links={
+        "RevokeSession": {
+            "operationId": "auth_revoke_session_delete",
+            "parameters": {"session_id": "$response.body#/data/sessions/0/id"},
+        }
+    },
+)
 @login_required
 def sessions():
     principal = current_principal()
@@ -183,7 +197,12 @@ def kakao_start():
 
 
 @bp.get("/kakao/callback")
-@documented("Kakao's redirect back: sets the cookies and sends the browser to the frontend", tags=("auth",), status=302)
+@documented(
+    "Kakao's redirect back: sets the cookies and sends the browser to the frontend",
+    tags=("auth",),
+    status=302,
+    errors=(404,),
+)
 def kakao_callback():
     oauth_client = kakao.client()
     if oauth_client is None:

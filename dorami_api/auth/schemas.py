@@ -19,7 +19,7 @@ def _email(value: str) -> str:
         raise ValueError(str(error)) from None
 
 
-Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
+Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}), AfterValidator(_email)]
 
 
 class Registration(Schema):

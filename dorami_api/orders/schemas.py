@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
 
+from dorami_api.web.fields import DateOrDatetime
 from dorami_api.web.validation import Schema
 
 OrderStatus = Literal["PENDING_PAYMENT", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"]
@@ -36,8 +36,8 @@ class MyOrdersQuery(Schema):
 class AdminOrdersQuery(MyOrdersQuery):
     streamId: uuid.UUID | None = None
     userId: uuid.UUID | None = None
-    dateFrom: date | datetime | None = None
-    dateTo: date | datetime | None = None
+    dateFrom: DateOrDatetime | None = None
+    dateTo: DateOrDatetime | None = None
     search: str | None = Field(default=None, max_length=100)
 
 
@@ -45,8 +45,8 @@ class ExportQuery(Schema):
     status: OrderStatus | None = None
     streamId: uuid.UUID | None = None
     userId: uuid.UUID | None = None
-    dateFrom: date | datetime | None = None
-    dateTo: date | datetime | None = None
+    dateFrom: DateOrDatetime | None = None
+    dateTo: DateOrDatetime | None = None
     search: str | None = Field(default=None, max_length=100)
 
 

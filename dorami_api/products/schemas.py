@@ -24,8 +24,9 @@ MAX_PER_BUYER = (
 ImageUrl = Annotated[str, Field(min_length=1, max_length=2048)]
 
 
-class VariantIn(Schema):
-    id: uuid.UUID | None = Field(None, description="An existing variant to update; omit to create one")
+class NewVariantIn(Schema):
+    """A variant of a new product (it has no id yet)."""
+
     color: str | None = Field(None, max_length=50)
     size: str | None = Field(None, max_length=50)
     label: str | None = Field(None, max_length=100)
@@ -34,7 +35,11 @@ class VariantIn(Schema):
     sortOrder: int = Field(0, ge=-1_000_000, le=1_000_000)
 
 
-def _distinct_options(variants: list[VariantIn] | None) -> None:
+class VariantIn(NewVariantIn):
+    id: uuid.UUID | None = Field(None, description="An existing variant to update; omit to create one")
+
+
+def _distinct_options(variants: list[NewVariantIn] | None) -> None:
     if not variants:
         return
     seen_options, seen_ids = set(), set()
@@ -43,7 +48,7 @@ def _distinct_options(variants: list[VariantIn] | None) -> None:
         if options in seen_options:
             raise ValueError("two variants have the same color, size and label")
         seen_options.add(options)
-        if variant.id is not None:
+        if getattr(variant, "id", None) is not None:
             if variant.id in seen_ids:
                 raise ValueError("a variant id is listed twice")
             seen_ids.add(variant.id)
@@ -67,13 +72,11 @@ class ProductCreate(Schema):
     maxPerBuyer: int | None = Field(None, ge=1, le=MAX_STOCK, description=MAX_PER_BUYER)
     sortOrder: int = Field(0, ge=-1_000_000, le=1_000_000)
     expiresAt: UtcDatetime | None = Field(None, description="After this moment the product is no longer listed")
-    variants: list[VariantIn] = Field(default_factory=list, max_length=MAX_VARIANTS)
+    variants: list[NewVariantIn] = Field(default_factory=list, max_length=MAX_VARIANTS)
 
     @model_validator(mode="after")
     def _check(self):
         _distinct_options(self.variants)
-        if any(v.id is not None for v in self.variants):
-            raise ValueError("new variants have no id")
         return self
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import Blueprint
 from pydantic import Field
 
 from dorami_api.auth.guards import admin_required
 from dorami_api.settings import service as settings
+from dorami_api.web.fields import MoneyIn
 from dorami_api.web.responses import ok
 from dorami_api.web.validation import Schema, body, documented
 
@@ -17,7 +16,7 @@ admin_bp = Blueprint("admin_config", __name__)
 
 
 class ConfigUpdate(Schema):
-    defaultShippingFee: Decimal | None = Field(default=None, ge=0, le=Decimal("99999999.99"), decimal_places=2)
+    defaultShippingFee: MoneyIn | None = None
     bankName: str | None = Field(default=None, max_length=100)
     bankAccountNumber: str | None = Field(default=None, max_length=100)
     bankAccountHolder: str | None = Field(default=None, max_length=100)

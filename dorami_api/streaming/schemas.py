@@ -15,7 +15,16 @@ StreamStatus = Literal["SCHEDULED", "LIVE", "ENDED"]
 FreeShippingMode = Literal["DISABLED", "UNCONDITIONAL", "THRESHOLD"]
 
 
+# The document states the rule StreamCreate checks: THRESHOLD needs a threshold.
+_THRESHOLD_NEEDS_AMOUNT = {
+    "if": {"properties": {"freeShippingMode": {"const": "THRESHOLD"}}, "required": ["freeShippingMode"]},
+    "then": {"required": ["freeShippingThreshold"], "properties": {"freeShippingThreshold": {"not": {"type": "null"}}}},
+}
+
+
 class StreamCreate(Schema):
+    model_config = ConfigDict(json_schema_extra=_THRESHOLD_NEEDS_AMOUNT)
+
     title: str = Field(min_length=1, max_length=200)
     description: str | None = Field(None, max_length=5000)
     thumbnailUrl: str | None = Field(None, min_length=1, max_length=2048)
@@ -32,6 +41,8 @@ class StreamCreate(Schema):
 
 class StreamUpdate(Schema):
     """Every field optional; title and freeShippingMode cannot be null (the others clear)."""
+
+    model_config = ConfigDict(json_schema_extra=_THRESHOLD_NEEDS_AMOUNT)
 
     title: str = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=5000)
