@@ -90,6 +90,13 @@ _STORABLE_TEXT = f"^{_STORABLE}*$"
 _STORABLE_NOT_BLANK = rf"^{_STORABLE}*[^\s\x00]{_STORABLE}*$"
 
 
+def _admits_null(schema: dict) -> bool:
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if options:
+        return any(_admits_null(option) for option in options)
+    return schema.get("type") in ("null", None) and "$ref" not in schema and "enum" not in schema
+
+
 def _request_text(schema: Any, trimmed: bool) -> None:
     """State on every free-text request string the rules web.validation applies to all of them:
     no unstorable character, and (the Schema trims) a required string is not blank."""
@@ -99,6 +106,9 @@ def _request_text(schema: Any, trimmed: bool) -> None:
         return
     if not isinstance(schema, dict):
         return
+    if "default" in schema and schema["default"] is None and not _admits_null(schema):
+        # Optional but not nullable (`name: str = None`): left out is unchanged, null is a 400.
+        del schema["default"]
     if schema.get("type") == "string" and not {"pattern", "enum", "const", "format"} & schema.keys():
         blank_refused = trimmed and schema.get("minLength", 0) >= 1
         schema["pattern"] = _STORABLE_NOT_BLANK if blank_refused else _STORABLE_TEXT

@@ -17,7 +17,7 @@ from dorami_api.auth.cookies import clear_auth_cookies, set_auth_cookies
 from dorami_api.auth.csrf import current_csrf_token
 from dorami_api.auth.guards import current_principal, login_required
 from dorami_api.auth.refresh import refresh_session
-from dorami_api.auth.schemas import Credentials, DevLogin, RefreshRequest, Registration
+from dorami_api.auth.schemas import Credentials, DevLogin, RefreshRequest, Registration, SignedIn
 from dorami_api.auth.tokens import REFRESH_COOKIE, TokenPair
 from dorami_api.errors import ApiError, NotFound
 from dorami_api.users.models import User
@@ -54,7 +54,13 @@ def _signed_out():
 
 
 @bp.post("/register")
-@documented("Create an account (password ≥ 10 characters)", tags=("auth",), status=201, errors=(400, 409, 429))
+@documented(
+    "Create an account (password ≥ 10 characters)",
+    response=SignedIn,
+    tags=("auth",),
+    status=201,
+    errors=(400, 409, 429),
+)
 @auth_limit
 @body(Registration)
 def register(body: Registration):
@@ -63,7 +69,7 @@ def register(body: Registration):
 
 
 @bp.post("/login")
-@documented("Sign in with email and password", tags=("auth",), errors=(400, 401, 403, 429))
+@documented("Sign in with email and password", response=SignedIn, tags=("auth",), errors=(400, 401, 403, 429))
 @auth_limit
 @login_failure_limit
 @body(Credentials)
@@ -75,6 +81,7 @@ def login(body: Credentials):
 @bp.post("/dev-login")
 @documented(
     "Development sign-in by email (ENABLE_DEV_AUTH, loopback callers only; 404 otherwise)",
+    response=SignedIn,
     tags=("auth",),
     errors=(404,),
 )
@@ -101,7 +108,12 @@ def _dev_login_allowed() -> bool:
 
 
 @bp.post("/refresh")
-@documented("Rotate: new access and refresh tokens (refresh from cookie or body)", tags=("auth",), errors=(401, 429))
+@documented(
+    "Rotate: new access and refresh tokens (refresh from cookie or body)",
+    response=SignedIn,
+    tags=("auth",),
+    errors=(401, 429),
+)
 @auth_limit
 @body(RefreshRequest, optional=True)
 def refresh(body: RefreshRequest):

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from dorami_api.realtime.broadcast import ROOT
+from dorami_api.realtime.catalogue import server_event
 from dorami_api.web.fields import MoneyIn, MoneyOut, PageQuery, Timestamp, UtcDatetime
 from dorami_api.web.validation import Schema
 
@@ -172,3 +174,17 @@ class ProductOut(Out):
     expiresAt: Timestamp | None
     createdAt: Timestamp
     updatedAt: Timestamp
+
+
+class LowStock(Out):
+    productId: str
+    productName: str
+    available: int = Field(gt=0, lt=5)
+
+
+# To the stream's room in `/` (only for a product of a stream).
+server_event(ROOT, "live:product:added", ProductOut, "A product was added to the stream")
+server_event(ROOT, "live:product:updated", ProductOut, "A product changed (price, stock, availability, ...)")
+server_event(ROOT, "live:product:soldout", ProductOut, "A product sold out")
+server_event(ROOT, "live:product:deleted", ProductOut, "A product was removed or hidden")
+server_event(ROOT, "product:low-stock", LowStock, "Fewer than 5 units are available")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dorami_api.auth.guards import admin_required
+from dorami_api.realtime.broadcast import ROOT
+from dorami_api.realtime.catalogue import server_event
 from dorami_api.settings import service as settings
 from dorami_api.web.fields import MoneyIn
 from dorami_api.web.responses import ok
@@ -23,6 +25,16 @@ class ConfigUpdate(Schema):
     noticeText: str | None = Field(default=None, max_length=2000)
     noticeFontSize: int | None = Field(default=None, ge=10, le=24)
     noticeFontFamily: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class Notice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str | None
+    fontSize: int | None
+    fontFamily: str | None
+
+
+server_event(ROOT, "notice:updated", Notice, "The notice banner changed (to every socket of /)")
 
 
 @public_bp.get("/public")

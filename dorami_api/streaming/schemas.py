@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dorami_api.products.schemas import ProductOut
+from dorami_api.realtime.broadcast import CHAT, ROOT, STREAMING
+from dorami_api.realtime.catalogue import server_event
 from dorami_api.web.fields import MoneyIn, MoneyOut, PageQuery, Timestamp, UtcDatetime
 from dorami_api.web.validation import Schema
 
@@ -117,3 +119,20 @@ class StreamStatusOut(Out):
     startedAt: Timestamp | None
     endedAt: Timestamp | None
     featuredProductId: str | None
+
+
+class FeaturedProduct(Out):
+    streamKey: str
+    product: ProductOut | None
+
+
+class StreamEnded(Out):
+    streamKey: str
+    streamId: str
+    endedAt: Timestamp
+    durationSeconds: int
+    peakViewers: int
+
+
+server_event(ROOT, "stream:featured-product:updated", FeaturedProduct, "The pinned product changed (null: unpinned)")
+server_event((ROOT, STREAMING, CHAT), "stream:ended", StreamEnded, "The stream ended (to its rooms in each namespace)")
