@@ -86,7 +86,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     if config.embedded_database:
         _migrate_embedded_database(app)
 
-    from dorami_api import openapi
+    from dorami_api import asyncapi, openapi
     from dorami_api.auth.routes import bp as auth_bp
     from dorami_api.cart.routes import bp as cart_bp
     from dorami_api.demo.cli import demo as demo_cli
@@ -119,6 +119,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app.cli.add_command(users_cli)  # flask users create-admin | set-role | list-admins
     app.cli.add_command(demo_cli)  # flask demo seed | audience
     init_liveroom(app)  # the development page at /
+    asyncapi.init_app(app)  # the socket events' document, from the catalogue the handlers filled
     openapi.init_app(app)  # last: documents every route registered above
     return app
 

@@ -82,24 +82,61 @@ _CONVERTER_SCHEMAS = {
 }
 
 
+# What web.validation refuses in any text before a schema runs: a NUL, which PostgreSQL cannot
+# store (half of a surrogate pair, refused too, cannot even travel as UTF-8, and a pattern cannot
+# name it portably); and what Schema's trimming makes of a blank string.
+_STORABLE = r"[^\x00]"
+_STORABLE_TEXT = f"^{_STORABLE}*$"
+_STORABLE_NOT_BLANK = rf"^{_STORABLE}*[^\s\x00]{_STORABLE}*$"
+
+
+def _admits_null(schema: dict) -> bool:
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if options:
+        return any(_admits_null(option) for option in options)
+    return schema.get("type") in ("null", None) and "$ref" not in schema and "enum" not in schema
+
+
+def _request_text(schema: Any, trimmed: bool) -> None:
+    """State on every free-text request string the rules web.validation applies to all of them:
+    no unstorable character, and (the Schema trims) a required string is not blank."""
+    if isinstance(schema, list):
+        for item in schema:
+            _request_text(item, trimmed)
+        return
+    if not isinstance(schema, dict):
+        return
+    if "default" in schema and schema["default"] is None and not _admits_null(schema):
+        # Optional but not nullable (`name: str = None`): left out is unchanged, null is a 400.
+        del schema["default"]
+    if schema.get("type") == "string" and not {"pattern", "enum", "const", "format"} & schema.keys():
+        blank_refused = trimmed and schema.get("minLength", 0) >= 1
+        schema["pattern"] = _STORABLE_NOT_BLANK if blank_refused else _STORABLE_TEXT
+    for value in schema.values():
+        _request_text(value, trimmed)
+
+
 class _Components:
-    """Collects model schemas under components/schemas, hoisting pydantic's $defs."""
+    """Collects model schemas under components/schemas, hoisting pydantic's $defs. A model that
+    validates requests is named by its class and appears once, in its validation form."""
 
     def __init__(self) -> None:
         self.schemas: dict[str, Any] = {"ErrorEnvelope": ERROR_ENVELOPE}
 
-    def ref(self, model: type[BaseModel], mode: str = "serialization") -> dict:
+    def _schema(self, model: type[BaseModel], mode: str) -> dict:
         schema = model.model_json_schema(ref_template=REF, mode=mode)
-        for name, definition in schema.pop("$defs", {}).items():
-            self.schemas.setdefault(name, definition)
-        self.schemas.setdefault(model.__name__, schema)
-        return {"$ref": REF.format(model=model.__name__)}
-
-    def inline(self, model: type[BaseModel], mode: str = "validation") -> dict:
-        schema = model.model_json_schema(ref_template=REF, mode=mode)
+        if mode == "validation":
+            _request_text(schema, bool(model.model_config.get("str_strip_whitespace")))
         for name, definition in schema.pop("$defs", {}).items():
             self.schemas.setdefault(name, definition)
         return schema
+
+    def ref(self, model: type[BaseModel], mode: str = "serialization") -> dict:
+        self.schemas.setdefault(model.__name__, self._schema(model, mode))
+        return {"$ref": REF.format(model=model.__name__)}
+
+    def inline(self, model: type[BaseModel], mode: str = "validation") -> dict:
+        return self._schema(model, mode)
 
 
 def _envelope(data: dict) -> dict:
@@ -152,7 +189,10 @@ def openapi_path(rule: Rule) -> tuple[str, list[dict]]:
 
     def replace(match: re.Match) -> str:
         converter, name = match.group("converter") or "default", match.group("name")
-        schema = _CONVERTER_SCHEMAS.get(converter, _CONVERTER_SCHEMAS["default"])
+        schema = _CONVERTER_SCHEMAS.get(converter)
+        if schema is None:  # an app's own converter: its regex is the whole promise
+            regex = rule._converters[name].regex if name in getattr(rule, "_converters", {}) else None
+            schema = {"type": "string", "pattern": f"^{regex}$"} if regex else _CONVERTER_SCHEMAS["default"]
         parameters.append({"name": name, "in": "path", "required": True, "schema": dict(schema)})
         return "{" + name + "}"
 
@@ -210,6 +250,8 @@ def _operation(rule: Rule, method: str, view, components: _Components) -> dict:
         if media_type != "application/json":
             schema = {"type": "string"}
         responses[str(status)] = {"description": "Success", "content": {media_type: {"schema": schema}}}
+    if notes.get("links"):
+        responses[str(status)]["links"] = dict(notes["links"])
 
     errors = set(notes.get("errors") or ())
     if notes.get("body") is not None or notes.get("bodies"):
@@ -246,7 +288,7 @@ def _link_created_resources(paths: dict[str, dict]) -> None:
                     "parameters": {match.group(1): "$response.body#/data/id"},
                 }
         if links:
-            created["links"] = links
+            created["links"] = {**links, **created.get("links", {})}
 
 
 def build_document(app: Flask) -> dict:

@@ -33,3 +33,4 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 bash scripts/page-assets.sh || echo "live-room page assets not installed (its tests will fail)" >&2
+bash scripts/contract-tools.sh || echo "contract tools not installed (tests/contract will fail)" >&2

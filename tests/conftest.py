@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -45,8 +46,16 @@ def socketio_channel():
     return f"dorami-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
+@pytest.fixture(scope="session")
+def event_log(tmp_path_factory) -> Path:
+    """Where every server process of this run appends the socket events it emits and the
+    acknowledgements it sends (realtime/broadcast.py); tests/contract checks them all against
+    the AsyncAPI document."""
+    return tmp_path_factory.getbasetemp() / "socket-events.jsonl"
+
+
 @pytest.fixture
-def app_env(database_url, redis_url, socketio_channel) -> dict:
+def app_env(database_url, redis_url, socketio_channel, event_log) -> dict:
     """The environment of the app under test; server-process tests pass it to gunicorn."""
     return {
         "APP_ENV": "test",
@@ -60,6 +69,7 @@ def app_env(database_url, redis_url, socketio_channel) -> dict:
         # Functional tests fire requests faster than any person; the rate-limit tests
         # (tests/auth/test_rate_limits.py) switch limits back on with RATELIMIT_ENABLED=true.
         "RATELIMIT_ENABLED": "false",
+        "DORAMI_EVENT_LOG": str(event_log),
     }
 
 

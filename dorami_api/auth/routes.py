@@ -17,7 +17,7 @@ from dorami_api.auth.cookies import clear_auth_cookies, set_auth_cookies
 from dorami_api.auth.csrf import current_csrf_token
 from dorami_api.auth.guards import current_principal, login_required
 from dorami_api.auth.refresh import refresh_session
-from dorami_api.auth.schemas import Credentials, DevLogin, RefreshRequest, Registration
+from dorami_api.auth.schemas import Credentials, DevLogin, RefreshRequest, Registration, SignedIn
 from dorami_api.auth.tokens import REFRESH_COOKIE, TokenPair
 from dorami_api.errors import ApiError, NotFound
 from dorami_api.users.models import User
@@ -54,7 +54,13 @@ def _signed_out():
 
 
 @bp.post("/register")
-@documented("Create an account (password ≥ 10 characters)", tags=("auth",), status=201, errors=(400, 409, 429))
+@documented(
+    "Create an account (password ≥ 10 characters)",
+    response=SignedIn,
+    tags=("auth",),
+    status=201,
+    errors=(400, 409, 429),
+)
 @auth_limit
 @body(Registration)
 def register(body: Registration):
@@ -63,7 +69,7 @@ def register(body: Registration):
 
 
 @bp.post("/login")
-@documented("Sign in with email and password", tags=("auth",), errors=(400, 401, 403, 429))
+@documented("Sign in with email and password", response=SignedIn, tags=("auth",), errors=(400, 401, 403, 429))
 @auth_limit
 @login_failure_limit
 @body(Credentials)
@@ -73,7 +79,12 @@ def login(body: Credentials):
 
 
 @bp.post("/dev-login")
-@documented("Development sign-in by email (ENABLE_DEV_AUTH, loopback callers only)", tags=("auth",))
+@documented(
+    "Development sign-in by email (ENABLE_DEV_AUTH, loopback callers only; 404 otherwise)",
+    response=SignedIn,
+    tags=("auth",),
+    errors=(404,),
+)
 @limiter.exempt
 @body(DevLogin)
 def dev_login(body: DevLogin):
@@ -97,7 +108,12 @@ def _dev_login_allowed() -> bool:
 
 
 @bp.post("/refresh")
-@documented("Rotate: new access and refresh tokens (refresh from cookie or body)", tags=("auth",), errors=(401, 429))
+@documented(
+    "Rotate: new access and refresh tokens (refresh from cookie or body)",
+    response=SignedIn,
+    tags=("auth",),
+    errors=(401, 429),
+)
 @auth_limit
 @body(RefreshRequest, optional=True)
 def refresh(body: RefreshRequest):
@@ -122,7 +138,17 @@ def logout_all():
 
 
 @bp.get("/sessions")
-@documented("Your live sessions, newest first", tags=("auth",), errors=(401,))
+@documented(
+    "Your live sessions, newest first",
+    tags=("auth",),
+    errors=(401,),
+    links={
+        "RevokeSession": {
+            "operationId": "auth_revoke_session_delete",
+            "parameters": {"session_id": "$response.body#/data/sessions/0/id"},
+        }
+    },
+)
 @login_required
 def sessions():
     principal = current_principal()
@@ -183,7 +209,12 @@ def kakao_start():
 
 
 @bp.get("/kakao/callback")
-@documented("Kakao's redirect back: sets the cookies and sends the browser to the frontend", tags=("auth",), status=302)
+@documented(
+    "Kakao's redirect back: sets the cookies and sends the browser to the frontend",
+    tags=("auth",),
+    status=302,
+    errors=(404,),
+)
 def kakao_callback():
     oauth_client = kakao.client()
     if oauth_client is None:

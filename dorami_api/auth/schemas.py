@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from dorami_api.web.fields import DisplayName
+from dorami_api.web.fields import DisplayName, Timestamp
 from dorami_api.web.validation import Schema
 
 
@@ -19,7 +19,7 @@ def _email(value: str) -> str:
         raise ValueError(str(error)) from None
 
 
-Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
+Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}), AfterValidator(_email)]
 
 
 class Registration(Schema):
@@ -41,3 +41,14 @@ class DevLogin(Schema):
 class RefreshRequest(Schema):
     # Empty is refused rather than read as "use the cookie": CSRF exempts a body token only.
     refresh_token: str | None = Field(None, alias="refreshToken", min_length=1, max_length=4096)
+
+
+class SignedIn(BaseModel):
+    """The answer of every sign-in (register, login, dev-login, refresh); the same tokens are
+    also set as HttpOnly cookies for web clients."""
+
+    model_config = ConfigDict(extra="forbid")
+    accessToken: str
+    refreshToken: str
+    accessTokenExpiresAt: Timestamp
+    user: dict[str, Any] = Field(description="The profile, as GET /users/me returns it")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dorami_api.auth.guards import current_user_id, login_required
 from dorami_api.cart import service
 from dorami_api.cart.serializers import cart_json, line_json, stream_key_of
+from dorami_api.realtime.broadcast import ROOT
+from dorami_api.realtime.catalogue import server_event
+from dorami_api.web.fields import Timestamp
 from dorami_api.web.responses import created, no_content, ok
 from dorami_api.web.validation import Schema, body, documented
 
@@ -24,6 +27,18 @@ class AddToCart(Schema):
 
 class ChangeQuantity(Schema):
     quantity: int = Field(ge=1, le=service.MAX_LINE_QUANTITY)
+
+
+class HoldExpired(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cartItemId: str
+    productId: str
+    productName: str
+    quantity: int
+    expiredAt: Timestamp
+
+
+server_event(ROOT, "cart:expired", HoldExpired, "A hold of your cart expired (to its owner)")
 
 
 def _line(hold_id: uuid.UUID) -> dict:

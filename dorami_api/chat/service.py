@@ -18,25 +18,24 @@ from datetime import timedelta
 from flask import Flask
 from flask_socketio import join_room, leave_room
 
+from dorami_api.chat import schemas
 from dorami_api.chat.models import ChatModeration
+from dorami_api.chat.schemas import DEFAULT_MINUTES
+from dorami_api.chat.schemas import clean_message as clean_message  # the cleaning of a message, as before
 from dorami_api.db.types import utcnow
 from dorami_api.extensions import db, redis_store, socketio
 from dorami_api.realtime import broadcast, connections, control, socket_limits
 from dorami_api.realtime.broadcast import CHAT
 from dorami_api.realtime.connections import SocketClient
 from dorami_api.realtime.queue import QueueUnavailable
-from dorami_api.realtime.replies import SocketError, charge, required_text, socket_event
+from dorami_api.realtime.replies import SocketError, charge, socket_event
 from dorami_api.streaming import live_status
 from dorami_api.users.models import User
-from dorami_api.web.plain_text import NotPlainText, plain_text
 from dorami_api.web.responses import iso, now_iso
 
 log = logging.getLogger(__name__)
 HISTORY_LENGTH = 100
 HISTORY_TTL_SECONDS = 24 * 3600
-MAX_MESSAGE_LENGTH = 500
-DEFAULT_MINUTES = {"MUTE": 10, "BAN": 24 * 60}
-MAX_MINUTES = 7 * 24 * 60
 
 
 def history_key(live_id: str) -> str:
@@ -47,26 +46,11 @@ def moderation_key(live_id: str, action: str, user_id: str) -> str:
     return f"chat:{live_id}:{action.lower()}:{user_id}"
 
 
-def clean_message(raw) -> str:
-    if not isinstance(raw, str):
-        raise SocketError("INVALID_MESSAGE", "message must be text")
-    try:
-        text = plain_text(raw, multiline=True)
-    except NotPlainText as error:
-        raise SocketError("VALIDATION_ERROR", f"message {error}") from None
-    if not text:
-        raise SocketError("INVALID_MESSAGE", "The message is empty")
-    if len(text) > MAX_MESSAGE_LENGTH:
-        raise SocketError("MESSAGE_TOO_LONG", f"A message is at most {MAX_MESSAGE_LENGTH} characters")
-    return text
-
-
 def history(live_id: str) -> list[dict]:
     return [json.loads(item) for item in redis_store.lrange(history_key(live_id), -HISTORY_LENGTH, -1)]
 
 
-def _existing_stream(payload: dict) -> tuple[str, str]:
-    live_id = required_text(payload, "liveId")
+def _existing_stream(live_id: str) -> tuple[str, str]:
     status = live_status.status(live_id)
     if status is None:
         raise SocketError("STREAM_NOT_FOUND", "No stream has this key")
@@ -90,9 +74,16 @@ def _restore_moderation(live_id: str, user_id: str) -> None:
             redis_store.set(moderation_key(live_id, action, user_id), iso(expires_at), ex=seconds)
 
 
-@socket_event(CHAT, "chat:join-room", socket_limits.JOIN_LEAVE)
-def join(client: SocketClient, payload: dict) -> dict:
-    live_id, _status = _existing_stream(payload)
+@socket_event(
+    CHAT,
+    "chat:join-room",
+    socket_limits.JOIN_LEAVE,
+    payload=schemas.Room,
+    ack=schemas.Joined,
+    summary="Join a stream's chat room: chat:history to you, chat:user-joined to the room",
+)
+def join(client: SocketClient, payload: schemas.Room) -> dict:
+    live_id, _status = _existing_stream(payload.liveId)
     _restore_moderation(live_id, client.user_id)
     if redis_store.exists(moderation_key(live_id, "BAN", client.user_id)):
         raise SocketError("CHAT_BANNED", "You are banned from this chat")
@@ -103,9 +94,16 @@ def join(client: SocketClient, payload: dict) -> dict:
     return {"liveId": live_id, "roomName": room}
 
 
-@socket_event(CHAT, "chat:leave-room", socket_limits.JOIN_LEAVE)
-def leave(client: SocketClient, payload: dict) -> dict:
-    live_id = required_text(payload, "liveId")
+@socket_event(
+    CHAT,
+    "chat:leave-room",
+    socket_limits.JOIN_LEAVE,
+    payload=schemas.Room,
+    ack=schemas.Left,
+    summary="Leave a chat room (chat:user-left to the room)",
+)
+def leave(client: SocketClient, payload: schemas.Room) -> dict:
+    live_id = payload.liveId
     room = broadcast.chat_room(live_id)
     if connections.in_room(client, room):
         leave_room(room)
@@ -132,13 +130,9 @@ return {'OK', ''}
 )
 
 
-def _new_message(client: SocketClient, payload: dict) -> dict:
+def _new_message(client: SocketClient, payload: schemas.SendMessage) -> dict:
     """The message to send, or SocketError for what can be refused without Redis."""
-    live_id = required_text(payload, "liveId")
-    text = clean_message(payload.get("message"))
-    client_message_id = payload.get("clientMessageId")
-    if client_message_id is not None and (not isinstance(client_message_id, str) or len(client_message_id) > 64):
-        raise SocketError("VALIDATION_ERROR", "clientMessageId must be text of at most 64 characters")
+    live_id, text, client_message_id = payload.liveId, payload.message, payload.clientMessageId
     if not connections.in_room(client, broadcast.chat_room(live_id)):
         raise SocketError("NOT_IN_ROOM", "Join the chat room before sending")
     status = live_status.status(live_id)
@@ -186,8 +180,16 @@ def _unstore(message: dict) -> None:
         log.warning("unsent chat message %s stays in the history", message["id"])
 
 
-@socket_event(CHAT, "chat:send-message", socket_limits.CHAT_MESSAGES, limit_counted_by_handler=True)
-def send_message(client: SocketClient, payload: dict) -> dict:
+@socket_event(
+    CHAT,
+    "chat:send-message",
+    socket_limits.CHAT_MESSAGES,
+    limit_counted_by_handler=True,
+    payload=schemas.SendMessage,
+    ack=schemas.Sent,
+    summary="Send a message to a room you joined (chat:message to the room; acknowledged once delivered)",
+)
+def send_message(client: SocketClient, payload: schemas.SendMessage) -> dict:
     try:
         message = _new_message(client, payload)
     except SocketError:
@@ -202,16 +204,16 @@ def send_message(client: SocketClient, payload: dict) -> dict:
     return {"id": message["id"], "clientMessageId": message["clientMessageId"], "timestamp": message["timestamp"]}
 
 
-def _require_admin(client: SocketClient) -> None:
-    if not client.is_admin:
-        raise SocketError("FORBIDDEN", "Only administrators can do this")
-
-
-@socket_event(CHAT, "chat:delete-message")
-def delete_message(client: SocketClient, payload: dict) -> dict:
-    _require_admin(client)
-    live_id = required_text(payload, "liveId")
-    message_id = required_text(payload, "messageId")
+@socket_event(
+    CHAT,
+    "chat:delete-message",
+    payload=schemas.DeleteMessage,
+    ack=schemas.Deleted,
+    admins=True,
+    summary="Delete a message from a room and its history (admins; chat:message-deleted to the room)",
+)
+def delete_message(client: SocketClient, payload: schemas.DeleteMessage) -> dict:
+    live_id, message_id = payload.liveId, payload.messageId
     removed = False
     for raw in redis_store.lrange(history_key(live_id), 0, -1):
         if json.loads(raw).get("id") == message_id:
@@ -230,13 +232,10 @@ def delete_message(client: SocketClient, payload: dict) -> dict:
     return {"messageId": message_id, "liveId": live_id, "removedFromHistory": removed}
 
 
-def _moderate(client: SocketClient, payload: dict, action: str) -> dict:
-    _require_admin(client)
-    live_id, _status = _existing_stream(payload)
-    target_id = required_text(payload, "userId")
-    minutes = payload.get("minutes", DEFAULT_MINUTES[action])
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_MINUTES:
-        raise SocketError("VALIDATION_ERROR", f"minutes must be a whole number from 1 to {MAX_MINUTES}")
+def _moderate(client: SocketClient, payload: schemas.Moderate, action: str) -> dict:
+    live_id, _status = _existing_stream(payload.liveId)
+    target_id = payload.userId
+    minutes = payload.minutes if payload.minutes is not None else DEFAULT_MINUTES[action]
     try:
         target = db.session.get(User, uuid.UUID(target_id))
     except ValueError:
@@ -252,7 +251,7 @@ def _moderate(client: SocketClient, payload: dict, action: str) -> dict:
             action=action,
             target_user_id=target.id,
             moderator_id=uuid.UUID(client.user_id),
-            reason=payload["reason"][:500] if isinstance(payload.get("reason"), str) and payload["reason"] else None,
+            reason=payload.reason,
             expires_at=expires_at,
         )
     )
@@ -281,13 +280,27 @@ def leave_room_everywhere(user_id: str, live_id: str) -> None:
             socketio.server.leave_room(client.sid, room, namespace=CHAT)
 
 
-@socket_event(CHAT, "chat:mute-user")
-def mute_user(client: SocketClient, payload: dict) -> dict:
+@socket_event(
+    CHAT,
+    "chat:mute-user",
+    payload=schemas.Moderate,
+    ack=schemas.Moderation,
+    admins=True,
+    summary="Mute a user in a room for some minutes (admins; chat:user-muted)",
+)
+def mute_user(client: SocketClient, payload: schemas.Moderate) -> dict:
     return _moderate(client, payload, "MUTE")
 
 
-@socket_event(CHAT, "chat:ban-user")
-def ban_user(client: SocketClient, payload: dict) -> dict:
+@socket_event(
+    CHAT,
+    "chat:ban-user",
+    payload=schemas.Moderate,
+    ack=schemas.Moderation,
+    admins=True,
+    summary="Ban a user from a room for some minutes (admins; chat:user-banned; their sockets leave it)",
+)
+def ban_user(client: SocketClient, payload: schemas.Moderate) -> dict:
     return _moderate(client, payload, "BAN")
 
 

@@ -20,6 +20,7 @@ from dorami_api.web.responses import iso, ok, page_of
 from dorami_api.web.validation import body, documented, query
 
 bp = Blueprint("admin_orders", __name__)
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("order_number", lifecycle.OrderNumber))
 EXPORT_BATCH = 500
 
 
@@ -105,7 +106,7 @@ def _csv_row(order: Order) -> list[str]:
 @bp.get("/export.csv")
 @admin_required
 @query(ExportQuery)
-@documented("Orders as CSV (same filters as the list)", tags=("admin",), auth="admin")
+@documented("Orders as CSV (same filters as the list)", tags=("admin",), auth="admin", media_type="text/csv")
 def export_csv(query: ExportQuery):
     conditions = _filters(query)
 
@@ -137,21 +138,21 @@ def export_csv(query: ExportQuery):
 # --- one order -------------------------------------------------------------------------------
 
 
-@bp.get("/<order_id>")
+@bp.get("/<order_number:order_id>")
 @admin_required
 @documented("An order with its buyer's snapshot", errors=(404,), tags=("admin",), auth="admin")
 def get_order(order_id: str):
     return ok(admin_order_json(lifecycle.order_or_404(order_id)))
 
 
-@bp.post("/<order_id>/confirm-payment")
+@bp.post("/<order_number:order_id>/confirm-payment")
 @admin_required
 @documented("PENDING_PAYMENT → PAID", errors=(404, 409), tags=("admin",), auth="admin")
 def confirm_payment(order_id: str):
     return ok(admin_order_json(lifecycle.confirm_payment(order_id)))
 
 
-@bp.post("/<order_id>/ship")
+@bp.post("/<order_number:order_id>/ship")
 @admin_required
 @body(Ship)
 @documented("PAID → SHIPPED with a tracking number", errors=(404, 409), tags=("admin",), auth="admin")
@@ -159,14 +160,14 @@ def ship(order_id: str, body: Ship):
     return ok(admin_order_json(lifecycle.ship(order_id, body.trackingNumber)))
 
 
-@bp.post("/<order_id>/deliver")
+@bp.post("/<order_number:order_id>/deliver")
 @admin_required
 @documented("SHIPPED → DELIVERED", errors=(404, 409), tags=("admin",), auth="admin")
 def deliver(order_id: str):
     return ok(admin_order_json(lifecycle.deliver(order_id)))
 
 
-@bp.post("/<order_id>/cancel")
+@bp.post("/<order_number:order_id>/cancel")
 @admin_required
 @body(Cancel, optional=True)
 @documented(

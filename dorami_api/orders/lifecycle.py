@@ -17,6 +17,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from werkzeug.routing import BaseConverter
 
 from dorami_api.db import transactions
 from dorami_api.db.after_commit import after_commit
@@ -29,6 +30,15 @@ from dorami_api.products import stock, stock_changes
 
 log = logging.getLogger(__name__)
 ORDER_ID = re.compile(r"ORD-\d{8}-\d{5,7}")
+
+
+class OrderNumber(BaseConverter):
+    """`<order_number:order_id>`: only an order number matches, so /orders/direct is never read
+    as the order "direct" (and its Allow header lists POST alone)."""
+
+    regex = r"ORD-[0-9]{8}-[0-9]{5,7}"
+
+
 BUYER_CANCELLABLE = ("PENDING_PAYMENT",)
 ADMIN_CANCELLABLE = ("PENDING_PAYMENT", "PAID")
 

@@ -15,6 +15,8 @@ from dorami_api.web.responses import ok, page_of
 from dorami_api.web.validation import body, documented, query
 
 bp = Blueprint("orders", __name__)
+# Before the routes: a rule's converter must be known when the rule is added.
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("order_number", lifecycle.OrderNumber))
 MAX_KEY_LENGTH = 200
 
 
@@ -27,6 +29,22 @@ def idempotency_key() -> str | None:
         message = f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters"
         raise ApiError(400, "INVALID_IDEMPOTENCY_KEY", message)
     return key
+
+
+# A placed order's number is the path of the buyer's and the admin's operations on it.
+_ORDER = {"order_id": "$response.body#/data/id"}
+ORDER_LINKS = {
+    name: {"operationId": operation, "parameters": _ORDER}
+    for name, operation in (
+        ("MyOrder", "orders_my_order_get"),
+        ("CancelMyOrder", "orders_cancel_post"),
+        ("AdminOrder", "admin_orders_get_order_get"),
+        ("ConfirmPayment", "admin_orders_confirm_payment_post"),
+        ("Ship", "admin_orders_ship_post"),
+        ("Deliver", "admin_orders_deliver_post"),
+        ("AdminCancel", "admin_orders_cancel_post"),
+    )
+}
 
 
 def _placed(order: Order, created: bool):
@@ -44,6 +62,7 @@ def _placed(order: Order, created: bool):
     errors=(400, 403, 404, 409),
     tags=("orders",),
     auth="user",
+    links=ORDER_LINKS,
 )
 def checkout(body: CartCheckout):
     return _placed(*service.place_cart_order(current_user_id(), body.cartItemIds, idempotency_key()))
@@ -59,6 +78,7 @@ def checkout(body: CartCheckout):
     errors=(400, 403, 404, 409),
     tags=("orders",),
     auth="user",
+    links=ORDER_LINKS,
 )
 def direct(body: DirectOrder):
     wanted = [service.Wanted(item.productId, item.variantId, item.quantity) for item in body.items]
@@ -84,7 +104,7 @@ def _my_order(order_id: str) -> Order:
     return order
 
 
-@bp.get("/<order_id>")
+@bp.get("/<order_number:order_id>")
 @login_required
 @documented(
     "One of my orders (with bank-transfer instructions while unpaid)", errors=(404,), tags=("orders",), auth="user"
@@ -93,7 +113,7 @@ def my_order(order_id: str):
     return ok(order_json(_my_order(order_id)))
 
 
-@bp.post("/<order_id>/cancel")
+@bp.post("/<order_number:order_id>/cancel")
 @login_required
 @body(Cancel, optional=True)
 @documented(

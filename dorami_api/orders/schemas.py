@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from dorami_api.realtime.broadcast import ROOT
+from dorami_api.realtime.catalogue import server_event
+from dorami_api.web.fields import DateOrDatetime, MoneyOut, Timestamp
 from dorami_api.web.validation import Schema
 
 OrderStatus = Literal["PENDING_PAYMENT", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"]
@@ -36,8 +38,8 @@ class MyOrdersQuery(Schema):
 class AdminOrdersQuery(MyOrdersQuery):
     streamId: uuid.UUID | None = None
     userId: uuid.UUID | None = None
-    dateFrom: date | datetime | None = None
-    dateTo: date | datetime | None = None
+    dateFrom: DateOrDatetime | None = None
+    dateTo: DateOrDatetime | None = None
     search: str | None = Field(default=None, max_length=100)
 
 
@@ -45,8 +47,8 @@ class ExportQuery(Schema):
     status: OrderStatus | None = None
     streamId: uuid.UUID | None = None
     userId: uuid.UUID | None = None
-    dateFrom: date | datetime | None = None
-    dateTo: date | datetime | None = None
+    dateFrom: DateOrDatetime | None = None
+    dateTo: DateOrDatetime | None = None
     search: str | None = Field(default=None, max_length=100)
 
 
@@ -56,3 +58,76 @@ class Ship(Schema):
 
 class Cancel(Schema):
     reason: str | None = Field(default=None, max_length=500)
+
+
+# --- what the sockets receive -----------------------------------------------------------------
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderItemOut(Out):
+    id: str
+    productId: str | None
+    variantId: str | None
+    streamId: str | None
+    productName: str
+    variantLabel: str | None
+    unitPrice: MoneyOut
+    quantity: int
+    lineTotal: MoneyOut
+
+
+class AddressOut(Out):
+    fullName: str
+    address1: str
+    address2: str | None
+    city: str
+    state: str
+    zip: str
+
+
+class BankTransferOut(Out):
+    bankName: str | None
+    accountNumber: str | None
+    accountHolder: str | None
+    amount: MoneyOut
+    depositorName: str | None
+
+
+class OrderOut(Out):
+    id: str = Field(pattern=r"^ORD-[0-9]{8}-[0-9]{5,7}$")
+    userId: str
+    status: OrderStatus
+    subtotal: MoneyOut
+    shippingFee: MoneyOut
+    total: MoneyOut
+    depositorName: str | None
+    instagramId: str | None
+    shippingAddress: AddressOut | None
+    trackingNumber: str | None
+    cancelReason: str | None
+    items: list[OrderItemOut]
+    paidAt: Timestamp | None
+    shippedAt: Timestamp | None
+    deliveredAt: Timestamp | None
+    cancelledAt: Timestamp | None
+    createdAt: Timestamp
+    updatedAt: Timestamp
+    bankTransfer: BankTransferOut | None = Field(description="While the order waits for payment")
+
+
+class AdminOrderOut(OrderOut):
+    userEmail: str | None
+
+
+class PurchaseNotice(Out):
+    streamKey: str
+    displayName: str
+    productName: str
+
+
+server_event(ROOT, "order:new", AdminOrderOut, "A new order (to admins)")
+server_event(ROOT, "order:updated", OrderOut, "One of your orders changed (to its buyer)")
+server_event(ROOT, "order:purchase:notification", PurchaseNotice, "Someone bought a product of the stream")

@@ -24,11 +24,12 @@ from flask import Flask
 from flask_socketio import join_room, leave_room
 
 from dorami_api.extensions import redis_store, socketio
+from dorami_api.presence import schemas
 from dorami_api.realtime import broadcast, connections, socket_limits
 from dorami_api.realtime import server as socket_server
 from dorami_api.realtime.broadcast import STREAMING
 from dorami_api.realtime.connections import SocketClient
-from dorami_api.realtime.replies import SocketError, required_text, socket_event
+from dorami_api.realtime.replies import SocketError, socket_event
 from dorami_api.streaming import live_status
 
 log = logging.getLogger(__name__)
@@ -274,9 +275,17 @@ def _on_disconnect(client: SocketClient) -> None:
     state.sid_streams.pop(client.sid, None)
 
 
-@socket_event(STREAMING, "stream:viewer:join", socket_limits.JOIN_LEAVE, guests=True)
-def viewer_join(client: SocketClient, payload: dict) -> dict:
-    stream_key = required_text(payload, "streamKey")
+@socket_event(
+    STREAMING,
+    "stream:viewer:join",
+    socket_limits.JOIN_LEAVE,
+    guests=True,
+    payload=schemas.Watch,
+    ack=schemas.Viewers,
+    summary="Watch a stream: counted once per person, stream:viewer:update to its viewers",
+)
+def viewer_join(client: SocketClient, payload: schemas.Watch) -> dict:
+    stream_key = payload.streamKey
     if live_status.status(stream_key) is None:
         raise SocketError("STREAM_NOT_FOUND", "No stream has this key")
     join_room(broadcast.stream_room(stream_key))
@@ -287,9 +296,17 @@ def viewer_join(client: SocketClient, payload: dict) -> dict:
     return {"streamKey": stream_key, "viewerCount": count}
 
 
-@socket_event(STREAMING, "stream:viewer:leave", socket_limits.JOIN_LEAVE, guests=True)
-def viewer_leave(client: SocketClient, payload: dict) -> dict:
-    stream_key = required_text(payload, "streamKey")
+@socket_event(
+    STREAMING,
+    "stream:viewer:leave",
+    socket_limits.JOIN_LEAVE,
+    guests=True,
+    payload=schemas.Watch,
+    ack=schemas.Viewers,
+    summary="Stop watching a stream",
+)
+def viewer_leave(client: SocketClient, payload: schemas.Watch) -> dict:
+    stream_key = payload.streamKey
     leave_room(broadcast.stream_room(stream_key))
     _stop_watching(stream_key, client)
     return {"streamKey": stream_key, "viewerCount": viewer_count(stream_key)}

@@ -65,6 +65,18 @@ def get_product(product_id: uuid.UUID):
     return ok(service.get_product(product_id, include_hidden=viewer_is_admin()))
 
 
+# What a buyer does with a product: the created product's id goes into these bodies.
+_PRODUCT_ID = "$response.body#/data/id"
+PRODUCT_LINKS = {
+    "AddToCart": {"operationId": "cart_add_post", "requestBody": {"productId": _PRODUCT_ID, "quantity": 1}},
+    "JoinWaitlist": {"operationId": "waitlist_join_post", "requestBody": {"productId": _PRODUCT_ID, "quantity": 1}},
+    "OrderDirectly": {
+        "operationId": "orders_direct_post",
+        "requestBody": {"items": [{"productId": _PRODUCT_ID, "quantity": 1}]},
+    },
+}
+
+
 @bp.post("")
 @documented(
     "Create a product (broadcast live:product:added)",
@@ -72,6 +84,7 @@ def get_product(product_id: uuid.UUID):
     status=201,
     errors=(400, 404, 409),
     tags=TAGS,
+    links=PRODUCT_LINKS,
 )
 @admin_required
 @body(ProductCreate)

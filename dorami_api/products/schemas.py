@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from dorami_api.realtime.broadcast import ROOT
+from dorami_api.realtime.catalogue import server_event
 from dorami_api.web.fields import MoneyIn, MoneyOut, PageQuery, Timestamp, UtcDatetime
 from dorami_api.web.validation import Schema
 
@@ -24,8 +26,9 @@ MAX_PER_BUYER = (
 ImageUrl = Annotated[str, Field(min_length=1, max_length=2048)]
 
 
-class VariantIn(Schema):
-    id: uuid.UUID | None = Field(None, description="An existing variant to update; omit to create one")
+class NewVariantIn(Schema):
+    """A variant of a new product (it has no id yet)."""
+
     color: str | None = Field(None, max_length=50)
     size: str | None = Field(None, max_length=50)
     label: str | None = Field(None, max_length=100)
@@ -34,7 +37,11 @@ class VariantIn(Schema):
     sortOrder: int = Field(0, ge=-1_000_000, le=1_000_000)
 
 
-def _distinct_options(variants: list[VariantIn] | None) -> None:
+class VariantIn(NewVariantIn):
+    id: uuid.UUID | None = Field(None, description="An existing variant to update; omit to create one")
+
+
+def _distinct_options(variants: list[NewVariantIn] | None) -> None:
     if not variants:
         return
     seen_options, seen_ids = set(), set()
@@ -43,7 +50,7 @@ def _distinct_options(variants: list[VariantIn] | None) -> None:
         if options in seen_options:
             raise ValueError("two variants have the same color, size and label")
         seen_options.add(options)
-        if variant.id is not None:
+        if getattr(variant, "id", None) is not None:
             if variant.id in seen_ids:
                 raise ValueError("a variant id is listed twice")
             seen_ids.add(variant.id)
@@ -67,13 +74,11 @@ class ProductCreate(Schema):
     maxPerBuyer: int | None = Field(None, ge=1, le=MAX_STOCK, description=MAX_PER_BUYER)
     sortOrder: int = Field(0, ge=-1_000_000, le=1_000_000)
     expiresAt: UtcDatetime | None = Field(None, description="After this moment the product is no longer listed")
-    variants: list[VariantIn] = Field(default_factory=list, max_length=MAX_VARIANTS)
+    variants: list[NewVariantIn] = Field(default_factory=list, max_length=MAX_VARIANTS)
 
     @model_validator(mode="after")
     def _check(self):
         _distinct_options(self.variants)
-        if any(v.id is not None for v in self.variants):
-            raise ValueError("new variants have no id")
         return self
 
 
@@ -169,3 +174,17 @@ class ProductOut(Out):
     expiresAt: Timestamp | None
     createdAt: Timestamp
     updatedAt: Timestamp
+
+
+class LowStock(Out):
+    productId: str
+    productName: str
+    available: int = Field(gt=0, lt=5)
+
+
+# To the stream's room in `/` (only for a product of a stream).
+server_event(ROOT, "live:product:added", ProductOut, "A product was added to the stream")
+server_event(ROOT, "live:product:updated", ProductOut, "A product changed (price, stock, availability, ...)")
+server_event(ROOT, "live:product:soldout", ProductOut, "A product sold out")
+server_event(ROOT, "live:product:deleted", ProductOut, "A product was removed or hidden")
+server_event(ROOT, "product:low-stock", LowStock, "Fewer than 5 units are available")

@@ -8,7 +8,9 @@ Rooms: `stream:{streamKey}` in `/` (commerce) and `/streaming` (presence), `live
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from typing import Any
 
 from dorami_api.extensions import socketio
@@ -40,6 +42,26 @@ def envelope(event: str, data: Any) -> dict:
     return {"type": event, "data": data}
 
 
+# Test runs set it to a file: every event this process emits, and every acknowledgement it sends
+# (kind "ack"), is appended to it as one JSON line {kind, namespace, event, payload};
+# tests/contract checks each one against the AsyncAPI document.
+EVENT_LOG_ENV = "DORAMI_EVENT_LOG"
+
+
+def record(namespace: str, event: str, payload: Any, kind: str = "emit") -> None:
+    path = os.environ.get(EVENT_LOG_ENV)
+    if not path:
+        return
+    entry = {"kind": kind, "namespace": namespace, "event": event, "payload": payload}
+    line = json.dumps(entry, default=str) + "\n"
+    # One write of an O_APPEND file: lines of several workers never interleave.
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(descriptor, line.encode("utf-8", "surrogatepass"))
+    finally:
+        os.close(descriptor)
+
+
 def _emit(event: str, data: Any, room: str | None, namespace: str = ROOT, local_only: bool = False) -> None:
     """Hand one event to Socket.IO. With Redis configured it is delivered to this process's
     sockets and published on the message queue for every other process — which is how a REST
@@ -50,6 +72,7 @@ def _emit(event: str, data: Any, room: str | None, namespace: str = ROOT, local_
         log.debug("socket server not initialised; %s to %s not sent", event, room)
         return
     try:
+        record(namespace, event, envelope(event, data))
         socketio.emit(event, envelope(event, data), to=room, namespace=namespace, ignore_queue=local_only)
     except Exception:  # a broadcast must never fail the committed change that caused it
         log.exception("could not emit %s to %s", event, room)
@@ -61,6 +84,7 @@ def _emit_confirmed(event: str, data: Any, room: str, namespace: str) -> None:
     process) this process's sockets are everyone."""
     from dorami_api.extensions import socketio
 
+    record(namespace, event, envelope(event, data))
     manager = socketio.server.manager
     if hasattr(manager, "emit_confirmed"):
         manager.emit_confirmed(event, envelope(event, data), namespace=namespace, room=room)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import Blueprint
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dorami_api.auth.guards import admin_required
+from dorami_api.realtime.broadcast import ROOT
+from dorami_api.realtime.catalogue import server_event
 from dorami_api.settings import service as settings
+from dorami_api.web.fields import MoneyIn
 from dorami_api.web.responses import ok
 from dorami_api.web.validation import Schema, body, documented
 
@@ -17,13 +18,23 @@ admin_bp = Blueprint("admin_config", __name__)
 
 
 class ConfigUpdate(Schema):
-    defaultShippingFee: Decimal | None = Field(default=None, ge=0, le=Decimal("99999999.99"), decimal_places=2)
+    defaultShippingFee: MoneyIn | None = None
     bankName: str | None = Field(default=None, max_length=100)
     bankAccountNumber: str | None = Field(default=None, max_length=100)
     bankAccountHolder: str | None = Field(default=None, max_length=100)
     noticeText: str | None = Field(default=None, max_length=2000)
     noticeFontSize: int | None = Field(default=None, ge=10, le=24)
     noticeFontFamily: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class Notice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str | None
+    fontSize: int | None
+    fontFamily: str | None
+
+
+server_event(ROOT, "notice:updated", Notice, "The notice banner changed (to every socket of /)")
 
 
 @public_bp.get("/public")

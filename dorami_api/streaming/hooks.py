@@ -79,15 +79,20 @@ def _allow(srs: bool):
     return jsonify({"code": 0, "message": "ok"}), 200
 
 
+def _declared(model: type[BaseModel], payload: dict) -> dict:
+    """The fields `model` reads: the others are ignored, so never checked nor refused."""
+    return {key: value for key, value in payload.items() if key in model.model_fields}
+
+
 def _publish_key() -> tuple[bool, str]:
     """(is SRS, publishKey) from either wire form."""
     if request.mimetype == "application/json":
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict):
             raise ApiError(400, "INVALID_JSON", "The body must be a JSON object")
-        return True, parse_model(SrsHook, payload).stream
+        return True, parse_model(SrsHook, _declared(SrsHook, payload)).stream
     if request.mimetype in FORM_TYPES:
-        return False, parse_model(NginxRtmpHook, request.form.to_dict()).name
+        return False, parse_model(NginxRtmpHook, _declared(NginxRtmpHook, request.form.to_dict())).name
     raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the nginx-rtmp form or the SRS JSON callback")
 
 
@@ -111,7 +116,7 @@ def _handle(on_key) -> tuple:
 _HOOK_DOC = {
     "bodies": {"application/json": SrsHook, "application/x-www-form-urlencoded": NginxRtmpHook},
     "envelope": False,
-    "security": "media-hook",
+    "auth": "media-hook",
 }
 
 

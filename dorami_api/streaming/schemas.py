@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dorami_api.products.schemas import ProductOut
+from dorami_api.realtime.broadcast import CHAT, ROOT, STREAMING
+from dorami_api.realtime.catalogue import server_event
 from dorami_api.web.fields import MoneyIn, MoneyOut, PageQuery, Timestamp, UtcDatetime
 from dorami_api.web.validation import Schema
 
@@ -15,7 +17,16 @@ StreamStatus = Literal["SCHEDULED", "LIVE", "ENDED"]
 FreeShippingMode = Literal["DISABLED", "UNCONDITIONAL", "THRESHOLD"]
 
 
+# The document states the rule StreamCreate checks: THRESHOLD needs a threshold.
+_THRESHOLD_NEEDS_AMOUNT = {
+    "if": {"properties": {"freeShippingMode": {"const": "THRESHOLD"}}, "required": ["freeShippingMode"]},
+    "then": {"required": ["freeShippingThreshold"], "properties": {"freeShippingThreshold": {"not": {"type": "null"}}}},
+}
+
+
 class StreamCreate(Schema):
+    model_config = ConfigDict(json_schema_extra=_THRESHOLD_NEEDS_AMOUNT)
+
     title: str = Field(min_length=1, max_length=200)
     description: str | None = Field(None, max_length=5000)
     thumbnailUrl: str | None = Field(None, min_length=1, max_length=2048)
@@ -32,6 +43,8 @@ class StreamCreate(Schema):
 
 class StreamUpdate(Schema):
     """Every field optional; title and freeShippingMode cannot be null (the others clear)."""
+
+    model_config = ConfigDict(json_schema_extra=_THRESHOLD_NEEDS_AMOUNT)
 
     title: str = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=5000)
@@ -106,3 +119,20 @@ class StreamStatusOut(Out):
     startedAt: Timestamp | None
     endedAt: Timestamp | None
     featuredProductId: str | None
+
+
+class FeaturedProduct(Out):
+    streamKey: str
+    product: ProductOut | None
+
+
+class StreamEnded(Out):
+    streamKey: str
+    streamId: str
+    endedAt: Timestamp
+    durationSeconds: int
+    peakViewers: int
+
+
+server_event(ROOT, "stream:featured-product:updated", FeaturedProduct, "The pinned product changed (null: unpinned)")
+server_event((ROOT, STREAMING, CHAT), "stream:ended", StreamEnded, "The stream ended (to its rooms in each namespace)")

@@ -17,8 +17,17 @@ _STATE_CODES = (
 )
 US_STATES = frozenset(_STATE_CODES.split(" "))
 _INSTAGRAM = re.compile(r"^@[a-z0-9._]{1,30}$")
-_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
-_PHONE = re.compile(r"^(\+1\d{10}|1\d{10}|\d{10}|\+82\d{8,11}|0\d{8,11})$")
+# What a client may send: the handle with any leading '@'s, any case (stored as '@' + lower case).
+INSTAGRAM_PATTERN = r"^@*[A-Za-z0-9._]{1,30}$"
+ZIP_PATTERN = r"^[0-9]{5}(-[0-9]{4})?$"
+_SEPARATORS = r"[\s\-()]"
+_PHONE = re.compile(r"^(\+1[0-9]{10}|1[0-9]{10}|[0-9]{10}|\+82[0-9]{8,11}|0[0-9]{8,11})$")
+# The same numbers, with spaces, dashes and brackets anywhere (they are dropped before storing).
+_S = f"{_SEPARATORS}*"
+_D = f"(?:[0-9]{_S})"
+PHONE_PATTERN = (
+    f"^{_S}(\\+{_S}1{_S}{_D}{{10}}|1{_S}{_D}{{10}}|{_D}{{10}}|\\+{_S}8{_S}2{_S}{_D}{{8,11}}|0{_S}{_D}{{8,11}})$"
+)
 # Address lines reach admins and the courier: plain text only, like names.
 AddressLine = plain_line(200)
 
@@ -34,24 +43,18 @@ def normalise_instagram_id(value: str) -> str:
 class ProfileUpdate(Schema):
     """Fields left out are unchanged; phone, instagramId and depositorName accept null to clear."""
 
-    name: DisplayName | None = None
-    phone: str | None = Field(None, max_length=32)
-    instagram_id: str | None = Field(None, alias="instagramId", max_length=64)
+    # Optional but not nullable: a default is never validated, an explicit null is a 400.
+    name: DisplayName = None
+    phone: str | None = Field(None, max_length=32, pattern=PHONE_PATTERN)
+    instagram_id: str | None = Field(None, alias="instagramId", max_length=64, pattern=INSTAGRAM_PATTERN)
     depositor_name: DisplayName | None = Field(None, alias="depositorName")
-
-    @field_validator("name")
-    @classmethod
-    def _name_not_null(cls, value: str | None) -> str:
-        if value is None:
-            raise ValueError("name cannot be null")
-        return value
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        digits = re.sub(r"[\s\-()]", "", value)
+        digits = re.sub(_SEPARATORS, "", value)
         if not _PHONE.match(digits):
             raise ValueError("phone must be a US (+1) or Korean (+82 / 0..) number")
         return digits
@@ -62,13 +65,21 @@ class ProfileUpdate(Schema):
         return None if value is None else normalise_instagram_id(value)
 
 
+def _blank_allowed(schema: dict) -> None:
+    """address2 may also be blank (a form's empty field), read as no second line."""
+    schema["anyOf"].insert(1, {"type": "string", "pattern": r"^\s*$", "maxLength": 200})
+
+
 class ShippingAddress(Schema):
     full_name: DisplayName = Field(alias="fullName")
     address1: AddressLine
-    address2: AddressLine | None = None
+    address2: AddressLine | None = Field(None, json_schema_extra=_blank_allowed)
     city: DisplayName
-    state: str = Field(description="US two-letter state code")
-    zip: str = Field(description="12345 or 12345-6789")
+    state: str = Field(
+        description="US two-letter state code (any case; stored upper-case)",
+        json_schema_extra={"enum": sorted(US_STATES)},
+    )
+    zip: str = Field(pattern=ZIP_PATTERN, description="12345 or 12345-6789")
 
     @field_validator("address2", mode="before")
     @classmethod
@@ -83,13 +94,6 @@ class ShippingAddress(Schema):
         if code not in US_STATES:
             raise ValueError("state must be a US two-letter state code")
         return code
-
-    @field_validator("zip")
-    @classmethod
-    def _zip(cls, value: str) -> str:
-        if not _ZIP.match(value.strip()):
-            raise ValueError("zip must look like 12345 or 12345-6789")
-        return value.strip()
 
     def stored(self) -> dict:
         """The JSON encrypted at rest and returned to its owner."""

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dorami_api.auth.guards import current_user_id, login_required
+from dorami_api.realtime.broadcast import ROOT
+from dorami_api.realtime.catalogue import server_event
 from dorami_api.waitlist import service
+from dorami_api.web.fields import Timestamp
 from dorami_api.web.responses import created, no_content, ok
 from dorami_api.web.validation import Schema, body, documented
 
@@ -19,6 +22,20 @@ class JoinWaitlist(Schema):
     productId: uuid.UUID
     variantId: uuid.UUID | None = None
     quantity: int = Field(default=1, ge=1, le=10)
+
+
+class Promoted(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    waitlistEntryId: str
+    cartItemId: str
+    productId: str
+    variantId: str | None
+    productName: str
+    quantity: int
+    expiresAt: Timestamp | None
+
+
+server_event(ROOT, "waitlist:promoted", Promoted, "Units came back: they are held in your cart until expiresAt")
 
 
 @bp.post("")

@@ -2,12 +2,15 @@
 
 Money travels as a two-place decimal string ("29.50"). Requests may send a string or a JSON
 number with at most two decimal places; either becomes a Decimal at once, never a float in the
-arithmetic. Times must carry a timezone and are normalised to UTC.
+arithmetic. Times must carry a timezone and are normalised to UTC; a date or a time is written as
+ISO 8601 text (a number, or text such as "0.5" that pydantic would read as a Unix time, is a 400).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -15,8 +18,11 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     Field,
     PlainValidator,
+    TypeAdapter,
+    ValidationError,
     WithJsonSchema,
     create_model,
     field_validator,
@@ -75,12 +81,38 @@ def _to_utc(moment: datetime) -> datetime:
         raise ValueError("is out of range") from None
 
 
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+_ISO_DATE_START = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso(adapter: TypeAdapter) -> Callable[[Any], Any]:
+    """Text in ISO 8601 only, parsed by pydantic (its lax parser, which alone would also read
+    numbers and numeric text as Unix times)."""
+
+    def parse(value: Any) -> Any:
+        if not isinstance(value, str) or not _ISO_DATE_START.match(value):
+            raise ValueError("must be an ISO 8601 date or date-time, such as 2026-01-31T18:00:00Z")
+        try:
+            return adapter.validate_python(value)
+        except ValidationError as error:
+            raise ValueError(error.errors(include_url=False)[0]["msg"]) from None
+
+    return parse
+
+
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_iso(TypeAdapter(AwareDatetime))), AfterValidator(_to_utc)]
+
+# A day or a moment (list filters): 2026-01-31 or 2026-01-31T18:00:00Z.
+DateOrDatetime = Annotated[date | datetime, BeforeValidator(_iso(TypeAdapter(date | datetime)))]
 
 # Responses: ISO-8601 UTC with a Z.
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 # Input may be longer than what is kept (markup goes), but not without bound.
+# One line of text with something visible in it: no control character (a newline neither), and
+# at least one character that is not a space nor invisible (those are trimmed or dropped).
+_CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_INVISIBLES = r"\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
+PLAIN_LINE_PATTERN = f"^[^{_CONTROLS}]*[^\\s{_CONTROLS}{_INVISIBLES}][^{_CONTROLS}]*$"
 _RAW_LENGTH_FACTOR = 4
 
 
@@ -105,6 +137,8 @@ def plain_line(max_length: int) -> Any:
             min_length=1,
             max_length=max_length * _RAW_LENGTH_FACTOR,
             description=f"Plain text: markup and invisible characters are removed, then 1-{max_length} characters",
+            # The document states what is kept: at most `max_length` characters, one line, not blank.
+            json_schema_extra={"maxLength": max_length, "pattern": PLAIN_LINE_PATTERN},
         ),
         AfterValidator(clean),
     ]

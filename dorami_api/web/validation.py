@@ -3,11 +3,20 @@ decorator records its schema on the view function, where the OpenAPI builder rea
 
 Bodies must be JSON objects (415 otherwise), parse (400 INVALID_JSON otherwise) and match the
 schema exactly: unknown fields are rejected, never silently written (400 VALIDATION_ERROR).
+
+Types are strict, as the document states them: a JSON value is validated in pydantic's strict JSON
+mode, so no boolean passes for an integer, no number for a date or a string, no string for a
+number. JSON Schema counts 10.0 as the integer 10, and so do we. A query string is text: each
+value the schema declares an integer (or a boolean) is read as one only when it is written as one
+(`12`, `true`), then the same strict validation runs, so `?page=1.5` or `?page=<30 digits>` is a
+400 from the declared type or bounds, never a 500.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -59,6 +68,17 @@ def _unstorable_text(data: Any, location: str = "body") -> str | None:
     return None
 
 
+def _integral(data: Any) -> Any:
+    """10.0 -> 10 throughout (JSON Schema's integers include 10.0; strict pydantic's do not)."""
+    if isinstance(data, float) and data.is_integer():
+        return int(data)
+    if isinstance(data, dict):
+        return {key: _integral(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_integral(value) for value in data]
+    return data
+
+
 def parse_model(model: type[Model], data: Any) -> Model:
     bad = _unstorable_text(data)
     if bad:
@@ -69,7 +89,7 @@ def parse_model(model: type[Model], data: Any) -> Model:
             {"fields": [{"field": bad, "message": "Text holds a character that cannot be stored", "type": "string"}]},
         )
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(json.dumps(_integral(data)), strict=True)
     except ValidationError as error:
         raise validation_error(error) from None
 
@@ -116,7 +136,7 @@ def query(model: type[Schema]) -> Callable:
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            data = {key: request.args.get(key) for key in request.args}
+            data = {key: _query_value(model, key, request.args.get(key)) for key in request.args}
             kwargs["query"] = parse_model(model, data)
             return view(*args, **kwargs)
 
@@ -124,6 +144,31 @@ def query(model: type[Schema]) -> Callable:
         return wrapper
 
     return decorator
+
+
+_INTEGER_TEXT = re.compile(r"-?[0-9]{1,64}")
+_BOOLEANS = {"true": True, "false": False}
+
+
+@functools.cache
+def _query_types(model: type[BaseModel]) -> dict[str, set[str]]:
+    """The JSON types each query field of `model` declares (its JSON Schema is the source)."""
+    types = {}
+    for name, prop in model.model_json_schema(mode="validation").get("properties", {}).items():
+        options = prop.get("anyOf", [prop])
+        types[name] = {option.get("type") for option in options}
+    return types
+
+
+def _query_value(model: type[BaseModel], key: str, text: str) -> Any:
+    """A query value as the JSON value it is written as: an integer or boolean field gets one only
+    when the text spells one; anything else stays text, and strict validation refuses it."""
+    declared = _query_types(model).get(key, set())
+    if "integer" in declared and _INTEGER_TEXT.fullmatch(text):
+        return int(text)
+    if "boolean" in declared and text in _BOOLEANS:
+        return _BOOLEANS[text]
+    return text
 
 
 def documented(
@@ -134,13 +179,19 @@ def documented(
     tags: tuple[str, ...] = (),
     auth: str | None = None,
     description: str | None = None,
+    media_type: str = "application/json",
+    links: dict[str, dict] | None = None,
 ) -> Callable:
-    """Describe a route for the OpenAPI document (response schema, errors, security, and a
-    longer description when the summary is not enough)."""
+    """Describe a route for the OpenAPI document (response schema and media type, errors,
+    security, a longer description when the summary is not enough, and OpenAPI links from its
+    success answer to the operations that take what it returns, by operationId)."""
 
     def decorator(view: Callable) -> Callable:
         notes = _doc(view)
         notes.update(summary=summary, response=response, status=status, errors=errors, tags=tags)
+        notes["media_type"] = media_type
+        if links:
+            notes["links"] = links
         if description is not None:
             notes["description"] = description
         if auth is not None:  # else keep the level a guard recorded ("user", "admin")
