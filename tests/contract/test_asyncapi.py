@@ -13,6 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from dorami_api.realtime import catalogue
+from tests.support.auth import signed_in
 from tests.support.commerce import live_stream
 
 HERE = Path(__file__).parent
@@ -86,12 +87,12 @@ def _check(document: dict, entry: dict) -> str | None:
 
 
 @pytest.mark.slow
-def test_every_event_the_servers_sent_is_in_the_document(app, client, live_server, connect, token_for, event_log):
+def test_every_event_the_servers_sent_is_in_the_document(app, client, live_server, connect, event_log):
     """Runs after every other test of the run (conftest.py): checks everything the servers
     recorded, and first drives a short session of its own so there is always something."""
     server = live_server()
     stream_key = live_stream(app).key
-    _, token = token_for(name="Contract")
+    token = signed_in(app, name="Contract").token
     viewer = connect(server.url, token=token, namespaces=["/", "/chat", "/streaming"])
     assert viewer.call("join:stream", {"streamId": stream_key}, "/")["success"]
     assert viewer.call("stream:viewer:join", {"streamKey": stream_key}, "/streaming")["success"]
