@@ -330,7 +330,8 @@ class Session:
         if self.setup:
             return
         self.create_database()
-        accounts = self.args.accounts or (600 if self.args.quick else 2000)
+        largest = max(flash_sizes(self)) if self.args.flash_sizes else 0
+        accounts = max(self.args.accounts or (600 if self.args.quick else 2000), largest)
         server = self.start("service", ratelimit=False)
         try:
             try:
@@ -482,9 +483,16 @@ def flash_product(s: Session, server: Server, target: str, label: str) -> str:
     return answer.json()["data"]["id"]
 
 
+def flash_sizes(s: Session) -> list[int]:
+    """--flash-sizes 500,2000,5000 (each needs that many accounts: --accounts)."""
+    if s.args.flash_sizes:
+        return [int(n) for n in s.args.flash_sizes.split(",")]
+    return [500] if s.args.quick else [500, 2000]
+
+
 def scenario_flashsale(s: Session) -> None:
     repeats = 1 if s.args.quick else s.args.repeats
-    sizes = [500] if s.args.quick else [500, 2000]
+    sizes = flash_sizes(s)
     if s.setup.get("products_error"):
         s.not_run("flashsale", "service", f"no products: {s.setup['products_error']}")
         return
@@ -690,6 +698,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY for the service and flask-ref (default: CPUs)")
     parser.add_argument("--accounts", type=int)
+    parser.add_argument("--flash-sizes", help="flash-sale buyer counts, e.g. 500,2000,5000 (default 500,2000)")
     parser.add_argument("--saturation-viewers", type=int, default=1000)
     parser.add_argument("--saturation-steps", type=int, default=6)
     parser.add_argument("--saturation-max", type=float, default=1600)

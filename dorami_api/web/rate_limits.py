@@ -24,12 +24,13 @@ from limits import RateLimitItem
 from limits.storage import MemoryStorage
 from limits.strategies import RateLimiter
 from limits.util import WindowStats
+from redis import BlockingConnectionPool
 
 from dorami_api.auth import tokens
 from dorami_api.auth.guards import request_token
 from dorami_api.config import RedisTarget
 from dorami_api.errors import REDIS_OUTAGE, error_response, service_unavailable
-from dorami_api.redis_client import outage_retry
+from dorami_api.redis_client import MAX_CONNECTIONS, POOL_WAIT_SECONDS, outage_retry
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,14 @@ def storage_options(target: RedisTarget | None) -> dict:
     options = {**STORAGE_OPTIONS, "retry": outage_retry()}
     if target.is_sentinel:
         return {**options, "db": target.db}
-    return options
+    # redis-py's default pool raises MaxConnectionsError past 100 connections in use, which the
+    # outage rule above took for a Redis outage: a burst of 500 buyers had every order refused
+    # with 503 for REDIS_RETRY_SECONDS. A blocking pool makes a request wait its turn instead,
+    # like the service's own Redis client.
+    pool = BlockingConnectionPool.from_url(
+        target.url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, **STORAGE_OPTIONS
+    )
+    return {"connection_pool": pool, "retry": outage_retry()}
 
 
 def client_ip() -> str:
