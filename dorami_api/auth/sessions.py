@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from dorami_api.auth import tokens
+from dorami_api.auth import remembered_sessions, tokens
 from dorami_api.auth.models import AuthSession
 from dorami_api.extensions import db
 from dorami_api.users.models import User
@@ -67,5 +67,6 @@ def revoke_sessions(user_id: uuid.UUID, session_ids: list[uuid.UUID] | None, rea
         )
     )
     db.session.commit()
+    remembered_sessions.sessions_revoked(str(user_id))  # every process reads the sessions again
     publish_revocation(str(user_id), None if session_ids is None else [str(s) for s in session_ids], reason)
     return result.rowcount
