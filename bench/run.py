@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,6 +129,12 @@ class Server:
             frontier.extend(map(int, children))
         return pids
 
+    def spread(self) -> dict[str, int]:
+        """Established client connections held by each worker (pid -> count; the master and a
+        single-process server count as their own pid): how evenly the kernel and the workers
+        shared the sockets and keep-alive connections."""
+        return connections_per_process(self.tree()[1:] or [self.pid], self.port)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             try:
@@ -155,6 +162,69 @@ class Server:
             "error_lines": sum(1 for line in text.splitlines() if " ERROR " in line or "[ERROR]" in line),
             "first_error": next((line for line in text.splitlines() if "Error:" in line or "Error " in line), None),
         }
+
+
+def connections_per_process(pids: list[int], port: int) -> dict[str, int]:
+    """pid -> established TCP connections on local `port` that the process holds open."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    established.add(fields[9])  # the socket's inode
+    spread = {}
+    for pid in pids:
+        held = 0
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    link = os.readlink(fd)
+                    held += link.startswith("socket:[") and link[8:-1] in established
+        spread[str(pid)] = held
+    return spread
+
+
+def requests_per_worker(server: Server) -> dict[str, int]:
+    """pid -> HTTP requests served since the worker started (the service's /metrics; {} elsewhere)."""
+    if server.name != "service":
+        return {}
+    try:
+        text = requests.get(server.url + "/metrics", timeout=10).text
+    except requests.RequestException:
+        return {}
+    found = re.findall(r'^dorami_worker_http_requests\{pid="(\d+)"\} ([\d.e+]+)$', text, re.M)
+    return {pid: int(float(value)) for pid, value in found}
+
+
+@contextlib.contextmanager
+def watch_spread(server: Server, row: dict, every: float = 1.0):
+    """While the block runs, sample the connections per worker; the busiest sample (most
+    connections in all) goes into row["worker_connections"], with its share on the busiest worker."""
+    best: dict[str, int] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal best
+        while not stop.wait(every):
+            now = server.spread()
+            if sum(now.values()) > sum(best.values()):
+                best = now
+
+    before = requests_per_worker(server)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        sampler.join(timeout=5)
+        total = sum(best.values())
+        row["worker_connections"] = best
+        row["busiest_worker_share"] = round(max(best.values()) / total, 3) if total else None
+        after = requests_per_worker(server)
+        if after:  # the scrape itself is one request on one worker
+            row["worker_requests"] = {pid: n - before.get(pid, 0) for pid, n in after.items()}
 
 
 class Session:
@@ -413,14 +483,18 @@ def run_fanout(s: Session, server: Server, target: str, viewers: int, duration: 
     """One connected room, one or more measured steps (--rates a,b or --search): one row each."""
     room = s.setup["stream"]["streamKey"] if target == "service" else "bench-room"
     tokens = ["--tokens", s.accounts_path] if target == "service" else []
-    with profiled(s, server, target, f"fanout-{viewers}-{'-'.join(map(str, extra_args))}", 900):
+    spread: dict = {}
+    with (
+        profiled(s, server, target, f"fanout-{viewers}-{'-'.join(map(str, extra_args))}", 900),
+        watch_spread(server, spread),
+    ):
         rows = s.node_lines(
             "fanout.mjs",
             *("--url", server.url, "--room", room, "--viewers", viewers, "--duration", duration),
             *("--server-pid", server.pid, "--label", target, *tokens, *extra_args),
             timeout=1200,
         )
-    return [{**row, "target": target} for row in rows]
+    return [{**row, **spread, "target": target} for row in rows]
 
 
 def scenario_fanout(s: Session) -> None:
@@ -505,18 +579,20 @@ def scenario_flashsale(s: Session) -> None:
                 # 2,000 viewers take minutes to connect on 2 shared cores: one repeat fewer at that size.
                 for r in range(repeats if buyers <= 500 else max(1, repeats - 1)):
                     product = flash_product(s, server, target, f"Flash {buyers}-{r}")
-                    with profiled(s, server, target, f"flashsale-{buyers}-{r}", 600):
+                    spread: dict = {}
+                    with profiled(s, server, target, f"flashsale-{buyers}-{r}", 600), watch_spread(server, spread):
                         row = s.node(
                             "flashsale.mjs",
                             *("--url", server.url, "--accounts", s.accounts_path, "--product", product),
                             *("--room", s.setup["stream"]["streamKey"], "--buyers", buyers, "--server-pid", server.pid),
                             timeout=600,
                         )
-                    s.record("flashsale", {**row, "target": target, "repeat": r})
+                    s.record("flashsale", {**row, **spread, "target": target, "repeat": r})
                     log(
                         f"  flashsale {target} {buyers}: sold {row['units_sold']} 5xx {row['five_xx']}"
                         f" p99 {row['order_latency_ms']['p99_ms']} ms,"
-                        f" soldout seen {row['soldout_seen_by']}/{row['viewers_connected']}"
+                        f" soldout seen {row['soldout_seen_by']}/{row['viewers_connected']},"
+                        f" connections per worker {spread['worker_connections']}"
                     )
                     time.sleep(3)
 
@@ -632,8 +708,10 @@ def scenario_rest(s: Session) -> None:
                     continue
                 for c in levels:
                     for r in range(repeats):
-                        with profiled(s, server, target, f"rest-{name}-c{c}-{r}", 600):
+                        spread: dict = {}
+                        with profiled(s, server, target, f"rest-{name}-c{c}-{r}", 600), watch_spread(server, spread):
                             row = wrk(s, server, url, c, seconds)
+                        row.update(spread)
                         row["settle_s"] = settle(server)
                         s.record(
                             "rest",
@@ -661,13 +739,15 @@ def scenario_capacity(s: Session) -> None:
         with s.serving(target, "capacity") as server:
             room = s.setup["stream"]["streamKey"] if target == "service" else "bench-room"
             extra = ["--tokens", s.accounts_path] if target == "service" else []
-            row = s.node(
-                "capacity.mjs",
-                *("--url", server.url, "--room", room, "--max", bound, "--step", 1000, "--hold", hold),
-                *("--server-pid", server.pid, "--label", target, *extra),
-                timeout=900,
-            )
-            s.record("capacity", {**row, "target": target})
+            spread: dict = {}
+            with watch_spread(server, spread):
+                row = s.node(
+                    "capacity.mjs",
+                    *("--url", server.url, "--room", room, "--max", bound, "--step", 1000, "--hold", hold),
+                    *("--server-pid", server.pid, "--label", target, *extra),
+                    timeout=900,
+                )
+            s.record("capacity", {**row, **spread, "target": target})
             log(
                 f"  capacity {target}: {row['connections_made']} connected, {row['rss_mb_per_1000']} MB/1000,"
                 f" p99 {row['connect_ms']['p99_ms']} ms"
