@@ -47,7 +47,7 @@ from tests.support.services import claim_redis_database, release_redis_database 
 PG_ADMIN = os.environ.get("BENCH_DATABASE_ADMIN_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
 ADMIN_EMAIL = "bench-admin@bench.test"
 TARGETS = ("service", "flask-ref", "node-ref")
-SCENARIOS = ("rest", "fanout", "saturation", "flashsale", "capacity")
+SCENARIOS = ("rest", "fanout", "saturation", "flashsale", "capacity", "hotrow")
 
 
 def log(*parts) -> None:
@@ -576,8 +576,8 @@ def scenario_flashsale(s: Session) -> None:
                 if buyers > len(s.setup["accounts"]):
                     s.not_run("flashsale", target, f"{buyers} buyers but only {len(s.setup['accounts'])} accounts")
                     continue
-                # 2,000 viewers take minutes to connect on 2 shared cores: one repeat fewer at that size.
-                for r in range(repeats if buyers <= 500 else max(1, repeats - 1)):
+                # 2,000 viewers take minutes to connect on 2 shared cores: fewer repeats above 500.
+                for r in range(repeats if buyers <= 500 else max(1, repeats - 1) if buyers <= 2000 else 1):
                     product = flash_product(s, server, target, f"Flash {buyers}-{r}")
                     spread: dict = {}
                     with profiled(s, server, target, f"flashsale-{buyers}-{r}", 600), watch_spread(server, spread):
@@ -650,10 +650,13 @@ def tree_usage(pid: int) -> tuple[float, float]:
     return cpu, rss
 
 
-def wrk(s: Session, server: Server, url: str, connections: int, seconds: int) -> dict:
+def wrk(s: Session, server: Server, url: str, connections: int, seconds: int, headers: dict | None = None) -> dict:
     # --timeout 10s: a slower answer counts as a timeout (wrk leaves it out of the latencies and
     # reports it under socket errors, which the table adds to the errors).
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", url]
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
+    cmd.append(url)
     cmd = pin(cmd, s.args.pin_generator)
     cpu0, _ = tree_usage(server.pid)
     t0 = time.monotonic()
@@ -689,12 +692,16 @@ def scenario_rest(s: Session) -> None:
     seconds = 3 if s.args.quick else 5
     repeats = 1 if s.args.quick else s.args.repeats
     for target in [t for t in s.targets() if t != "node-ref"]:
+        headers: dict[str, dict] = {}
         if target == "service":
             stream = s.setup["stream"]
             endpoints = {
                 "product_list": f"/api/v1/products?streamId={stream['id']}",
                 "stream_status": f"/api/v1/streaming/streams/key/{stream['streamKey']}/status",
+                # A signed-in buyer's own cart: the token, the session, the user's holds.
+                "cart_signed_in": "/api/v1/cart",
             }
+            headers["cart_signed_in"] = {"Authorization": f"Bearer {s.setup['accounts'][0]['token']}"}
         else:
             endpoints = {"product_list": "/ref/products", "health_live": "/api/v1/health/live"}
         for name, path in endpoints.items():
@@ -702,7 +709,7 @@ def scenario_rest(s: Session) -> None:
             # second would measure the limiter.
             with s.serving(target, "rest", ratelimit=False, part=name) as server:
                 url = server.url + path
-                probe = requests.get(url, timeout=30)
+                probe = requests.get(url, headers=headers.get(name), timeout=30)
                 if probe.status_code != 200:
                     s.not_run("rest", target, f"{name}: GET {url} -> {probe.status_code}")
                     continue
@@ -710,7 +717,7 @@ def scenario_rest(s: Session) -> None:
                     for r in range(repeats):
                         spread: dict = {}
                         with profiled(s, server, target, f"rest-{name}-c{c}-{r}", 600), watch_spread(server, spread):
-                            row = wrk(s, server, url, c, seconds)
+                            row = wrk(s, server, url, c, seconds, headers.get(name))
                         row.update(spread)
                         row["settle_s"] = settle(server)
                         s.record(
@@ -754,12 +761,64 @@ def scenario_capacity(s: Session) -> None:
             )
 
 
+def scenario_hotrow(s: Session) -> None:
+    """PostgreSQL's own ceiling for one product: pgbench selling from one hot row (lock, take a
+    unit, insert an order row, commit; bench/pgbench/hot_row.sql) with 16 clients, on a database
+    made for it. Not a target: the rate the service's sales per second are compared with."""
+    if not shutil.which("pgbench"):
+        s.not_run("hotrow", "postgresql", "pgbench not installed")
+        return
+    name = f"dorami_bench_hotrow_{s.run_id.lower()}"
+    admin = psycopg2.connect(PG_ADMIN, connect_timeout=5)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = urlunparse(urlparse(PG_ADMIN)._replace(path=f"/{name}"))
+    try:
+        conn = psycopg2.connect(url, connect_timeout=5)
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "CREATE TABLE bench_hot_product (id int PRIMARY KEY, stock bigint NOT NULL, version int NOT NULL)"
+            )
+            cur.execute("INSERT INTO bench_hot_product VALUES (1, 1000000000, 0)")
+            cur.execute(
+                "CREATE TABLE bench_hot_order (id bigserial PRIMARY KEY, product_id int NOT NULL,"
+                " quantity int NOT NULL, created_at timestamptz NOT NULL)"
+            )
+        conn.close()
+        clients = [1, 16]  # 64 would exceed max_connections of a PostgreSQL shared with other sessions
+        for c in clients:
+            cmd = ["pgbench", "-n", "-f", str(BENCH / "pgbench" / "hot_row.sql"), "-c", str(c), "-j", "2"]
+            cmd += ["-T", "5" if s.args.quick else "10", url]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            tps = re.search(r"tps = ([\d.]+)", done.stdout)
+            latency = re.search(r"latency average = ([\d.]+) ms", done.stdout)
+            row = s.record(
+                "hotrow",
+                {
+                    "scenario": "hotrow",
+                    "target": "postgresql",
+                    "clients": c,
+                    "sales_per_s": round(float(tps.group(1))) if tps else None,
+                    "latency_avg_ms": float(latency.group(1)) if latency else None,
+                    "error": None if done.returncode == 0 else done.stderr.strip()[-300:],
+                },
+            )
+            log(f"  hotrow {c} clients: {row['sales_per_s']} sales/s")
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
 RUNNERS = {
     "rest": scenario_rest,
     "fanout": scenario_fanout,
     "saturation": scenario_saturation,
     "flashsale": scenario_flashsale,
     "capacity": scenario_capacity,
+    "hotrow": scenario_hotrow,
 }
 
 
