@@ -17,12 +17,16 @@ from dorami_api.web.responses import iso
 
 
 def _insert_if_missing() -> None:
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
+    """Create the row in a transaction of its own, committed at once: inside the caller's, a read
+    (a cart, an order page) would roll it back at the end of the request, and every later read
+    would insert it again."""
+    engine = db.session.get_bind().engine  # the engine, also when the session is bound to a connection
+    if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(SystemConfig).values(id=SYSTEM_CONFIG_ID).on_conflict_do_nothing())
+    with engine.begin() as connection:
+        connection.execute(insert(SystemConfig).values(id=SYSTEM_CONFIG_ID).on_conflict_do_nothing())
 
 
 def system_config(for_update: bool = False) -> SystemConfig:
