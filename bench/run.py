@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import json
 import os
 import re
@@ -456,7 +457,7 @@ class Session:
 @contextlib.contextmanager
 def profiled(s: Session, server: Server, target: str, name: str, seconds: float):
     """With --profile, py-spy samples the service's workers during the measured window and writes
-    collapsed stacks to results/<run>/profile-<name>.txt (bench/profile_top.py summarises them)."""
+    collapsed stacks to results/<run>/profile-<name>.txt.gz (bench/profile_top.py summarises them)."""
     spy = shutil.which("py-spy") or str(VENV_BIN / "py-spy")
     if not s.args.profile or target != "service" or not Path(spy).exists():
         yield
@@ -473,6 +474,10 @@ def profiled(s: Session, server: Server, target: str, name: str, seconds: float)
             spy_proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             spy_proc.kill()
+        if out.exists():  # megabytes of text each: kept gzipped (bench/profile_top.py reads them)
+            with open(out, "rb") as raw, gzip.open(f"{out}.gz", "wb") as packed:
+                shutil.copyfileobj(raw, packed)
+            out.unlink()
 
 
 def fanout_sizes(s: Session) -> list[int]:
