@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from gunicorn.sock import TCPSocket, create_sockets
+
 from dorami_api.config import Config, ConfigError
 from dorami_api.realtime import listeners
 
@@ -26,6 +28,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 worker_class = "dorami_api.server.worker.DoramiWorker"
 # Every open socket is a connection: gunicorn's default of 1000 would cap viewers per worker.
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
+# One listening socket per worker, spread by the kernel (SO_REUSEPORT hashes each new connection
+# to one of them): with a single shared socket whichever worker wakes first takes the connection,
+# and at a burst one worker held most of them while the other core idled. See `when_ready`.
+reuse_port = True
 graceful_timeout = 30
 timeout = 60
 # Seconds an idle keep-alive connection stays open (enforced by our worker; pywsgi has no limit).
@@ -85,11 +91,53 @@ _multiprocess = None
 def when_ready(server):
     """Import prometheus_client's multiprocess helpers once, here, with PROMETHEUS_MULTIPROC_DIR
     already set: importing it inside child_exit (a SIGCHLD handler) raced with itself when two
-    workers exited together ("partially initialized module")."""
+    workers exited together ("partially initialized module"). Then open the listening slots."""
     global _multiprocess
     from prometheus_client import multiprocess
 
     _multiprocess = multiprocess
+    _open_listening_slots(server)
+
+
+def _open_listening_slots(server):
+    """One set of listening sockets per worker ("slot"): gunicorn's own (slot 0) and as many more
+    bound to the same addresses with SO_REUSEPORT, kept open by the master for its whole life.
+
+    Because the master holds them, a socket is never closed when a worker stops: on a reload
+    (HUP) the new worker of a slot accepts from the same socket its predecessor did, so no
+    connection waiting in its queue is reset. Kept on the arbiter, which survives a reload (this
+    file is read again on HUP). Not inheritable across exec (USR2 passes gunicorn's own only)."""
+    if getattr(server, "dorami_slots", None) is not None:
+        return
+    slots = [list(server.LISTENERS)]
+    if server.cfg.reuse_port and all(isinstance(listener, TCPSocket) for listener in server.LISTENERS):
+        for _ in range(1, server.num_workers):
+            extra = create_sockets(server.cfg, server.log)
+            for listener in extra:
+                listener.sock.set_inheritable(False)
+            slots.append(extra)
+    server.dorami_slots = slots
+
+
+def pre_fork(server, worker):
+    """Give the new worker the slot with the fewest live workers (a replacement takes the slot of
+    the worker it replaces; on a reload each new worker shares a slot with an old one until that
+    one has stopped). It accepts from its slot's sockets, and from the others only what has waited
+    there STANDBY_DELAY (dorami_api/server/worker.py): a slot whose worker is stopping, busy or
+    gone is still served."""
+    slots = getattr(server, "dorami_slots", None)
+    if not slots:
+        return
+    taken = [0] * len(slots)
+    for other in server.WORKERS.values():
+        slot = getattr(other, "dorami_slot", None)
+        if slot is not None and slot < len(slots):
+            taken[slot] += 1
+    worker.dorami_slot = taken.index(min(taken))
+    worker.sockets = slots[worker.dorami_slot]
+    worker.standby_sockets = [
+        listener for i, other in enumerate(slots) if i != worker.dorami_slot for listener in other
+    ]
 
 
 def child_exit(server, worker):

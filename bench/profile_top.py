@@ -1,12 +1,13 @@
-"""Summarise py-spy collapsed stacks (results/<run>/profile-*.txt): the functions where the
+"""Summarise py-spy collapsed stacks (results/<run>/profile-*.txt.gz): the functions where the
 service's workers spent their samples, by own time and by inclusive time.
 
-    .venv/bin/python bench/profile_top.py bench/results/<run>/profile-fanout-1000x50.txt [--top 25] [--grep dorami_api]
+    .venv/bin/python bench/profile_top.py bench/results/<run>/profile-NAME.txt.gz [--top 25] [--grep dorami_api]
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import re
 from collections import Counter
 from pathlib import Path
@@ -24,7 +25,9 @@ def main() -> None:
     parser.add_argument("--grep", help="only frames whose text contains this (e.g. dorami_api)")
     args = parser.parse_args()
     own, inclusive, total = Counter(), Counter(), 0
-    for line in args.path.read_text().splitlines():
+    # py-spy's collapsed stacks, gzipped by run.py once recorded (profile-*.txt.gz) or plain.
+    text = gzip.decompress(args.path.read_bytes()).decode() if args.path.suffix == ".gz" else args.path.read_text()
+    for line in text.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue

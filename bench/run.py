@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import json
 import os
 import re
@@ -27,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +48,7 @@ from tests.support.services import claim_redis_database, release_redis_database 
 PG_ADMIN = os.environ.get("BENCH_DATABASE_ADMIN_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
 ADMIN_EMAIL = "bench-admin@bench.test"
 TARGETS = ("service", "flask-ref", "node-ref")
-SCENARIOS = ("rest", "fanout", "saturation", "flashsale", "capacity")
+SCENARIOS = ("rest", "fanout", "saturation", "flashsale", "capacity", "hotrow")
 
 
 def log(*parts) -> None:
@@ -128,6 +130,12 @@ class Server:
             frontier.extend(map(int, children))
         return pids
 
+    def spread(self) -> dict[str, int]:
+        """Established client connections held by each worker (pid -> count; the master and a
+        single-process server count as their own pid): how evenly the kernel and the workers
+        shared the sockets and keep-alive connections."""
+        return connections_per_process(self.tree()[1:] or [self.pid], self.port)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             try:
@@ -155,6 +163,69 @@ class Server:
             "error_lines": sum(1 for line in text.splitlines() if " ERROR " in line or "[ERROR]" in line),
             "first_error": next((line for line in text.splitlines() if "Error:" in line or "Error " in line), None),
         }
+
+
+def connections_per_process(pids: list[int], port: int) -> dict[str, int]:
+    """pid -> established TCP connections on local `port` that the process holds open."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    established.add(fields[9])  # the socket's inode
+    spread = {}
+    for pid in pids:
+        held = 0
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    link = os.readlink(fd)
+                    held += link.startswith("socket:[") and link[8:-1] in established
+        spread[str(pid)] = held
+    return spread
+
+
+def requests_per_worker(server: Server) -> dict[str, int]:
+    """pid -> HTTP requests served since the worker started (the service's /metrics; {} elsewhere)."""
+    if server.name != "service":
+        return {}
+    try:
+        text = requests.get(server.url + "/metrics", timeout=10).text
+    except requests.RequestException:
+        return {}
+    found = re.findall(r'^dorami_worker_http_requests\{pid="(\d+)"\} ([\d.e+]+)$', text, re.M)
+    return {pid: int(float(value)) for pid, value in found}
+
+
+@contextlib.contextmanager
+def watch_spread(server: Server, row: dict, every: float = 1.0):
+    """While the block runs, sample the connections per worker; the busiest sample (most
+    connections in all) goes into row["worker_connections"], with its share on the busiest worker."""
+    best: dict[str, int] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal best
+        while not stop.wait(every):
+            now = server.spread()
+            if sum(now.values()) > sum(best.values()):
+                best = now
+
+    before = requests_per_worker(server)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        sampler.join(timeout=5)
+        total = sum(best.values())
+        row["worker_connections"] = best
+        row["busiest_worker_share"] = round(max(best.values()) / total, 3) if total else None
+        after = requests_per_worker(server)
+        if after:  # the scrape itself is one request on one worker
+            row["worker_requests"] = {pid: n - before.get(pid, 0) for pid, n in after.items()}
 
 
 class Session:
@@ -330,7 +401,8 @@ class Session:
         if self.setup:
             return
         self.create_database()
-        accounts = self.args.accounts or (600 if self.args.quick else 2000)
+        largest = max(flash_sizes(self)) if self.args.flash_sizes else 0
+        accounts = max(self.args.accounts or (600 if self.args.quick else 2000), largest)
         server = self.start("service", ratelimit=False)
         try:
             try:
@@ -385,7 +457,7 @@ class Session:
 @contextlib.contextmanager
 def profiled(s: Session, server: Server, target: str, name: str, seconds: float):
     """With --profile, py-spy samples the service's workers during the measured window and writes
-    collapsed stacks to results/<run>/profile-<name>.txt (bench/profile_top.py summarises them)."""
+    collapsed stacks to results/<run>/profile-<name>.txt.gz (bench/profile_top.py summarises them)."""
     spy = shutil.which("py-spy") or str(VENV_BIN / "py-spy")
     if not s.args.profile or target != "service" or not Path(spy).exists():
         yield
@@ -402,6 +474,10 @@ def profiled(s: Session, server: Server, target: str, name: str, seconds: float)
             spy_proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             spy_proc.kill()
+        if out.exists():  # megabytes of text each: kept gzipped (bench/profile_top.py reads them)
+            with open(out, "rb") as raw, gzip.open(f"{out}.gz", "wb") as packed:
+                shutil.copyfileobj(raw, packed)
+            out.unlink()
 
 
 def fanout_sizes(s: Session) -> list[int]:
@@ -412,14 +488,18 @@ def run_fanout(s: Session, server: Server, target: str, viewers: int, duration: 
     """One connected room, one or more measured steps (--rates a,b or --search): one row each."""
     room = s.setup["stream"]["streamKey"] if target == "service" else "bench-room"
     tokens = ["--tokens", s.accounts_path] if target == "service" else []
-    with profiled(s, server, target, f"fanout-{viewers}-{'-'.join(map(str, extra_args))}", 900):
+    spread: dict = {}
+    with (
+        profiled(s, server, target, f"fanout-{viewers}-{'-'.join(map(str, extra_args))}", 900),
+        watch_spread(server, spread),
+    ):
         rows = s.node_lines(
             "fanout.mjs",
             *("--url", server.url, "--room", room, "--viewers", viewers, "--duration", duration),
             *("--server-pid", server.pid, "--label", target, *tokens, *extra_args),
             timeout=1200,
         )
-    return [{**row, "target": target} for row in rows]
+    return [{**row, **spread, "target": target} for row in rows]
 
 
 def scenario_fanout(s: Session) -> None:
@@ -482,9 +562,16 @@ def flash_product(s: Session, server: Server, target: str, label: str) -> str:
     return answer.json()["data"]["id"]
 
 
+def flash_sizes(s: Session) -> list[int]:
+    """--flash-sizes 500,2000,5000 (each needs that many accounts: --accounts)."""
+    if s.args.flash_sizes:
+        return [int(n) for n in s.args.flash_sizes.split(",")]
+    return [500] if s.args.quick else [500, 2000]
+
+
 def scenario_flashsale(s: Session) -> None:
     repeats = 1 if s.args.quick else s.args.repeats
-    sizes = [500] if s.args.quick else [500, 2000]
+    sizes = flash_sizes(s)
     if s.setup.get("products_error"):
         s.not_run("flashsale", "service", f"no products: {s.setup['products_error']}")
         return
@@ -494,21 +581,23 @@ def scenario_flashsale(s: Session) -> None:
                 if buyers > len(s.setup["accounts"]):
                     s.not_run("flashsale", target, f"{buyers} buyers but only {len(s.setup['accounts'])} accounts")
                     continue
-                # 2,000 viewers take minutes to connect on 2 shared cores: one repeat fewer at that size.
-                for r in range(repeats if buyers <= 500 else max(1, repeats - 1)):
+                # 2,000 viewers take minutes to connect on 2 shared cores: fewer repeats above 500.
+                for r in range(repeats if buyers <= 500 else max(1, repeats - 1) if buyers <= 2000 else 1):
                     product = flash_product(s, server, target, f"Flash {buyers}-{r}")
-                    with profiled(s, server, target, f"flashsale-{buyers}-{r}", 600):
+                    spread: dict = {}
+                    with profiled(s, server, target, f"flashsale-{buyers}-{r}", 600), watch_spread(server, spread):
                         row = s.node(
                             "flashsale.mjs",
                             *("--url", server.url, "--accounts", s.accounts_path, "--product", product),
                             *("--room", s.setup["stream"]["streamKey"], "--buyers", buyers, "--server-pid", server.pid),
                             timeout=600,
                         )
-                    s.record("flashsale", {**row, "target": target, "repeat": r})
+                    s.record("flashsale", {**row, **spread, "target": target, "repeat": r})
                     log(
                         f"  flashsale {target} {buyers}: sold {row['units_sold']} 5xx {row['five_xx']}"
                         f" p99 {row['order_latency_ms']['p99_ms']} ms,"
-                        f" soldout seen {row['soldout_seen_by']}/{row['viewers_connected']}"
+                        f" soldout seen {row['soldout_seen_by']}/{row['viewers_connected']},"
+                        f" connections per worker {spread['worker_connections']}"
                     )
                     time.sleep(3)
 
@@ -566,10 +655,13 @@ def tree_usage(pid: int) -> tuple[float, float]:
     return cpu, rss
 
 
-def wrk(s: Session, server: Server, url: str, connections: int, seconds: int) -> dict:
+def wrk(s: Session, server: Server, url: str, connections: int, seconds: int, headers: dict | None = None) -> dict:
     # --timeout 10s: a slower answer counts as a timeout (wrk leaves it out of the latencies and
     # reports it under socket errors, which the table adds to the errors).
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", url]
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
+    cmd.append(url)
     cmd = pin(cmd, s.args.pin_generator)
     cpu0, _ = tree_usage(server.pid)
     t0 = time.monotonic()
@@ -605,12 +697,16 @@ def scenario_rest(s: Session) -> None:
     seconds = 3 if s.args.quick else 5
     repeats = 1 if s.args.quick else s.args.repeats
     for target in [t for t in s.targets() if t != "node-ref"]:
+        headers: dict[str, dict] = {}
         if target == "service":
             stream = s.setup["stream"]
             endpoints = {
                 "product_list": f"/api/v1/products?streamId={stream['id']}",
                 "stream_status": f"/api/v1/streaming/streams/key/{stream['streamKey']}/status",
+                # A signed-in buyer's own cart: the token, the session, the user's holds.
+                "cart_signed_in": "/api/v1/cart",
             }
+            headers["cart_signed_in"] = {"Authorization": f"Bearer {s.setup['accounts'][0]['token']}"}
         else:
             endpoints = {"product_list": "/ref/products", "health_live": "/api/v1/health/live"}
         for name, path in endpoints.items():
@@ -618,14 +714,16 @@ def scenario_rest(s: Session) -> None:
             # second would measure the limiter.
             with s.serving(target, "rest", ratelimit=False, part=name) as server:
                 url = server.url + path
-                probe = requests.get(url, timeout=30)
+                probe = requests.get(url, headers=headers.get(name), timeout=30)
                 if probe.status_code != 200:
                     s.not_run("rest", target, f"{name}: GET {url} -> {probe.status_code}")
                     continue
                 for c in levels:
                     for r in range(repeats):
-                        with profiled(s, server, target, f"rest-{name}-c{c}-{r}", 600):
-                            row = wrk(s, server, url, c, seconds)
+                        spread: dict = {}
+                        with profiled(s, server, target, f"rest-{name}-c{c}-{r}", 600), watch_spread(server, spread):
+                            row = wrk(s, server, url, c, seconds, headers.get(name))
+                        row.update(spread)
                         row["settle_s"] = settle(server)
                         s.record(
                             "rest",
@@ -653,17 +751,70 @@ def scenario_capacity(s: Session) -> None:
         with s.serving(target, "capacity") as server:
             room = s.setup["stream"]["streamKey"] if target == "service" else "bench-room"
             extra = ["--tokens", s.accounts_path] if target == "service" else []
-            row = s.node(
-                "capacity.mjs",
-                *("--url", server.url, "--room", room, "--max", bound, "--step", 1000, "--hold", hold),
-                *("--server-pid", server.pid, "--label", target, *extra),
-                timeout=900,
-            )
-            s.record("capacity", {**row, "target": target})
+            spread: dict = {}
+            with watch_spread(server, spread):
+                row = s.node(
+                    "capacity.mjs",
+                    *("--url", server.url, "--room", room, "--max", bound, "--step", 1000, "--hold", hold),
+                    *("--server-pid", server.pid, "--label", target, *extra),
+                    timeout=900,
+                )
+            s.record("capacity", {**row, **spread, "target": target})
             log(
                 f"  capacity {target}: {row['connections_made']} connected, {row['rss_mb_per_1000']} MB/1000,"
                 f" p99 {row['connect_ms']['p99_ms']} ms"
             )
+
+
+def scenario_hotrow(s: Session) -> None:
+    """PostgreSQL's own ceiling for one product: pgbench selling from one hot row (lock, take a
+    unit, insert an order row, commit; bench/pgbench/hot_row.sql) with 16 clients, on a database
+    made for it. Not a target: the rate the service's sales per second are compared with."""
+    if not shutil.which("pgbench"):
+        s.not_run("hotrow", "postgresql", "pgbench not installed")
+        return
+    name = f"dorami_bench_hotrow_{s.run_id.lower()}"
+    admin = psycopg2.connect(PG_ADMIN, connect_timeout=5)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = urlunparse(urlparse(PG_ADMIN)._replace(path=f"/{name}"))
+    try:
+        conn = psycopg2.connect(url, connect_timeout=5)
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "CREATE TABLE bench_hot_product (id int PRIMARY KEY, stock bigint NOT NULL, version int NOT NULL)"
+            )
+            cur.execute("INSERT INTO bench_hot_product VALUES (1, 1000000000, 0)")
+            cur.execute(
+                "CREATE TABLE bench_hot_order (id bigserial PRIMARY KEY, product_id int NOT NULL,"
+                " quantity int NOT NULL, created_at timestamptz NOT NULL)"
+            )
+        conn.close()
+        clients = [1, 16]  # 64 would exceed max_connections of a PostgreSQL shared with other sessions
+        for c in clients:
+            cmd = ["pgbench", "-n", "-f", str(BENCH / "pgbench" / "hot_row.sql"), "-c", str(c), "-j", "2"]
+            cmd += ["-T", "5" if s.args.quick else "10", url]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            tps = re.search(r"tps = ([\d.]+)", done.stdout)
+            latency = re.search(r"latency average = ([\d.]+) ms", done.stdout)
+            row = s.record(
+                "hotrow",
+                {
+                    "scenario": "hotrow",
+                    "target": "postgresql",
+                    "clients": c,
+                    "sales_per_s": round(float(tps.group(1))) if tps else None,
+                    "latency_avg_ms": float(latency.group(1)) if latency else None,
+                    "error": None if done.returncode == 0 else done.stderr.strip()[-300:],
+                },
+            )
+            log(f"  hotrow {c} clients: {row['sales_per_s']} sales/s")
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
 
 
 RUNNERS = {
@@ -672,6 +823,7 @@ RUNNERS = {
     "saturation": scenario_saturation,
     "flashsale": scenario_flashsale,
     "capacity": scenario_capacity,
+    "hotrow": scenario_hotrow,
 }
 
 
@@ -690,6 +842,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY for the service and flask-ref (default: CPUs)")
     parser.add_argument("--accounts", type=int)
+    parser.add_argument("--flash-sizes", help="flash-sale buyer counts, e.g. 500,2000,5000 (default 500,2000)")
     parser.add_argument("--saturation-viewers", type=int, default=1000)
     parser.add_argument("--saturation-steps", type=int, default=6)
     parser.add_argument("--saturation-max", type=float, default=1600)

@@ -8,4 +8,9 @@ cd "$(dirname "$0")"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [ -d node_modules ] || npm ci --no-audit --no-fund
 command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y wrk >/dev/null; } || echo "wrk missing: REST reads will be skipped" >&2
-exec ../.venv/bin/python run.py all "$@"
+# The full run also sells to 5,000 buyers (how the cost grows); --quick keeps the smoke sizes.
+sizes=(--flash-sizes 500,2000,5000)
+for arg in "$@"; do
+    case "$arg" in --quick|--flash-sizes|--flash-sizes=*) sizes=() ;; esac
+done
+exec ../.venv/bin/python run.py all "${sizes[@]}" "$@"

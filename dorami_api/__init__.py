@@ -19,7 +19,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     # Imported here rather than at the top: gunicorn's master reads dorami_api.config (so runs
     # this file) and must not load the app's modules before each worker's gevent patching.
     from dorami_api import errors, models  # noqa: F401 - models registers every table
-    from dorami_api.auth import csrf, kakao, sessions, tokens
+    from dorami_api.auth import csrf, kakao, remembered_sessions, sessions, tokens
     from dorami_api.chat import service as chat  # also registers the /chat socket handlers
     from dorami_api.db import after_commit, connection_check, read_only, transactions
     from dorami_api.extensions import db, migrate, redis_store
@@ -58,6 +58,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     redis_store.init_app(app)
     tokens.init_app(app)
     sessions.init_app(app)  # who hears a revocation
+    remembered_sessions.init_app(app)
     rate_limits.init_app(app)
     csrf.init_app(app)
     kakao.init_app(app)

@@ -105,7 +105,12 @@ def current_csrf_token() -> str:
 
 
 def issue_csrf_cookie(response: Response) -> Response:
-    wants_cookie = request.method in ("GET", "HEAD") and request.endpoint is not None
+    # A client that authenticates with the Authorization header never needs the cookie (CSRF
+    # applies to cookie-authenticated requests only), and signing a fresh token for each of its
+    # requests was a measurable share of a signed-in read.
+    wants_cookie = (
+        request.method in ("GET", "HEAD") and request.endpoint is not None and "Authorization" not in request.headers
+    )
     if wants_cookie and current_app.config["WTF_CSRF_ENABLED"] and request.blueprint not in NO_COOKIE_BLUEPRINTS:
         current_csrf_token()
     if "new_csrf_token" in g:

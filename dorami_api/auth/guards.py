@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from flask import g, request
 
-from dorami_api.auth.principal import Principal, authenticate_access_token
+from dorami_api.auth import remembered_sessions
+from dorami_api.auth.principal import Principal
 from dorami_api.auth.tokens import ACCESS_COOKIE, bearer_token
 from dorami_api.errors import ApiError, Forbidden
 
@@ -32,7 +33,7 @@ def request_token() -> tuple[str | None, str | None]:
 def authenticate_request() -> Principal:
     if "principal" not in g:
         token, via = request_token()
-        g.principal = authenticate_access_token(token)
+        g.principal = remembered_sessions.authenticate(token)
         g.auth_via = via
     return g.principal
 

@@ -37,7 +37,7 @@ class Principal:
         return self.role == "ADMIN"
 
 
-def _unauthorized(code: str, message: str) -> ApiError:
+def unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message)
 
 
@@ -57,27 +57,29 @@ class LiveSession:
         return self.expires_at > datetime.now(UTC)
 
 
-def authenticate_access_token(token: str | None) -> Principal:
-    claims = verified_claims(token)
-    return principal_of(claims, live_session(claims))
-
-
 def verified_claims(token: str | None) -> dict:
     """The claims of a well-formed, unexpired, unrevoked access token (signature, type, blocklist)."""
+    claims = decoded_claims(token)
+    if is_blocked(claims["jti"]):
+        raise unauthorized("TOKEN_REVOKED", "The token has been revoked")
+    return claims
+
+
+def decoded_claims(token: str | None) -> dict:
+    """The claims of a well-formed, unexpired access token (signature, type); not yet checked
+    against the blocklist."""
     if not token:
-        raise _unauthorized("UNAUTHORIZED", "Authentication required")
+        raise unauthorized("UNAUTHORIZED", "Authentication required")
     try:
         claims = tokens.decode(token)
     except pyjwt.ExpiredSignatureError:
-        raise _unauthorized("TOKEN_EXPIRED", "The access token has expired") from None
+        raise unauthorized("TOKEN_EXPIRED", "The access token has expired") from None
     except Exception:  # any malformed, forged or foreign token
-        raise _unauthorized("UNAUTHORIZED", "Invalid token") from None
+        raise unauthorized("UNAUTHORIZED", "Invalid token") from None
     if claims.get("type") != "access":
-        raise _unauthorized("UNAUTHORIZED", "Invalid token type")
+        raise unauthorized("UNAUTHORIZED", "Invalid token type")
     if not (claims.get("jti") and claims.get("sid") and claims.get("sub")):
-        raise _unauthorized("UNAUTHORIZED", "Invalid token")
-    if is_blocked(claims["jti"]):
-        raise _unauthorized("TOKEN_REVOKED", "The token has been revoked")
+        raise unauthorized("UNAUTHORIZED", "Invalid token")
     return claims
 
 
@@ -87,7 +89,7 @@ def live_session(claims: dict) -> LiveSession:
     try:
         session_id, user_id = uuid.UUID(claims["sid"]), uuid.UUID(claims["sub"])
     except ValueError:
-        raise _unauthorized("UNAUTHORIZED", "Invalid token") from None
+        raise unauthorized("UNAUTHORIZED", "Invalid token") from None
     # Usually the request's first statement: read outside a transaction (one round trip instead
     # of BEGIN, SELECT, ROLLBACK); inside a caller's transaction this reads in it as before.
     outside = read_without_transaction()
@@ -101,12 +103,12 @@ def live_session(claims: dict) -> LiveSession:
     else:
         _end_read_transaction()
     if row is None:
-        raise _unauthorized("TOKEN_REVOKED", "The session no longer exists")
+        raise unauthorized("TOKEN_REVOKED", "The session no longer exists")
     if row.status == "SUSPENDED":
-        raise _unauthorized("ACCOUNT_SUSPENDED", "The account is suspended")
+        raise unauthorized("ACCOUNT_SUSPENDED", "The account is suspended")
     session = LiveSession(claims["sub"], claims["sid"], row.expires_at, row.role, row.name, row.instagram_id)
     if row.revoked_at is not None or not session.is_live:
-        raise _unauthorized("TOKEN_REVOKED", "The session has been revoked")
+        raise unauthorized("TOKEN_REVOKED", "The session has been revoked")
     return session
 
 

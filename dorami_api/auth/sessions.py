@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from flask import Flask, current_app
 
-from dorami_api.auth import tokens
+from dorami_api.auth import remembered_sessions, tokens
 from dorami_api.auth.models import AuthSession
 from dorami_api.db.types import utcnow
 from dorami_api.extensions import db
@@ -70,5 +70,6 @@ def revoke_sessions(user_id: uuid.UUID, session_ids: list[uuid.UUID] | None, rea
         query.values(revoked_at=utcnow(), revoked_reason=reason[:64]).execution_options(synchronize_session=False)
     )
     db.session.commit()
+    remembered_sessions.sessions_revoked(str(user_id))  # every process reads the sessions again
     publish_revocation(str(user_id), None if session_ids is None else [str(s) for s in session_ids], reason)
     return result.rowcount

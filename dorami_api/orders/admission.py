@@ -8,7 +8,8 @@ buyers). Admitted in arrival order, a few at a time, the buyers ahead finish qui
 section is short, and the pool is never drained. Waiting here holds no connection. A request
 that cannot be admitted within ADMISSION_WAIT_SECONDS gets 503 SERVICE_BUSY with Retry-After.
 
-Applied on the order-placing routes only, inside authentication and body validation: a slot is
+Applied on the order-placing routes only (the cart checkout as `admitted`, the direct order in
+its service as `slot`), inside authentication and body validation: a slot is
 taken only by a signed-in buyer whose whole request has arrived and is well-formed, so neither an
 anonymous caller nor a client that sends its body slowly can hold one (8 slow clients would
 otherwise shut a worker's order placement for ADMISSION_WAIT_SECONDS).
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from flask import Flask, current_app
 
@@ -34,15 +36,23 @@ def init_app(app: Flask) -> None:
     app.extensions["order_admission"] = threading.Semaphore(app.config["DORAMI"].order_concurrency)
 
 
+@contextmanager
+def slot() -> Iterator[None]:
+    """Hold one of this process's order slots (the direct order takes it in the service, after
+    the availability gate has refused the buyers of a sold-out product)."""
+    slots = current_app.extensions["order_admission"]
+    if not slots.acquire(timeout=ADMISSION_WAIT_SECONDS):
+        raise service_busy("Too many orders are being placed right now; try again")
+    try:
+        yield
+    finally:
+        slots.release()
+
+
 def admitted(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        slots = current_app.extensions["order_admission"]
-        if not slots.acquire(timeout=ADMISSION_WAIT_SECONDS):
-            raise service_busy("Too many orders are being placed right now; try again")
-        try:
+        with slot():
             return view(*args, **kwargs)
-        finally:
-            slots.release()
 
     return wrapper

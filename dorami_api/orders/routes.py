@@ -71,7 +71,6 @@ def checkout(body: CartCheckout):
 @bp.post("/direct")
 @login_required
 @body(DirectOrder)
-@admitted
 @documented(
     "Buy without a cart; honours Idempotency-Key",
     status=201,

@@ -28,7 +28,7 @@ from dorami_api.db.read_only import read_without_transaction
 from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, Forbidden, NotFound
 from dorami_api.extensions import db
-from dorami_api.orders import numbering, pricing
+from dorami_api.orders import admission, numbering, pricing
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.notifications import announce_new_order
 from dorami_api.products import claims, flash_sale, stock, stock_changes
@@ -159,21 +159,29 @@ def _write_order(
 def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None) -> tuple[Order, bool]:
     """Buy without a cart. Lines of the same product and variant are added together.
 
-    The hot path of a flash sale: refuse early without a lock when the stock is gone, read the
-    shipping terms before locking, give the connection back while queueing, and keep the locked
-    section to a few statements."""
+    The hot path of a flash sale: refuse from the availability gate before taking an order slot
+    (orders/admission.py), refuse early without a lock when the stock is gone, read the shipping
+    terms before locking, give the connection back while queueing, and keep the locked section
+    to a few statements."""
     totals: dict[tuple[uuid.UUID, uuid.UUID | None], int] = {}
     for item in wanted:
         totals[(item.product_id, item.variant_id)] = totals.get((item.product_id, item.variant_id), 0) + item.quantity
     product_ids = {product_id for product_id, _ in totals}
     began = time.monotonic()
+    # A sold-out product's buyers are refused here, from Redis: no order slot, no connection.
+    try:
+        unknown = flash_sale.refuse_from_gate(totals)
+    except ApiError:
+        if key and (twin := find_by_key(user_id, key)) is not None:
+            return twin, False  # the retry of a request that took the last units
+        raise
 
     def place():
         flash_sale.refuse_if_seen_empty(product_ids, since=began)
         # Plain reads before the lock: outside a transaction (no BEGIN/COMMIT round trips); the
         # locked part below runs in one of its own.
         read_without_transaction()
-        streams = flash_sale.precheck(totals)
+        streams = flash_sale.precheck(totals, rebuild=unknown)
         who = buyer(user_id)
         terms = pricing.shipping_terms(streams.values())
         transactions.release_connection()
@@ -184,7 +192,7 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
                 # refused here, without touching the row lock — most without even a read, once
                 # this process has seen the product at zero.
                 flash_sale.refuse_if_seen_empty(product_ids, since=began)
-                flash_sale.precheck(totals)
+                flash_sale.recheck(totals)
             except ApiError:
                 if key and (twin := find_by_key(user_id, key)) is not None:
                     return twin  # a twin of this request took the last units meanwhile
@@ -210,7 +218,8 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
 
         return transactions.atomic(work, gate=lambda: flash_sale.gate(product_ids))
 
-    return _idempotent(user_id, key, place)
+    with admission.slot():
+        return _idempotent(user_id, key, place)
 
 
 def _cart_holds(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None) -> list[CartHold]:

@@ -2,6 +2,9 @@
 correctness — the product's row lock does (products/stock.py) — it only keeps hopeless requests
 away from that lock and the connection pool:
 
+- the availability gate (products/availability.py): a buyer of a product whose last committed
+  stock change left too few units is refused from Redis, before an order slot, a database
+  connection or a read;
 - precheck: refuse, without any lock, a request that cannot succeed now;
 - the seen-empty memory: once this process has read a product at zero stock, the buys that were
   already waiting are refused without another read;
@@ -26,6 +29,7 @@ from flask import Flask, current_app
 
 from dorami_api.errors import NotFound
 from dorami_api.extensions import db
+from dorami_api.products import availability
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.products.stock import refuse_unavailable
 
@@ -55,18 +59,45 @@ def _state() -> FlashSale:
     return current_app.extensions["flash_sale"]
 
 
-def precheck(wanted: dict[tuple[uuid.UUID, uuid.UUID | None], int]) -> dict[uuid.UUID, uuid.UUID | None]:
+Wanted = dict[tuple[uuid.UUID, uuid.UUID | None], int]  # (product, variant) -> units
+
+
+def refuse_from_gate(wanted: Wanted) -> set[uuid.UUID]:
+    """Refuse from the availability gate a buy that the last committed stock change of one of its
+    products already answers (a line without a variant wanting more than is on hand). Returns the
+    products the gate knows nothing of, for precheck to rebuild."""
+    known = availability.units_on_hand(sorted({product_id for product_id, _ in wanted}, key=str))
+    for (product_id, variant_id), quantity in sorted(wanted.items(), key=lambda item: str(item[0])):
+        units = known[product_id]
+        if variant_id is None and units is not None and units < quantity:
+            refuse_unavailable(product_id, units, quantity)
+    return {product_id for product_id, units in known.items() if units is None}
+
+
+def recheck(wanted: Wanted) -> None:
+    """The early "no" again, for a buy that has waited its turn: from the gate, and from
+    PostgreSQL only where the gate cannot say (no entry, a variant)."""
+    unknown = refuse_from_gate(wanted)
+    if unknown or any(variant_id is not None for _, variant_id in wanted):
+        precheck(wanted, rebuild=unknown)
+
+
+def precheck(wanted: Wanted, rebuild: set[uuid.UUID] = frozenset()) -> dict[uuid.UUID, uuid.UUID | None]:
     """Refuse, without taking any lock, a request that cannot succeed now. Anything that passes
     is checked again under the lock; this is only an early "no". Returns each product's stream id
-    (for the shipping terms, read before the lock too)."""
+    (for the shipping terms, read before the lock too). `rebuild`: products whose gate entry is
+    missing, published from this read of committed rows."""
     product_ids = {product_id for product_id, _ in wanted}
     asked_at = time.monotonic()  # the snapshot the read sees is taken after this moment
     rows = db.session.execute(
-        sa.select(Product.id, Product.stock, Product.stream_id).where(
+        sa.select(Product.id, Product.stock, Product.stream_id, Product.version).where(
             Product.id.in_(product_ids), Product.status != "HIDDEN"
         )
     ).all()
     on_hand = {row.id: row.stock for row in rows}
+    for row in rows:
+        if row.id in rebuild:
+            availability.publish(row.id, row.version, row.stock)
     state = _state()
     for product_id, units in on_hand.items():
         if units <= 0:

@@ -19,7 +19,7 @@ from dorami_api.db.read_only import read_without_transaction
 from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
-from dorami_api.products import claims, events, list_cache, stock, stock_changes
+from dorami_api.products import availability, claims, events, list_cache, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.products.schemas import (
     MAX_STOCK,
@@ -248,6 +248,8 @@ def delete_product(product_id: uuid.UUID) -> None:
             after_commit(events.announce_featured, stream_key, None)
         db.session.delete(product)
         after_commit(events.announce_deleted, data)
+        # The gate's last word on it: unknown, so that a buy of it is answered 404 by PostgreSQL.
+        after_commit(availability.publish, product.id, data["version"], 0, True)
 
     transactions.atomic(work)
 

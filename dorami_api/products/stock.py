@@ -28,9 +28,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from dorami_api.cart.models import CartHold
+from dorami_api.db.after_commit import after_commit
 from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError, NotFound
 from dorami_api.extensions import db
+from dorami_api.products import availability
 from dorami_api.products.models import Product, ProductVariant
 
 LOW_STOCK_BELOW = 5
@@ -212,4 +214,6 @@ def settle(product: Product, held: int | None = None) -> StockSettlement:
         product.status, became_available = "AVAILABLE", True
     product.version += 1
     product.updated_at = utcnow()
+    # Every stock change ends here: the availability gate learns of it once it has committed.
+    after_commit(availability.publish, product.id, product.version, product.stock, product.status == "HIDDEN")
     return StockSettlement(product.id, became_sold_out, became_available, available)

@@ -27,6 +27,8 @@ from socket import SHUT_RDWR
 
 import gevent
 from gevent.pool import Pool
+from gevent.socket import socket as GeventSocket
+from gevent.socket import wait_read
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker
 from geventwebsocket.handler import WebSocketHandler
 from gunicorn.http.wsgi import base_environ
@@ -41,6 +43,8 @@ FRESH_CONNECTION_GRACE = 2.0
 # Kept from the graceful timeout for closing Redis and the database before the master's SIGKILL.
 CLOSE_MARGIN = 5.0
 TICK = 0.2
+# How long a connection waits on another worker's listening socket before this worker takes it.
+STANDBY_DELAY = 0.05
 
 
 class DrainingHandler(WebSocketHandler):
@@ -106,7 +110,9 @@ class DoramiWorker(GeventWebSocketWorker):
         # would delay the worker's first request by as long; the little garbage frozen is harmless.)
         gc.freeze()
         servers = self._start_servers()
+        standby = self._start_standby(servers[0]) if servers else []
         self._serve(servers)
+        gevent.killall(standby)
         self._shut_down(servers)
         self._exit()
 
@@ -145,6 +151,28 @@ class DoramiWorker(GeventWebSocketWorker):
             server.start()
             servers.append(server)
         return servers
+
+    def _start_standby(self, server) -> list:
+        """Accept from the other workers' listening sockets (gunicorn.conf.py `pre_fork`) what has
+        waited there STANDBY_DELAY: a connection the kernel handed to a worker that is stopping,
+        saturated or gone is still served, and a connection it handed to a worker that is free
+        stays with that worker."""
+        return [gevent.spawn(self._standby, listener, server) for listener in getattr(self, "standby_sockets", [])]
+
+    @staticmethod
+    def _standby(listener, server) -> None:
+        fileno = listener.fileno()
+        listener.setblocking(False)
+        while True:
+            wait_read(fileno)
+            gevent.sleep(STANDBY_DELAY)
+            try:
+                fd, address = listener._accept()
+            except (BlockingIOError, InterruptedError):
+                continue  # its own worker took it meanwhile
+            except OSError:
+                return
+            server.do_handle(GeventSocket(listener.family, listener.type, listener.proto, fileno=fd), address)
 
     def _serve(self, servers: list) -> None:
         config = getattr(self.wsgi, "config", {}).get("DORAMI")

@@ -25,13 +25,29 @@ def _insert_if_missing() -> None:
     db.session.execute(insert(SystemConfig).values(id=SYSTEM_CONFIG_ID).on_conflict_do_nothing())
 
 
+def _unsaved_defaults() -> SystemConfig:
+    """The settings of a shop that never saved any: the columns' defaults, in an object the
+    session does not hold (nothing is written)."""
+    values = {
+        column.key: column.default.arg
+        for column in SystemConfig.__table__.columns
+        if column.default is not None and column.default.is_scalar
+    }
+    return SystemConfig(**values, updated_at=utcnow())
+
+
 def system_config(for_update: bool = False) -> SystemConfig:
-    """The settings row (created with its defaults if it does not exist yet)."""
+    """The settings row. A read of a shop that has none yet gets the defaults without writing:
+    inside a read's transaction the row would be rolled back at the end of the request and
+    inserted again by every read (a cart, an order page, the shipping terms of each order). The
+    row is created, with its defaults, when the settings are first changed."""
     query = sa.select(SystemConfig).where(SystemConfig.id == SYSTEM_CONFIG_ID)
     if for_update:
         query = query.with_for_update()
     config = db.session.scalar(query)
     if config is None:
+        if not for_update:
+            return _unsaved_defaults()
         _insert_if_missing()
         config = db.session.scalar(query)
     return config

@@ -24,12 +24,14 @@ from limits import RateLimitItem
 from limits.storage import MemoryStorage
 from limits.strategies import RateLimiter
 from limits.util import WindowStats
+from redis import BlockingConnectionPool
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from dorami_api.auth import tokens
 from dorami_api.auth.guards import request_token
 from dorami_api.config import RedisTarget
-from dorami_api.errors import REDIS_OUTAGE, error_response, service_unavailable
-from dorami_api.redis_client import outage_retry
+from dorami_api.errors import REDIS_OUTAGE, error_response, service_busy, service_unavailable
+from dorami_api.redis_client import MAX_CONNECTIONS, POOL_WAIT_SECONDS, outage_retry
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +91,20 @@ class CountedInRedis(RateLimiter):
         self._redis_retry_at = 0.0
 
     def _count(self, method: str, *args, **kwargs):
+        refusal = service_unavailable
         if time.monotonic() >= self._redis_retry_at:
             try:
                 return getattr(self.shared, method)(*args, **kwargs)
             except REDIS_OUTAGE as error:
-                log.warning("rate limits: Redis unavailable (%s)", type(error).__name__)
-                self._redis_retry_at = time.monotonic() + REDIS_RETRY_SECONDS
+                if _pool_exhausted(error):
+                    # This worker is overloaded, Redis is not down: this request only is answered
+                    # as busy; the others keep being counted in Redis.
+                    refusal = service_busy
+                else:
+                    log.warning("rate limits: Redis unavailable (%s)", type(error).__name__)
+                    self._redis_retry_at = time.monotonic() + REDIS_RETRY_SECONDS
         if request.method not in READ_METHODS and not g.get("limits_settled") and method != "get_window_stats":
-            raise service_unavailable("Requests cannot be counted against their limits right now; try again shortly")
+            raise refusal("Requests cannot be counted against their limits right now; try again shortly")
         return getattr(self.in_memory, method)(*args, **kwargs)
 
     def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
@@ -111,6 +119,12 @@ class CountedInRedis(RateLimiter):
     def clear(self, item: RateLimitItem, *identifiers: str) -> None:
         self.in_memory.clear(item, *identifiers)
         self._count("clear", item, *identifiers)
+
+
+def _pool_exhausted(error: Exception) -> bool:
+    """Every connection of the limiter's pool stayed in use for POOL_WAIT_SECONDS (redis-py's
+    BlockingConnectionPool says so with this ConnectionError and no other)."""
+    return isinstance(error, RedisConnectionError) and str(error) == "No connection available."
 
 
 def storage_uri(target: RedisTarget | None) -> str:
@@ -130,7 +144,14 @@ def storage_options(target: RedisTarget | None) -> dict:
     options = {**STORAGE_OPTIONS, "retry": outage_retry()}
     if target.is_sentinel:
         return {**options, "db": target.db}
-    return options
+    # redis-py's default pool raises MaxConnectionsError past 100 connections in use, which the
+    # outage rule above took for a Redis outage: a burst of 500 buyers had every order refused
+    # with 503 for REDIS_RETRY_SECONDS. A blocking pool makes a request wait its turn instead,
+    # like the service's own Redis client.
+    pool = BlockingConnectionPool.from_url(
+        target.url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, **STORAGE_OPTIONS
+    )
+    return {"connection_pool": pool, "retry": outage_retry()}
 
 
 def client_ip() -> str:

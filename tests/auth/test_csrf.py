@@ -52,6 +52,14 @@ def test_the_csrf_cookie_is_set_on_any_get_and_readable_by_scripts(app):
     assert fresh.get_cookie("csrf-token") is not None
 
 
+def test_a_bearer_client_is_not_handed_a_csrf_cookie(app):
+    native = app.test_client(use_cookies=False)
+    tokens = register(native)
+    response = native.get("/api/v1/users/me", headers=auth_header(tokens["accessToken"]))
+    assert response.status_code == 200
+    assert not [c for c in response.headers.getlist("Set-Cookie") if c.startswith("csrf-token=")]
+
+
 def test_bearer_clients_are_exempt(app):
     native = app.test_client(use_cookies=False)
     tokens = register(native)

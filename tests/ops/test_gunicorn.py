@@ -118,6 +118,54 @@ def test_metrics_add_up_the_requests_of_both_workers(live_server):
     assert total(samples, "dorami_redis_up") == 1
 
 
+def _open_connections(server, count: int) -> list[socket.socket]:
+    """`count` connections opened at the same moment, each answered once and then left open."""
+    start = threading.Barrier(count)
+    host, port = server.url.removeprefix("http://").split(":")
+
+    def one(_) -> socket.socket:
+        start.wait()
+        connection = socket.create_connection((host, int(port)), timeout=10)
+        connection.sendall(f"GET /api/v1/health/live HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        assert connection.recv(4096).startswith(b"HTTP/1.1 200"), "no answer"
+        return connection
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_connections_opened_together_are_shared_by_both_workers(live_server):
+    """Each worker listens on its own socket and the kernel spreads new connections over them: a
+    burst of clients (viewers joining, buyers pressing "buy") does not pile onto one worker."""
+    server = live_server(workers=2)
+    pids = server.wait_for_workers(2)
+    assert set(wait_until_reporting(server, pids)) == pids
+    before = per_worker(scrape(server), "dorami_worker_http_requests")
+    connections = _open_connections(server, 60)
+    try:
+        served = per_worker(scrape(server), "dorami_worker_http_requests")
+    finally:
+        for connection in connections:
+            connection.close()
+    shares = {pid: served[pid] - before.get(pid, 0) for pid in pids}
+    # The scrapes are requests too (one each, on either worker).
+    assert sum(shares.values()) in (60, 61), shares
+    assert all(share >= 12 for share in shares.values()), shares
+
+
+def test_after_ttou_the_remaining_worker_answers_every_connection(live_server):
+    """A worker removed with TTOU leaves its listening socket to the master (no waiting connection
+    is reset): the kernel still hands that socket new connections, and the other worker serves
+    them too."""
+    server = live_server(workers=2)
+    pids = server.wait_for_workers(2)
+    server.signal(signal.SIGTTOU)
+    remaining = server.wait_for_workers(1)
+    assert remaining < pids
+    for connection in _open_connections(server, 40):  # each was answered
+        connection.close()
+
+
 def test_hup_reloads_workers_without_refusing_a_request(live_server):
     server = live_server(workers=2)
     old = server.wait_for_workers(2)

@@ -11,12 +11,14 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
 import requests
 import socketio
 import sqlalchemy as sa
 
 from dorami_api.extensions import db
 from dorami_api.orders.models import Order, OrderItem
+from tests.support import services
 from tests.support.auth import signed_in
 from tests.support.commerce import live_stream, make_product, product_row
 
@@ -133,3 +135,53 @@ def test_200_buyers_50_units_two_workers(app, live_server):
         )
     finally:
         watcher.close()
+
+
+def _wave(url: str, buyers: list[dict], product_id, during=None) -> Counter:
+    """Every buyer orders at the same moment; `during` runs beside them, once they are released."""
+    start = threading.Barrier(len(buyers) + (1 if during else 0))
+    with ThreadPoolExecutor(max_workers=len(buyers) + 1) as pool:
+        side = pool.submit(lambda: (start.wait(), during())) if during else None
+        results = list(pool.map(lambda headers: _attempt(url, headers, product_id, start), buyers))
+        if side is not None:
+            side.result()
+    return Counter(results)
+
+
+def test_a_redis_flush_in_the_middle_of_a_sale_still_sells_exactly_the_stock(app, live_server, redis_url):
+    """Redis only keeps the availability gate (and the rate-limit counters, the blocklist): when it
+    loses everything in the middle of a sale, the gate is rebuilt from PostgreSQL and the row lock
+    still decides — every unit is sold once, no buyer gets a 5xx, nobody is refused while units are
+    left."""
+    stock = 30
+    stream_id, _, _ = live_stream(app)
+    product_id = make_product(app, stock=stock, price="9.00", stream_id=stream_id, name="Flushed bag")
+    buyers = [signed_in(app, profile=True, name=f"Buyer {i}").headers for i in range(150)]
+    server = live_server(workers=2, RATELIMIT_ENABLED="false", DB_POOL_SIZE="8", DB_MAX_OVERFLOW="0")
+
+    # The first buyers leave a gate entry of the product in Redis (units on hand after each sale).
+    first = _wave(server.url, buyers[:10], product_id)
+    assert first == Counter({(201, None): 10}), first
+    assert redis.Redis.from_url(redis_url).keys(f"dorami:available:{product_id}")
+
+    def flush_twice() -> None:
+        time.sleep(0.05)  # the burst is arriving
+        services.flush_redis(redis_url)
+        time.sleep(0.3)  # the burst is being served: the gate was rebuilt by now, or is being
+        services.flush_redis(redis_url)
+
+    second = _wave(server.url, buyers[10:130], product_id, during=flush_twice)
+    assert not [key for key in second if key[0] >= 500], second
+    assert second[(201, None)] == stock - 10, second
+    assert set(second) - {(201, None)} <= {(409, "PRODUCT_SOLD_OUT"), (409, "INSUFFICIENT_STOCK")}, second
+
+    # Flushed once more after the sale: the gate comes back from PostgreSQL saying sold out.
+    services.flush_redis(redis_url)
+    late = _wave(server.url, buyers[130:], product_id)
+    assert late == Counter({(409, "PRODUCT_SOLD_OUT"): 20}), late
+
+    product = product_row(app, product_id)
+    assert (product.stock, product.status) == (0, "SOLD_OUT")
+    with app.app_context():
+        sold = db.session.scalar(sa.select(sa.func.sum(OrderItem.quantity)).where(OrderItem.product_id == product_id))
+    assert sold == stock
