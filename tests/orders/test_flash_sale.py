@@ -154,7 +154,7 @@ def test_a_redis_flush_in_the_middle_of_a_sale_still_sells_exactly_the_stock(app
     still decides — every unit is sold once, no buyer gets a 5xx, nobody is refused while units are
     left."""
     stock = 30
-    stream_id, _, _ = live_stream(app)
+    stream_id, _ = live_stream(app)
     product_id = make_product(app, stock=stock, price="9.00", stream_id=stream_id, name="Flushed bag")
     buyers = [signed_in(app, profile=True, name=f"Buyer {i}").headers for i in range(150)]
     server = live_server(workers=2, RATELIMIT_ENABLED="false", DB_POOL_SIZE="8", DB_MAX_OVERFLOW="0")
