@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from datetime import UTC, datetime
 
 from dorami_api.config import Config, ConfigError
 
@@ -26,6 +27,8 @@ def main() -> int:
     auctions = threading.Thread(target=run_auction_ends_forever, args=(app, stop), name="auction-ends", daemon=True)
     auctions.start()
     print(f"dorami-jobs: {config.env}, ticking every second, auction ends every 0.2 s", flush=True)
+    # The moment it polls, for operators (and the test that restarts it) to measure from.
+    print(f"dorami-jobs: ready at {datetime.now(UTC).isoformat()}", flush=True)
     run_forever(app, stop)
     auctions.join(timeout=10)
     print("dorami-jobs: stopped", flush=True)

@@ -1,0 +1,69 @@
+"""Processes the realtime auction tests start: the jobs worker, and the JavaScript bidders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.server import ROOT
+
+JS_DIR = ROOT / "tests" / "js"
+
+
+class JobsWorker:
+    """`python -m dorami_api.jobs` as a real process (stopped by pid at the end)."""
+
+    def __init__(self, env: dict, log_path) -> None:
+        self.log_path = log_path
+        with open(log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "dorami_api.jobs"],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def jobs_worker(app_env, tmp_path):
+    workers = []
+
+    def start(**env) -> JobsWorker:
+        worker = JobsWorker({**app_env, **env}, tmp_path / f"jobs-{len(workers)}.log")
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture(scope="module")
+def node():
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        pytest.fail("node and npm are required (scripts/ensure-tools.sh installs them)")
+    if not (JS_DIR / "node_modules" / "socket.io-client").exists():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, check=True, timeout=300, capture_output=True)
+    return node
