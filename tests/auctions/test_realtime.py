@@ -109,6 +109,7 @@ def test_two_hundred_bidders_on_two_workers_one_truth(app, app_env, live_server,
                 "increment": "1.00",
                 "bidSeconds": 10,
                 "endWaitSeconds": 30,
+                "resultPath": str(tmp_path / "storm-result.json"),
             }
         )
     )
@@ -136,8 +137,9 @@ def test_two_hundred_bidders_on_two_workers_one_truth(app, app_env, live_server,
     assert started.status_code == 200, started.text
     _send(storm)
     _expect(storm, "bidding-done", timeout=60)
-    result = _expect(storm, "result", timeout=60)
+    _expect(storm, "result", timeout=60)
     storm.wait(timeout=30)
+    result = json.loads((tmp_path / "storm-result.json").read_text())
 
     ended = row(app, auction_id)
     assert ended.status == "ENDED"

@@ -3,9 +3,10 @@
 // config: {url, streamKey, auctionId, tokens: [...], groups: [n1, n2, ...], bidSeconds, endWaitSeconds}
 // Connects the sockets group by group: after each group it prints {"step":"connected","group":i}
 // and waits for a line on stdin (the test pauses a worker so that each group lands on another),
-// then on "bid" every socket bids as fast as it can (the next bid as soon as the last is answered)
-// for bidSeconds, waits for auction:ended, and prints one {"step":"result", ...} line.
-import { readFileSync } from "node:fs";
+// then on "bid" every bidder bids as fast as it can (the next bid as soon as the last is answered)
+// for bidSeconds, waits for auction:ended, writes what every socket saw to resultPath and prints
+// {"step":"result"}.
+import { readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
 
@@ -40,7 +41,9 @@ const bigger = (a, b) => (a === null || cents(b) > cents(a) ? b : a);
 async function bidLoop(state, index, until) {
   let counter = 0;
   while (Date.now() < until && state.ended.length === 0) {
-    const amount = state.minimum ?? config.startingPrice;
+    // The least bid, or up to two increments above it: bidders do not all ask the same amount.
+    const least = cents(state.minimum ?? config.startingPrice);
+    const amount = money(least + Math.floor(Math.random() * 3) * cents(config.increment));
     const bidId = `b${index}-${counter++}`;
     const ack = await state.socket.timeout(10000).emitWithAck("auction:bid", {
       auctionId: config.auctionId,
@@ -82,7 +85,8 @@ while (Date.now() < deadline && states.some((state) => state.ended.length === 0)
   await new Promise((r) => setTimeout(r, 50));
 }
 await new Promise((r) => setTimeout(r, 500)); // a second auction:ended, if any, would show now
-log("result", {
+// Written to a file: a large stdout line may be cut short by process.exit.
+writeFileSync(config.resultPath, JSON.stringify({
   sockets: states.map((state, index) => ({
     bidder: index < bidders ? index : null,
     acks: state.acks,
@@ -90,6 +94,7 @@ log("result", {
     ended: state.ended,
     outbid: state.outbid,
   })),
-});
+}));
+log("result");
 for (const state of states) state.socket.close();
 process.exit(0);
