@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -62,10 +61,6 @@ def clock():
     if db.engine.dialect.name == "postgresql":
         return sa.type_coerce(sa.func.clock_timestamp(), UTCDateTime)
     return sa.bindparam("now", utcnow(), type_=UTCDateTime)
-
-
-def database_now() -> datetime:
-    return db.session.scalar(sa.select(clock()))
 
 
 def not_found() -> NotFound:

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from dorami_api.auctions import ending, events
-from dorami_api.auctions.ending import clock, database_now, lock, not_found, release_units
+from dorami_api.auctions.ending import clock, lock, not_found, release_units
 from dorami_api.auctions.models import Auction, AuctionBid
 from dorami_api.auctions.serializers import minimum_bid
 from dorami_api.db import transactions
@@ -189,50 +189,78 @@ def bidder_checks(user_id: uuid.UUID) -> None:
         raise Forbidden("PROFILE_INCOMPLETE", "Complete your name, depositor name and shipping address first")
 
 
+def _earlier_answer(bid: Bid):
+    """The answer already given to this bidId, as an SQL scalar subquery (NULL: none)."""
+    return sa.type_coerce(
+        sa.select(AuctionBid.answer)
+        .where(
+            AuctionBid.auction_id == bid.auction_id,
+            AuctionBid.bidder_id == bid.user_id,
+            AuctionBid.bid_id == bid.bid_id,
+        )
+        .scalar_subquery(),
+        AuctionBid.answer.type,
+    )
+
+
+def _stored_refusal(bid: Bid, refusal: dict) -> dict:
+    db.session.add(
+        AuctionBid(
+            auction_id=bid.auction_id,
+            bidder_id=bid.user_id,
+            bid_id=bid.bid_id,
+            accepted=False,
+            amount=bid.amount,
+            max_amount=bid.max_amount,
+            answer=refusal,
+        )
+    )
+    return refusal
+
+
 def place_bid(bid: Bid) -> dict:
-    """Place a bid (REST and socket alike). Returns the answer; raises ApiError for a refusal."""
+    """Place a bid (REST and socket alike). Returns the answer; raises ApiError for a refusal.
+
+    A bid below the committed minimum is refused without the auction's lock: while an auction
+    runs its minimum only rises, so the locked path could only refuse it too. In a bidding war
+    most bids are such refusals; keeping them off the lock leaves it to the bids that may win.
+    Its answer is stored all the same (a twin racing it finds it, or loses on the unique key)."""
     bidder_checks(bid.user_id)
+
+    def precheck() -> dict | None:
+        state = db.session.execute(
+            sa.select(Auction, _earlier_answer(bid).label("earlier")).where(Auction.id == bid.auction_id)
+        ).first()
+        if state is None:
+            raise not_found()
+        auction, earlier = state
+        if earlier is not None:
+            return earlier
+        least = minimum_bid(auction)
+        if least is not None and auction.leader_id != bid.user_id and bid.amount < least:
+            refusal = _refusal(
+                409, "BID_TOO_LOW", f"The least bid now is {money_str(least)}", minimumBid=money_str(least)
+            )
+            return _stored_refusal(bid, refusal)
+        db.session.rollback()  # end the read: the locked transaction below reads again
+        return None
 
     def work() -> dict:
         auction = lock(bid.auction_id)
-        earlier = db.session.scalar(
-            sa.select(AuctionBid.answer).where(
-                AuctionBid.auction_id == auction.id,
-                AuctionBid.bidder_id == bid.user_id,
-                AuctionBid.bid_id == bid.bid_id,
-            )
-        )
+        now, earlier = db.session.execute(sa.select(clock(), _earlier_answer(bid))).one()
         if earlier is not None:
             return earlier
-        now = database_now()
         refusal = _refusal_for(auction, bid, now)
         if refusal is not None:
-            db.session.add(
-                AuctionBid(
-                    auction_id=auction.id,
-                    bidder_id=bid.user_id,
-                    bid_id=bid.bid_id,
-                    accepted=False,
-                    amount=bid.amount,
-                    max_amount=bid.max_amount,
-                    answer=refusal,
-                )
-            )
-            return refusal
+            return _stored_refusal(bid, refusal)
         return _accept(auction, bid, now)
 
     try:
-        answer = transactions.atomic(work)
+        answer = transactions.atomic(precheck) or transactions.atomic(work)
     except IntegrityError:
-        # Only reachable without the row lock (the embedded SQLite): the twin committed first.
+        # A twin with the same bidId stored its answer first: that answer is ours too.
         db.session.rollback()
-        answer = db.session.scalar(
-            sa.select(AuctionBid.answer).where(
-                AuctionBid.auction_id == bid.auction_id,
-                AuctionBid.bidder_id == bid.user_id,
-                AuctionBid.bid_id == bid.bid_id,
-            )
-        )
+        answer = db.session.scalar(sa.select(_earlier_answer(bid)))
         if answer is None:
             raise
     return _raise_stored(answer)
@@ -245,8 +273,12 @@ def _refusal_for(auction: Auction, bid: Bid, now: datetime) -> dict | None:
         return _refusal(409, "ALREADY_LEADING", "You are already the highest bidder")
     least = minimum_bid(auction)
     if bid.amount < least:
-        return _refusal(409, "BID_TOO_LOW", f"The least bid now is {money_str(least)}", minimumBid=money_str(least))
+        return _too_low(least)
     return None
+
+
+def _too_low(least: Decimal) -> dict:
+    return _refusal(409, "BID_TOO_LOW", f"The least bid now is {money_str(least)}", minimumBid=money_str(least))
 
 
 def _accept(auction: Auction, bid: Bid, now: datetime) -> dict:
