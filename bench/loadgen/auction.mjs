@@ -20,8 +20,7 @@ const seconds = args.seconds ?? 10;
 const increment = Math.round(Number(args.increment ?? "1.00") * 100);
 const money = (c) => (c / 100).toFixed(2);
 const cents = (m) => Math.round(Number(m) * 100);
-// performance.now() and Date.now() on one clock: arrival times as wall-clock milliseconds.
-const wallNow = () => performance.timeOrigin + nowMs();
+const wallNow = nowMs; // wall-clock milliseconds (common.mjs)
 
 async function main() {
   const viewers = [];

@@ -141,23 +141,27 @@ def test_two_hundred_bidders_on_two_workers_one_truth(app, app_env, live_server,
     storm.wait(timeout=30)
     result = json.loads((tmp_path / "storm-result.json").read_text())
 
-    ended = row(app, auction_id)
+    ended = _settled(app, auction_id)
     assert ended.status == "ENDED"
     rows = history(app, auction_id)
     amounts = [bid.amount for bid in rows]
     assert len(rows) > 1 and all(a < b for a, b in zip(amounts, amounts[1:], strict=False))
     stored = {(bid.bidder_id, bid.bid_id): bid.amount for bid in rows}
     bidder_of = {index: user_id for index, (user_id, _) in enumerate(people[:BIDDERS])}
-    acked = 0
+    acked, unanswered = set(), 0
     for socket in result["sockets"]:
         if socket["bidder"] is None:
             continue
         for ack in socket["acks"]:
+            key = (bidder_of[socket["bidder"]], ack["bidId"])
             if ack["success"]:
-                acked += 1
-                key = (bidder_of[socket["bidder"]], ack["bidId"])
-                assert stored.get(key) == Decimal(ack["data"]["amount"]), (key, ack)
-    assert acked == len(rows)  # no proxy bids here: every stored bid was acknowledged to its bidder
+                acked.add(key)
+                assert stored.get(key) == Decimal(ack["data"]["amount"]), (key, ack)  # every acked bid is stored
+            elif ack["errorCode"] == "NO_ACK":
+                unanswered += 1
+    # No proxy bids here: every stored bid was acknowledged to its bidder (unless the answer never
+    # reached it within the client's 10 s wait).
+    assert len(set(stored) - acked) <= unanswered
     assert ended.winner_id == rows[-1].bidder_id and ended.final_price == amounts[-1]
     for socket in result["sockets"]:  # every viewer, bidders and watchers, on both workers
         assert len(socket["ended"]) == 1, socket["ended"]
@@ -169,10 +173,20 @@ def test_two_hundred_bidders_on_two_workers_one_truth(app, app_env, live_server,
     assert len(orders) == 1 and orders[0].id == ended.order_id and orders[0].user_id == ended.winner_id
     assert stock_of(app, product_id) == 2  # 3 on hand, 1 sold to the winner
     print(
-        f"storm: {acked} accepted bids, "
+        f"storm: {len(acked)} accepted bids, "
         f"{sum(len(s['acks']) for s in result['sockets'])} bids answered, "
         f"end {(ended.ended_at - ended.ends_at).total_seconds():.3f} s after endsAt"
     )
+
+
+def _settled(app, auction_id, timeout: float = 30):
+    """The auction once its settlement (the order, made just after the end) has committed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        auction = row(app, auction_id)
+        if auction.settled_at is not None or time.monotonic() > deadline:
+            return auction
+        time.sleep(0.05)
 
 
 def _send(process, line: str = "go") -> None:
@@ -223,8 +237,7 @@ def test_the_jobs_worker_killed_before_the_end_still_ends_it_once(app, app_env, 
     ready_at = _wait_ready(second)
     for viewer in watchers:
         viewer.wait_for("auction:ended", namespace=ROOT_NS, timeout=30)
-    time.sleep(0.5)
-    ended = row(app, auction_id)
+    ended = _settled(app, auction_id)
     assert ended.status == "ENDED" and ended.order_id is not None
     for viewer in watchers:
         assert len(viewer.received("auction:ended", namespace=ROOT_NS)) == 1
