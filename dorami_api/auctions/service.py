@@ -233,9 +233,9 @@ def place_bid(bid: Bid) -> dict:
 
     def precheck() -> dict | None:
         state = db.session.execute(
-            sa.select(Auction, User, _earlier_answer(bid).label("earlier"), clock().label("now")).where(
-                Auction.id == bid.auction_id, User.id == bid.user_id
-            )
+            sa.select(Auction, User, _earlier_answer(bid).label("earlier"), clock().label("now"))
+            .join(User, User.id == bid.user_id)  # one row: the auction and the bidder
+            .where(Auction.id == bid.auction_id)
         ).first()
         if state is None:
             bidder_checks(None)  # the user is gone (a deleted account), else the auction is unknown
