@@ -51,24 +51,27 @@ def _load(auction_id: uuid.UUID) -> tuple[Auction, str] | None:
     return (auction, stream_key) if stream_key else None
 
 
-def _send_update(app: Flask, auction_id: uuid.UUID) -> None:
-    for _ in range(_MAX_TRIES):
-        with app.app_context():
-            loaded = _load(auction_id)
-            if loaded is None or loaded[0].status != "RUNNING":
-                return  # ended or cancelled: auction:ended says the rest
-            status, wait_ms = broadcast.auction_updated(loaded[1], event_json(loaded[0]), UPDATE_WINDOW_MS)
-            db.session.remove()
-        if status != "wait":
-            return
-        sleep(wait_ms / 1000)
+def _send_update(app: Flask, auction_id: uuid.UUID, tries: int = _MAX_TRIES) -> None:
+    """Send the newest state; when another process sent one less than a window ago, try again
+    (reading the newest state again) once that window has passed, from a timer."""
+    with app.app_context():
+        loaded = _load(auction_id)
+        if loaded is None or loaded[0].status != "RUNNING":
+            return  # ended or cancelled: auction:ended says the rest
+        status, wait_ms = broadcast.auction_updated(loaded[1], event_json(loaded[0]), UPDATE_WINDOW_MS)
+    if status == "wait" and tries > 1:
+        spawn(_send_later, app, auction_id, wait_ms / 1000, tries - 1)
+
+
+def _send_later(app: Flask, auction_id: uuid.UUID, delay: float, tries: int) -> None:
+    sleep(delay)
+    _send_update(app, auction_id, tries)
 
 
 def announce_bid(auction_id: uuid.UUID, outbid_user_ids: list[str]) -> None:
     """After a bid committed: the room's `auction:updated`, `auction:outbid` to whoever lost the lead."""
     app = current_app._get_current_object()
-    send = lambda: spawn(_send_update, app, auction_id)  # noqa: E731 - never sleeps in the request
-    _updates().submit(auction_id, send, send)
+    _updates().submit(auction_id, lambda: _send_update(app, auction_id), lambda: _send_update(app, auction_id))
     if outbid_user_ids:
         loaded = _load(auction_id)
         if loaded is not None:

@@ -237,8 +237,8 @@ def place_bid(bid: Bid) -> dict:
             .join(User, User.id == bid.user_id)  # one row: the auction and the bidder
             .where(Auction.id == bid.auction_id)
         ).first()
-        if state is None:
-            bidder_checks(None)  # the user is gone (a deleted account), else the auction is unknown
+        if state is None:  # the auction is unknown, or the bidder's account is gone
+            bidder_checks(db.session.get(User, bid.user_id))
             raise not_found()
         auction, user, earlier, now = state
         bidder_checks(user)

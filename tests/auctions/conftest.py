@@ -7,6 +7,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -67,3 +69,16 @@ def node():
     if not (JS_DIR / "node_modules" / "socket.io-client").exists():
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, check=True, timeout=300, capture_output=True)
     return node
+
+
+@pytest.fixture(autouse=True)
+def broadcasts_drained():
+    """After each test, wait (bounded) for the broadcast timers its bids started in this process
+    (a coalesced auction:updated reads the auction when it fires): none may still be reading
+    while the next test truncates the tables."""
+    before = {thread.ident for thread in threading.enumerate()}
+    yield
+    deadline = time.monotonic() + 10
+    for thread in threading.enumerate():
+        if thread.ident not in before and thread.daemon:
+            thread.join(timeout=max(deadline - time.monotonic(), 0))

@@ -305,6 +305,7 @@ def test_reads_show_display_names_never_ids_or_emails(app, client, shop):
     listed = client.get(f"/api/v1/streaming/streams/{shop['stream_id']}/auctions").get_json()["data"]
     assert [item["id"] for item in listed] == [auction["id"]]
     assert client.get(f"{AUCTIONS}/00000000-0000-0000-0000-000000000000").status_code == 404
+    refused(bid(client, alice_headers, "00000000-0000-0000-0000-000000000000", "1.00"), 404, "AUCTION_NOT_FOUND")
 
 
 def test_the_openapi_document_lists_the_auction_routes(client):
