@@ -17,7 +17,21 @@ lines.on("line", (line) => waiting.shift()?.(line));
 const nextLine = () => new Promise((resolve) => waiting.push(resolve));
 const log = (step, extra = {}) => console.log(JSON.stringify({ step, ...extra }));
 
-function connect(token) {
+// A connection the server refuses for a moment (SERVICE_UNAVAILABLE: a dependency slow to answer
+// on a loaded machine) is tried again, as a real client does; anything else fails the run.
+async function connect(token, attempt = 1) {
+  try {
+    return await connectOnce(token);
+  } catch (error) {
+    if (error && error.message === "SERVICE_UNAVAILABLE" && attempt < 10) {
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+      return connect(token, attempt + 1);
+    }
+    throw error;
+  }
+}
+
+function connectOnce(token) {
   return new Promise((resolve, reject) => {
     const socket = io(config.url, { transports: ["websocket"], reconnection: false, auth: { token } });
     const state = { socket, updates: [], ended: [], acks: [], minimum: null, outbid: 0 };
@@ -27,7 +41,10 @@ function connect(token) {
     });
     socket.on("auction:ended", (event) => state.ended.push(event.data));
     socket.on("auction:outbid", () => (state.outbid += 1));
-    socket.on("connect_error", (error) => reject(error));
+    socket.on("connect_error", (error) => {
+      socket.close();
+      reject(error);
+    });
     socket.on("connect", () =>
       socket.emit("join:stream", { streamId: config.streamKey }, (ack) => (ack.success ? resolve(state) : reject(ack))),
     );
