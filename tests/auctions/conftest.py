@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,9 +11,8 @@ import time
 
 import pytest
 
+from tests.support.js import node_with_client
 from tests.support.server import ROOT
-
-JS_DIR = ROOT / "tests" / "js"
 
 
 class JobsWorker:
@@ -63,12 +61,7 @@ def jobs_worker(app_env, tmp_path):
 
 @pytest.fixture(scope="module")
 def node():
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.fail("node and npm are required (scripts/ensure-tools.sh installs them)")
-    if not (JS_DIR / "node_modules" / "socket.io-client").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, check=True, timeout=300, capture_output=True)
-    return node
+    return node_with_client()
 
 
 @pytest.fixture(autouse=True)

@@ -23,10 +23,10 @@ import sqlalchemy as sa
 from dorami_api.auctions.models import Auction, AuctionBid
 from dorami_api.extensions import db
 from dorami_api.web.responses import iso
-from tests.auctions.conftest import JS_DIR
 from tests.auctions.helpers import history, orders_of_auction, row, stock_of
 from tests.support.auth import login
 from tests.support.commerce import admin, complete_users, make_product, make_stream
+from tests.support.js import JS_DIR
 from tests.support.sockets import Viewer, paused, viewers_on_distinct_workers
 
 pytestmark = pytest.mark.slow
