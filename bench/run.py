@@ -3,7 +3,7 @@ writes one JSON line per run under bench/results/<run-id>/, then a summary with 
 to the references (bench/results/latest.json) and the table in bench/README.md.
 
     .venv/bin/python bench/run.py all              # everything, about 30 minutes on 2 cores
-    .venv/bin/python bench/run.py fanout           # one scenario: fanout saturation flashsale rest capacity
+    .venv/bin/python bench/run.py fanout           # one scenario: fanout saturation flashsale rest capacity auction
     .venv/bin/python bench/run.py all --quick      # smoke sizes (a few minutes)
     .venv/bin/python bench/run.py report           # rebuild latest.json and the README table
 
@@ -48,7 +48,7 @@ from tests.support.services import claim_redis_database, release_redis_database 
 PG_ADMIN = os.environ.get("BENCH_DATABASE_ADMIN_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
 ADMIN_EMAIL = "bench-admin@bench.test"
 TARGETS = ("service", "flask-ref", "node-ref")
-SCENARIOS = ("rest", "fanout", "saturation", "flashsale", "capacity", "hotrow")
+SCENARIOS = ("rest", "fanout", "saturation", "flashsale", "capacity", "hotrow", "auction")
 
 
 def log(*parts) -> None:
@@ -817,6 +817,47 @@ def scenario_hotrow(s: Session) -> None:
         admin.close()
 
 
+def scenario_auction(s: Session) -> None:
+    """Live auction: 1,000 viewers in the room, 200 of them bidding for 10 s (loadgen/auction.mjs):
+    accepted bids/s, bid → auction:updated at every viewer, endsAt → auction:ended at every viewer.
+    The service runs a real auction on a product of the stream; the references a counter with the
+    same broadcasts (POST /ref/auction)."""
+    viewers, bidders, seconds = (300, 100, 5) if s.args.quick else (1000, 200, 10)
+    room = s.setup["stream"]["streamKey"]
+    for target in s.targets():
+        with s.serving(target, "auction") as server:
+            if target == "service":
+                product = s.node(
+                    "setup.mjs",
+                    *("--url", server.url, "--product", "--in", s.accounts_path),
+                    *("--stream-id", s.setup["stream"]["id"], "--stock", 10, "--name", "Auction lot"),
+                )
+                body = {"productId": product["id"], "startingPrice": "10.00", "durationSeconds": seconds + 2}
+                answer = requests.post(
+                    f"{server.url}/api/v1/auctions",
+                    json={**body, "antiSnipeSeconds": 1},
+                    headers={"Authorization": f"Bearer {s.setup['admin']['token']}"},
+                    timeout=10,
+                )
+            else:
+                body = {"room": room, "startingPrice": "10.00", "increment": "1.00", "durationSeconds": seconds + 2}
+                answer = requests.post(f"{server.url}/ref/auction", json=body, timeout=10)
+            answer.raise_for_status()
+            row = s.node(
+                "auction.mjs",
+                *("--url", server.url, "--accounts", s.accounts_path, "--room", room),
+                *("--auction", answer.json()["data"]["id"], "--admin-token", s.setup["admin"]["token"]),
+                *("--viewers", viewers, "--bidders", bidders, "--seconds", seconds, "--server-pid", server.pid),
+                timeout=900,
+            )
+            s.record("auction", {**row, "target": target})
+            log(
+                f"  auction {target}: {row['bids_accepted']} accepted ({row['accepted_bids_per_s']}/s),"
+                f" bid->update p50 {row['bid_to_update_ms']['p50_ms']} p99 {row['bid_to_update_ms']['p99_ms']} ms,"
+                f" end->ended p99 {row['end_to_ended_ms']['p99_ms']} ms, ended seen by {row['ended_seen_by']}"
+            )
+
+
 RUNNERS = {
     "rest": scenario_rest,
     "fanout": scenario_fanout,
@@ -824,6 +865,7 @@ RUNNERS = {
     "flashsale": scenario_flashsale,
     "capacity": scenario_capacity,
     "hotrow": scenario_hotrow,
+    "auction": scenario_auction,
 }
 
 

@@ -19,6 +19,9 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     # Imported here rather than at the top: gunicorn's master reads dorami_api.config (so runs
     # this file) and must not load the app's modules before each worker's gevent patching.
     from dorami_api import errors, models  # noqa: F401 - models registers every table
+    from dorami_api.auctions import ending as auction_ending
+    from dorami_api.auctions import events as auction_events
+    from dorami_api.auctions import sockets as auctions  # noqa: F401 - registers the auction:bid handler on /
     from dorami_api.auth import csrf, kakao, remembered_sessions, sessions, tokens
     from dorami_api.chat import service as chat  # also registers the /chat socket handlers
     from dorami_api.db import after_commit, connection_check, read_only, transactions
@@ -84,10 +87,13 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     # graceful shutdown.
     events.init_app(app)
     notifications.init_app(app)
+    auction_events.init_app(app)  # coalesced auction:updated, flushed at a graceful shutdown too
+    auction_ending.init_app(app)  # the auction-end timers this process watches
     if config.embedded_database:
         _migrate_embedded_database(app)
 
     from dorami_api import asyncapi, openapi
+    from dorami_api.auctions.routes import bp as auctions_bp
     from dorami_api.auth.routes import bp as auth_bp
     from dorami_api.cart.routes import bp as cart_bp
     from dorami_api.demo.cli import demo as demo_cli
@@ -117,6 +123,8 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     app.register_blueprint(waitlist_bp, url_prefix="/api/v1/waitlist")
     app.register_blueprint(settings_routes.public_bp, url_prefix="/api/v1/config")
     app.register_blueprint(settings_routes.admin_bp, url_prefix="/api/v1/admin/config")
+    # /auctions, and /streaming/streams/{id}/auctions (so streaming does not import auctions)
+    app.register_blueprint(auctions_bp, url_prefix="/api/v1")
     app.cli.add_command(users_cli)  # flask users create-admin | set-role | list-admins
     app.cli.add_command(demo_cli)  # flask demo seed | audience
     init_liveroom(app)  # the development page at /

@@ -1,5 +1,6 @@
 """Every model, imported once so that Alembic and the app see the whole schema."""
 
+from dorami_api.auctions.models import Auction, AuctionBid
 from dorami_api.auth.models import AuthSession
 from dorami_api.cart.models import CartHold
 from dorami_api.chat.models import ChatModeration
@@ -11,6 +12,8 @@ from dorami_api.users.models import User
 from dorami_api.waitlist.models import WaitlistEntry
 
 __all__ = [
+    "Auction",
+    "AuctionBid",
     "AuthSession",
     "CartHold",
     "ChatModeration",

@@ -21,6 +21,7 @@ import os  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
+import gevent  # noqa: E402
 import redis  # noqa: E402
 from flask import Flask, jsonify, request  # noqa: E402
 from flask_socketio import SocketIO, join_room  # noqa: E402
@@ -125,6 +126,104 @@ def flash_order():
         socketio.emit("live:product:soldout", {"type": "live:product:soldout", "data": data}, to=room)
     order = {"id": str(uuid.uuid4()), "items": [{"productId": product_id, "quantity": 1}]}
     return jsonify(success=True, data=order), 201
+
+
+# Its auction is the least one can do on this stack: the price is a Redis hash changed by one
+# atomic script (the workers share it, so amounts only rise), and each accepted bid sends what the
+# service sends to the stream's room — one `auction:updated` (not coalesced) — and the process
+# that started it sends `auction:ended` at endsAt from a greenlet. No database, no accounts.
+_bid = _redis.register_script(
+    "local price = tonumber(redis.call('HGET', KEYS[1], 'price') or '-1') "
+    "local least = price < 0 and tonumber(redis.call('HGET', KEYS[1], 'start')) "
+    "  or price + tonumber(redis.call('HGET', KEYS[1], 'increment')) "
+    "if redis.call('HGET', KEYS[1], 'status') ~= 'RUNNING' then return {-2, least} end "
+    "if tonumber(ARGV[1]) < least then return {-1, least} end "
+    "redis.call('HSET', KEYS[1], 'price', ARGV[1]) "
+    "local version = redis.call('HINCRBY', KEYS[1], 'version', 1) "
+    "redis.call('HINCRBY', KEYS[1], 'bids', 1) "
+    "return {version, tonumber(ARGV[1]) + tonumber(redis.call('HGET', KEYS[1], 'increment'))}"
+)
+
+
+def _cents(amount) -> int:
+    return round(float(amount) * 100)
+
+
+def _money(cents: int) -> str:
+    return f"{cents / 100:.2f}"
+
+
+@app.post("/ref/auction")
+def auction_create():
+    """An auction for one run: {room, startingPrice, increment, durationSeconds} -> {id}."""
+    body = request.get_json()
+    auction_id = str(uuid.uuid4())
+    _redis.hset(
+        _PREFIX + "auction:" + auction_id,
+        mapping={
+            "room": body["room"],
+            "start": _cents(body["startingPrice"]),
+            "increment": _cents(body.get("increment", "1.00")),
+            "duration": int(body["durationSeconds"]),
+            "status": "SCHEDULED",
+            "version": 1,
+            "bids": 0,
+        },
+    )
+    return jsonify(success=True, data={"id": auction_id}), 201
+
+
+def _auction_event(auction_id: str, state: dict, ends_at: float) -> dict:
+    price = state.get(b"price")
+    return {
+        "auctionId": auction_id,
+        "currentPrice": _money(int(price)) if price else None,
+        "bidCount": int(state.get(b"bids", 0)),
+        "version": int(state[b"version"]),
+        "endsAt": datetime.fromtimestamp(ends_at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "serverTime": _now(),
+    }
+
+
+@app.post("/api/v1/auctions/<auction_id>/start")
+def auction_start(auction_id):
+    key = _PREFIX + "auction:" + auction_id
+    duration = int(_redis.hget(key, "duration"))
+    ends_at = datetime.now(UTC).timestamp() + duration
+    _redis.hset(key, mapping={"status": "RUNNING", "ends_at": ends_at})
+    _redis.hincrby(key, "version", 1)
+
+    def end():
+        gevent.sleep(max(ends_at - datetime.now(UTC).timestamp(), 0))
+        _redis.hset(key, "status", "ENDED")
+        version = _redis.hincrby(key, "version", 1)
+        state = _redis.hgetall(key)
+        data = {**_auction_event(auction_id, state, ends_at), "status": "ENDED", "version": version}
+        data["finalPrice"] = data["currentPrice"]
+        room = f"stream:{state[b'room'].decode()}"
+        socketio.emit("auction:ended", {"type": "auction:ended", "data": data}, to=room)
+
+    gevent.spawn(end)
+    start = int(_redis.hget(key, "start"))
+    return jsonify(success=True, data={"id": auction_id, "status": "RUNNING", "minimumBid": _money(start)})
+
+
+@socketio.on("auction:bid", namespace="/")
+def auction_bid(payload):
+    payload = payload or {}
+    auction_id = payload.get("auctionId")
+    key = _PREFIX + "auction:" + str(auction_id)
+    version, least = _bid(keys=[key], args=[_cents(payload.get("amount", 0))])
+    if version == -2:
+        return {"success": False, "errorCode": "AUCTION_NOT_RUNNING", "message": "not running"}
+    if version == -1:
+        details = {"minimumBid": _money(least)}
+        return {"success": False, "errorCode": "BID_TOO_LOW", "message": "too low", "details": details}
+    state = _redis.hgetall(key)
+    data = {**_auction_event(auction_id, state, float(state[b"ends_at"])), "version": version}
+    data["minimumBid"] = _money(least)
+    socketio.emit("auction:updated", {"type": "auction:updated", "data": data}, to=f"stream:{state[b'room'].decode()}")
+    return {"success": True, "data": {**data, "accepted": True, "amount": data["currentPrice"]}}
 
 
 @socketio.on("chat:join-room", namespace="/chat")

@@ -49,7 +49,41 @@ const http = createServer(async (req, res) => {
     if (p.stock === 0) room.emit("live:product:soldout", { type: "live:product:soldout", data: productJson(id, p) });
     return send(res, 201, { success: true, data: { id: randomUUID(), items: [{ productId: id, quantity: 1 }] } });
   }
+  // Its auction: an in-memory counter; each accepted bid sends one auction:updated (not
+  // coalesced) to the stream's room, and a timer sends auction:ended at endsAt.
+  if (req.method === "POST" && url === "/ref/auction") {
+    const { room, startingPrice, increment, durationSeconds } = await readJson(req);
+    const id = randomUUID();
+    const cents = (m) => Math.round(Number(m) * 100);
+    auctions.set(id, { room, start: cents(startingPrice), increment: cents(increment ?? "1.00"), duration: Number(durationSeconds), status: "SCHEDULED", price: null, version: 1, bids: 0 });
+    return send(res, 201, { success: true, data: { id } });
+  }
+  const start = url.match(/^\/api\/v1\/auctions\/([^/]+)\/start$/);
+  if (req.method === "POST" && start) {
+    const a = auctions.get(start[1]);
+    if (!a) return send(res, 404, { success: false });
+    a.status = "RUNNING";
+    a.version += 1;
+    a.endsAt = Date.now() + a.duration * 1000;
+    setTimeout(() => {
+      a.status = "ENDED";
+      a.version += 1;
+      const data = { ...auctionEvent(start[1], a), status: "ENDED", finalPrice: money(a.price) };
+      io.of("/").to(`stream:${a.room}`).emit("auction:ended", { type: "auction:ended", data });
+    }, a.duration * 1000);
+    return send(res, 200, { success: true, data: { id: start[1], status: "RUNNING", minimumBid: money(a.start) } });
+  }
   send(res, 200, { status: "ok" });
+});
+const auctions = new Map(); // auction id -> state
+const money = (c) => (c === null ? null : (c / 100).toFixed(2));
+const auctionEvent = (id, a) => ({
+  auctionId: id,
+  currentPrice: money(a.price),
+  bidCount: a.bids,
+  version: a.version,
+  endsAt: new Date(a.endsAt).toISOString(),
+  serverTime: new Date().toISOString(),
 });
 const io = new Server(http, {
   transports: ["websocket", "polling"],
@@ -91,6 +125,20 @@ io.of("/").on("connection", (socket) => {
   socket.on("join:stream", ({ streamId } = {}, ack) => {
     socket.join(`stream:${streamId}`);
     ok(ack, { streamId });
+  });
+  socket.on("auction:bid", ({ auctionId, amount } = {}, ack) => {
+    const a = auctions.get(auctionId);
+    const reply = (body) => typeof ack === "function" && ack(body);
+    if (!a || a.status !== "RUNNING") return reply({ success: false, errorCode: "AUCTION_NOT_RUNNING" });
+    const least = a.price === null ? a.start : a.price + a.increment;
+    const asked = Math.round(Number(amount) * 100);
+    if (asked < least) return reply({ success: false, errorCode: "BID_TOO_LOW", details: { minimumBid: money(least) } });
+    a.price = asked;
+    a.version += 1;
+    a.bids += 1;
+    const data = { ...auctionEvent(auctionId, a), minimumBid: money(a.price + a.increment) };
+    io.of("/").to(`stream:${a.room}`).emit("auction:updated", { type: "auction:updated", data });
+    reply({ success: true, data: { ...data, accepted: true, amount: data.currentPrice } });
   });
 });
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from datetime import UTC, datetime
 
 from dorami_api.config import Config, ConfigError
 
@@ -16,14 +17,20 @@ def main() -> int:
         print(f"dorami-jobs: configuration error: {error}", file=sys.stderr)
         return 2
     from dorami_api import create_app
-    from dorami_api.jobs.runner import install_signal_handlers, run_forever
+    from dorami_api.jobs.runner import install_signal_handlers, run_auction_ends_forever, run_forever
 
     app = create_app(config)
     logging.getLogger("dorami_api").setLevel(config.log_level)
     stop = threading.Event()
     install_signal_handlers(stop)
-    print(f"dorami-jobs: {config.env}, ticking every second", flush=True)
+    # Auctions end within a second of endsAt: their own loop, polling several times a second.
+    auctions = threading.Thread(target=run_auction_ends_forever, args=(app, stop), name="auction-ends", daemon=True)
+    auctions.start()
+    print(f"dorami-jobs: {config.env}, ticking every second, auction ends every 0.2 s", flush=True)
+    # The moment it polls, for operators (and the test that restarts it) to measure from.
+    print(f"dorami-jobs: ready at {datetime.now(UTC).isoformat()}", flush=True)
     run_forever(app, stop)
+    auctions.join(timeout=10)
     print("dorami-jobs: stopped", flush=True)
     return 0
 

@@ -1,4 +1,4 @@
-"""The job loop: every ~1 s, one tick of every sweep.
+"""The job loop: every ~1 s, one tick of every sweep; and, beside it, the auction-end loop.
 
 Exactly once across any number of worker processes and hosts: a tick runs only in the process
 that holds a PostgreSQL advisory lock (pg_try_advisory_lock on a connection of its own; the others
@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from flask import Flask
 
+from dorami_api.auctions import ending as auction_ending
 from dorami_api.extensions import db
 from dorami_api.jobs import sweeps
 
@@ -61,6 +62,7 @@ def run_once(app: Flask, stop: threading.Event | None = None) -> sweeps.SweepRep
                 report.merge(sweeps.close_stale_promotions(stop=stop))
                 report.merge(sweeps.cancel_unpaid_orders(timeout, stop=stop))
                 report.merge(sweeps.end_stale_streams(app.config["DORAMI"].stream_max_live_hours))
+                report.settled_auctions = auction_ending.settle_pending(stop=stop)
                 return report
         finally:
             db.session.remove()
@@ -83,6 +85,30 @@ def run_forever(app: Flask, stop: threading.Event, tick: float = TICK_SECONDS) -
                 )
         except Exception:
             log.exception("jobs: tick failed; retrying")
+        stop.wait(tick)
+
+
+def end_auctions_once(app: Flask, stop: threading.Event | None = None) -> list:
+    """End (and settle) the auctions past their end. Not under the leader lock: the end of each is
+    one conditional UPDATE that only one caller can win (auctions/ending.py), so several job
+    processes polling at once still end each auction once, and a process killed mid-way is simply
+    replaced by the next poll of any other."""
+    with app.app_context():
+        try:
+            return auction_ending.end_due(stop=stop)
+        finally:
+            db.session.remove()
+
+
+def run_auction_ends_forever(app: Flask, stop: threading.Event, tick: float = auction_ending.POLL_SECONDS) -> None:
+    """Poll for due auctions every `tick` seconds (an indexed query) until `stop` is set."""
+    while not stop.is_set():
+        try:
+            ended = end_auctions_once(app, stop)
+            if ended:
+                log.info("jobs: %d auctions ended", len(ended))
+        except Exception:
+            log.exception("jobs: auction poll failed; retrying")
         stop.wait(tick)
 
 

@@ -40,6 +40,7 @@ class SweepReport:
     closed_promotions: int = 0
     cancelled_orders: list[str] = field(default_factory=list)
     ended_streams: list[str] = field(default_factory=list)
+    settled_auctions: list[uuid.UUID] = field(default_factory=list)
 
     def merge(self, other: SweepReport) -> None:
         self.expired_holds += other.expired_holds
@@ -47,6 +48,7 @@ class SweepReport:
         self.closed_promotions += other.closed_promotions
         self.cancelled_orders += other.cancelled_orders
         self.ended_streams += other.ended_streams
+        self.settled_auctions += other.settled_auctions
 
     @property
     def empty(self) -> bool:
@@ -56,6 +58,7 @@ class SweepReport:
             or self.closed_promotions
             or self.cancelled_orders
             or self.ended_streams
+            or self.settled_auctions
         )
 
 

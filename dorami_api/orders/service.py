@@ -51,6 +51,10 @@ class Line:
     product: Product
     variant: ProductVariant | None
     quantity: int
+    price: Decimal | None = None  # a price agreed elsewhere (an auction's); else the catalogue's
+
+    def unit_price(self) -> Decimal:
+        return self.price if self.price is not None else pricing.unit_price(self.product, self.variant)
 
 
 @dataclass(frozen=True)
@@ -111,9 +115,7 @@ def _write_order(
     terms: pricing.ShippingTerms,
 ) -> str:
     """Write the order (products locked, stock taken and settled), queue its broadcast."""
-    priced = [
-        (line.product.stream_id, pricing.unit_price(line.product, line.variant) * line.quantity) for line in lines
-    ]
+    priced = [(line.product.stream_id, line.unit_price() * line.quantity) for line in lines]
     subtotal = sum((amount for _, amount in priced), Decimal("0"))
     stream_ids = [stream_id for stream_id, _ in priced]
     if not terms.covers(stream_ids):  # a product moved to another stream meanwhile
@@ -145,7 +147,7 @@ def _write_order(
                 stream_id=line.product.stream_id,
                 product_name=line.product.name,
                 variant_label=pricing.variant_label(line.variant),
-                unit_price=pricing.unit_price(line.product, line.variant),
+                unit_price=line.unit_price(),
                 quantity=line.quantity,
             )
             for position, line in enumerate(lines)
@@ -220,6 +222,22 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
 
     with admission.slot():
         return _idempotent(user_id, key, place)
+
+
+def place_held_order(
+    user_id: uuid.UUID,
+    product: Product,
+    variant: ProductVariant | None,
+    quantity: int,
+    unit_price: Decimal,
+    key: str,
+) -> str:
+    """The order of units already taken out of stock for this buyer (an auction's lot), at the
+    agreed price, with the usual shipping rules. Inside the caller's transaction, the product
+    locked; the unique (user, Idempotency-Key) makes a second one impossible."""
+    who = buyer(user_id)
+    terms = pricing.shipping_terms([product.stream_id])
+    return _write_order(numbering.take_order_id(), who, key, [Line(product, variant, quantity, unit_price)], terms)
 
 
 def _cart_holds(user_id: uuid.UUID, item_ids: list[uuid.UUID] | None) -> list[CartHold]:

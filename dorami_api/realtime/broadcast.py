@@ -144,6 +144,51 @@ def notice_updated(notice: dict) -> None:
     _emit("notice:updated", notice, None)
 
 
+# --- auctions (to the stream's room in `/`, and the bidders' rooms) --------------------------
+
+
+def _emit_in_order(event: str, data: dict, room: str, order_key: str, window_ms: int = 0) -> tuple[str, int]:
+    """Emit an event whose `data["version"]` must reach every viewer in increasing order, across
+    processes: published by the message queue only when the version is above the last one
+    published for `order_key`, and (window_ms) at most once per window — the check and the
+    PUBLISH in one Redis call, and delivered to every process (this one too) from the queue, so
+    every viewer gets them in the one order Redis published them. ("sent" | "stale" | "wait",
+    milliseconds to wait.) In the embedded mode (one process, no queue) it is a plain emit."""
+    if getattr(socketio, "server", None) is None:
+        log.debug("socket server not initialised; %s to %s not sent", event, room)
+        return "sent", 0
+    manager = socketio.server.manager
+    try:
+        if hasattr(manager, "publish_in_order"):
+            version = data["version"]
+            return manager.publish_in_order(event, envelope(event, data), ROOT, room, order_key, version, window_ms)
+        socketio.emit(event, envelope(event, data), to=room, namespace=ROOT)
+    except Exception:  # a broadcast must never fail the committed change that caused it
+        log.exception("could not emit %s to %s", event, room)
+    return "sent", 0
+
+
+def auction_started(stream_key: str, data: dict) -> None:
+    _emit_in_order("auction:started", data, stream_room(stream_key), f"auction:{data['auctionId']}")
+
+
+def auction_updated(stream_key: str, data: dict, window_ms: int) -> tuple[str, int]:
+    """At most one per window per auction across processes; ("wait", ms) when too soon."""
+    return _emit_in_order("auction:updated", data, stream_room(stream_key), f"auction:{data['auctionId']}", window_ms)
+
+
+def auction_ended(stream_key: str, data: dict) -> None:
+    _emit_in_order("auction:ended", data, stream_room(stream_key), f"auction:{data['auctionId']}")
+
+
+def auction_won(user_id: str, data: dict) -> None:
+    _emit("auction:won", data, user_room(user_id))
+
+
+def auction_outbid(user_id: str, data: dict) -> None:
+    _emit("auction:outbid", data, user_room(user_id))
+
+
 # --- users and admins ------------------------------------------------------------------------
 
 

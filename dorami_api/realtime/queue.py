@@ -12,6 +12,8 @@
 3. `emit_confirmed`: a broadcast the sender must be told about (a chat message) is published
    first, and only once Redis took it delivered here too; when it cannot go out it raises
    QueueUnavailable, so the sender is never told "sent" for a message nobody received.
+4. `publish_in_order`: a versioned broadcast (an auction's state) published only when newer than
+   the last one, and at most once per window, checked and published in one Redis call.
 """
 
 from __future__ import annotations
@@ -28,6 +30,22 @@ from dorami_api.redis_client import DEFAULT_TIMEOUTS, MAX_CONNECTIONS, POOL_WAIT
 
 log = logging.getLogger(__name__)
 LISTENER_NAME = "socketio"
+
+
+# How long the newest published version of a key is remembered (an auction lasts minutes).
+ORDER_MEMORY_SECONDS = 24 * 3600
+_PUBLISH_IN_ORDER = """
+local newest = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) <= newest then return {0, 0} end
+if tonumber(ARGV[2]) > 0 then
+  if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then
+    return {2, math.max(redis.call('PTTL', KEYS[2]), 1)}
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[5])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return {1, 0}
+"""
 
 
 class QueueUnavailable(Exception):
@@ -78,16 +96,12 @@ class RedisQueue(python_socketio.RedisManager):
         except REDIS_OUTAGE as error:
             raise QueueUnavailable(f"Redis did not take the message ({type(error).__name__})") from error
 
-    def emit_confirmed(self, event: str, data, namespace: str, room: str) -> None:
-        """Emit to `room` on every process, or raise QueueUnavailable having delivered it nowhere.
-
-        Refused up front while a process of this instance is not subscribed (its sockets would miss
-        it); published first, then delivered to this process's sockets. The message has the shape of
-        python-socketio's own `emit` (JSON queue format of the pinned version), without the
-        callback and binary cases a broadcast never uses."""
-        if not self.health.every_listener_subscribed():
-            raise QueueUnavailable("a process of this instance is not subscribed to the message queue")
-        message = {
+    @staticmethod
+    def _emit_message(event: str, data, namespace: str, room: str, host_id) -> dict:
+        """python-socketio's own `emit` message (JSON queue format of the pinned version), without
+        the callback and binary cases a broadcast never uses. The listener of every process
+        delivers it, except the one whose host id it carries."""
+        return {
             "method": "emit",
             "event": event,
             "data": [data],
@@ -96,10 +110,34 @@ class RedisQueue(python_socketio.RedisManager):
             "room": room,
             "skip_sid": None,
             "callback": None,
-            "host_id": self.host_id,
+            "host_id": host_id,
         }
+
+    def emit_confirmed(self, event: str, data, namespace: str, room: str) -> None:
+        """Emit to `room` on every process, or raise QueueUnavailable having delivered it nowhere.
+
+        Refused up front while a process of this instance is not subscribed (its sockets would miss
+        it); published first, then delivered to this process's sockets."""
+        if not self.health.every_listener_subscribed():
+            raise QueueUnavailable("a process of this instance is not subscribed to the message queue")
+        message = self._emit_message(event, data, namespace, room, self.host_id)
         self.publish_or_raise(message)
         self._handle_emit(message)
+
+    def publish_in_order(
+        self, event: str, data, namespace: str, room: str, order_key: str, version: int, window_ms: int
+    ) -> tuple[str, int]:
+        """Publish unless a version at or above `version` was published for `order_key` ("stale"),
+        or one went out less than `window_ms` ago ("wait", milliseconds left). Without a host id,
+        so that every process — this one too — delivers it from the queue, in Redis's order: two
+        processes publishing versions 10 and 11 can never reach a viewer as 11 then 10."""
+        message = self._emit_message(event, data, namespace, room, None)
+        if not self.connected:
+            self._redis_connect()
+        keys = [f"{self.channel}:order:{order_key}:version", f"{self.channel}:order:{order_key}:window"]
+        args = [version, window_ms, self.channel, self.json.dumps(message), ORDER_MEMORY_SECONDS]
+        status, wait_ms = self.redis.eval(_PUBLISH_IN_ORDER, len(keys), *keys, *args)
+        return {1: "sent", 0: "stale", 2: "wait"}[int(status)], int(wait_ms)
 
     # --- listening -------------------------------------------------------------------------------
 

@@ -264,3 +264,36 @@ def test_a_page_left_open_longer_than_the_access_token_lives_renews_it_and_still
     expect(carol.page.locator("#account-name")).to_contain_text(carol.email)
     assert admin_api.call("GET", "/admin/orders")["total"] == 1
     assert carol.errors == []
+
+
+def test_the_auction_panel_counts_down_on_the_server_clock_and_takes_bids(room, browser):
+    server, admin_api, stream = room
+    vase = admin_api.product(stream, "Glass vase", stock=2, price="60.00")
+    auction = admin_api.call(
+        "POST", "/auctions", productId=vase["id"], startingPrice="15.00", durationSeconds=120, antiSnipeSeconds=0
+    )
+    alice = Visitor(browser, server.url, "Alice")
+    bob = Visitor(browser, server.url, "Bob")
+    # Bob's clock is an hour fast: his countdown still shows the server's remaining time.
+    bob.page.evaluate("(() => { const now = Date.now; Date.now = () => now() + 3600 * 1000; })()")
+    for visitor in (alice, bob):
+        visitor.enter(stream)
+        expect(visitor.page.locator("#auction h3")).to_have_text("Auction: Glass vase")
+        expect(visitor.page.locator("#auction .auction-clock")).to_have_text("Not started")
+    admin_api.call("POST", f"/auctions/{auction['id']}/start")
+    for visitor in (alice, bob):
+        expect(visitor.page.locator("#auction .auction-bid")).to_have_text("Bid $15.00")
+        expect(visitor.page.locator("#auction .auction-clock")).to_have_text(re.compile(r"^(1[01]\d|120) s left$"))
+    # Bids need a complete profile; Alice completes hers and bids from the panel.
+    alice.complete_profile("Alice Park")
+    alice.page.click("#auction .auction-bid")
+    expect(alice.page.locator("#auction .auction-note")).to_have_text("You lead.")
+    for visitor in (alice, bob):
+        expect(visitor.page.locator("#auction .auction-price")).to_have_text("$15.00")
+        expect(visitor.page.locator("#auction .auction-leader")).to_have_text("Leading: Alice")
+    bob.page.click("#auction .auction-bid")
+    expect(bob.page.locator("#auction .auction-note")).to_have_text(re.compile("Complete your"))
+    admin_api.call("POST", f"/auctions/{auction['id']}/cancel")
+    for visitor in (alice, bob):
+        expect(visitor.page.locator("#auction .auction-clock")).to_have_text("Cancelled")
+        assert visitor.errors == []

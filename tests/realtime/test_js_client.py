@@ -5,28 +5,20 @@ broadcast from another process."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.support.auth import signed_in
 from tests.support.commerce import live_stream
+from tests.support.js import JS_DIR, node_with_client
 from tests.support.sockets import broadcast_from_another_process
-
-JS_DIR = Path(__file__).resolve().parents[1] / "js"
 
 
 @pytest.fixture(scope="module")
 def node_client():
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.fail("node and npm are required (scripts/ensure-tools.sh installs them)")
-    if not (JS_DIR / "node_modules" / "socket.io-client").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, check=True, timeout=300, capture_output=True)
-    return node
+    return node_with_client()
 
 
 def test_the_javascript_client_connects_chats_and_receives_broadcasts(app, app_env, live_server, node_client):

@@ -24,6 +24,8 @@
     featuredCard: null,
     sockets: null, // {shop, presence, chat}
     chatIds: new Set(),
+    auction: null, // the stream's open auction as last heard of (newest version)
+    clockOffset: 0, // server time minus this browser's clock, from the last auction payload
   };
   const draining = new Set(); // sockets whose server process announced its shutdown
 
@@ -259,6 +261,8 @@
 
   function leaveRoomLocally() {
     state.stream = null;
+    state.auction = null;
+    renderAuction();
     state.products.clear();
     state.cards.clear();
     state.chatIds.clear();
@@ -310,8 +314,14 @@
     });
     sockets.shop.on("order:purchase:notification", (event) => showPurchase(event.data));
     sockets.shop.on("order:updated", () => loadOrders());
-    // Auctions: once the API runs them, listen here for auction:started, auction:updated and
-    // auction:ended on this socket and show them in the #auction panel.
+    for (const name of ["auction:started", "auction:updated", "auction:ended"]) {
+      sockets.shop.on(name, (event) => showAuction(event.data));
+    }
+    sockets.shop.on("auction:outbid", (event) => auctionNote(event.data.auctionId, "You were outbid."));
+    sockets.shop.on("auction:won", (event) => {
+      auctionNote(event.data.auctionId, `You won! Order ${event.data.orderId} awaits your payment.`);
+      loadOrders();
+    });
     sockets.presence.on("stream:viewer:update", (event) => {
       if (inRoom(event.data.streamKey)) $("viewer-count").textContent = String(event.data.viewerCount);
     });
@@ -375,6 +385,78 @@
     }
     // Joined first, read second: no change can fall between the list and the first broadcast.
     await loadProducts(stream);
+    await loadAuction(stream);
+  }
+
+  // --- auctions -------------------------------------------------------------------------------
+  // The countdown uses the server's clock: endsAt - serverTime, from when the payload arrived,
+  // whatever this browser's clock says.
+
+  async function loadAuction(stream) {
+    try {
+      const auctions = await api("GET", `/streaming/streams/${encodeURIComponent(stream.id)}/auctions`);
+      const open = auctions.find((a) => a.status === "RUNNING" || a.status === "SCHEDULED");
+      if (open && inRoom(stream.streamKey)) showAuction({ ...open, auctionId: open.id });
+    } catch (error) {
+      setStatus(`Could not load the auction: ${describe(error)}`, true);
+    }
+  }
+
+  function showAuction(data) {
+    const known = state.auction;
+    if (known && known.auctionId === data.auctionId && data.version <= known.version) return; // stale
+    state.auction = { ...(known && known.auctionId === data.auctionId ? known : {}), ...data };
+    if (data.serverTime) state.clockOffset = Date.parse(data.serverTime) - Date.now();
+    renderAuction();
+  }
+
+  function renderAuction() {
+    const auction = state.auction;
+    const panel = $("auction");
+    panel.hidden = !auction;
+    if (!auction) return;
+    panel.replaceChildren();
+    panel.className = "auction";
+    panel.dataset.auctionId = auction.auctionId;
+    const ended = auction.status === "ENDED" || auction.status === "CANCELLED";
+    panel.append(element("h3", null, `Auction${auction.productName ? `: ${auction.productName}` : ""}`));
+    const price = ended ? auction.finalPrice : auction.currentPrice;
+    panel.append(element("p", "auction-price", price ? `$${price}` : `Starts at $${auction.minimumBid ?? auction.startingPrice}`));
+    const who = ended ? auction.winner : auction.leader;
+    panel.append(element("p", "auction-leader", who ? `${ended ? "Won by" : "Leading"}: ${who.displayName}` : "No bid yet"));
+    panel.append(element("p", "auction-clock", ended ? auction.status === "CANCELLED" ? "Cancelled" : "Ended" : remainingText()));
+    if (auction.status === "RUNNING") {
+      const button = element("button", "auction-bid", `Bid $${auction.minimumBid}`);
+      button.type = "button";
+      button.addEventListener("click", () => placeBid(auction.auctionId, auction.minimumBid));
+      panel.append(button);
+    }
+    panel.append(element("p", "auction-note", auction.note || ""));
+  }
+
+  function remainingText() {
+    const auction = state.auction;
+    if (!auction || !auction.endsAt) return "Not started";
+    const left = Math.max(0, Date.parse(auction.endsAt) - (Date.now() + state.clockOffset));
+    return `${Math.ceil(left / 1000)} s left`;
+  }
+
+  setInterval(() => {
+    const clock = document.querySelector("#auction .auction-clock");
+    if (clock && state.auction && state.auction.status === "RUNNING") clock.textContent = remainingText();
+  }, 250);
+
+  function auctionNote(auctionId, text) {
+    if (!state.auction || state.auction.auctionId !== auctionId) return;
+    state.auction.note = text;
+    renderAuction();
+  }
+
+  async function placeBid(auctionId, amount) {
+    const bidId = `page-${Date.now()}-${Math.random().toString(36).slice(2, 10)}`;
+    const answer = await ask(state.sockets.shop, "auction:bid", { auctionId, amount, bidId });
+    if (answer.success) auctionNote(auctionId, answer.data.leading ? "You lead." : "Outbid at once by a proxy bid.");
+    else auctionNote(auctionId, answer.message || answer.errorCode);
   }
 
   async function joinPresence() {
