@@ -30,10 +30,12 @@ _CHANNEL_TEXT = {
 }
 
 ERROR_CODE = {"type": "string", "pattern": "^[A-Z0-9_]+$"}
-# Extra fields of some errors: retryAfter (RATE_LIMIT_EXCEEDED, SERVICE_UNAVAILABLE), until (a mute/ban).
+# Extra fields of some errors: retryAfter (RATE_LIMIT_EXCEEDED, SERVICE_UNAVAILABLE), until (a mute/ban),
+# details (what the refusal was measured against, e.g. BID_TOO_LOW's minimumBid).
 ERROR_EXTRAS = {
     "retryAfter": {"type": "integer", "minimum": 0, "description": "Seconds to wait before trying again"},
     "until": {"type": "string", "description": "When a mute or ban ends"},
+    "details": {"type": "object", "description": "More about the refusal, e.g. {minimumBid} of BID_TOO_LOW"},
 }
 
 

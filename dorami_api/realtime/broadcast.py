@@ -158,6 +158,7 @@ def _emit_in_order(event: str, data: dict, room: str, order_key: str, window_ms:
         log.debug("socket server not initialised; %s to %s not sent", event, room)
         return "sent", 0
     manager = socketio.server.manager
+    record(ROOT, event, envelope(event, data))
     try:
         if hasattr(manager, "publish_in_order"):
             version = data["version"]
