@@ -14,8 +14,9 @@ from dorami_api.db.types import money_str, utcnow
 from dorami_api.extensions import db
 from dorami_api.orders import lifecycle, service
 from dorami_api.orders.models import Order, OrderItem
-from dorami_api.orders.schemas import AdminOrdersQuery, Cancel, ExportQuery, Ship
+from dorami_api.orders.schemas import AdminOrderOut, AdminOrdersQuery, Cancel, ExportQuery, Ship
 from dorami_api.orders.serializers import admin_order_json
+from dorami_api.web.fields import page_schema
 from dorami_api.web.responses import iso, ok, page_of
 from dorami_api.web.validation import body, documented, query
 
@@ -64,7 +65,12 @@ def _filters(q: AdminOrdersQuery | ExportQuery) -> list:
 @bp.get("")
 @admin_required
 @query(AdminOrdersQuery)
-@documented("Orders with filters (status, stream, user, date range, search)", tags=("admin",), auth="admin")
+@documented(
+    "Orders with filters (status, stream, user, date range, search)",
+    response=page_schema(AdminOrderOut),
+    tags=("admin",),
+    auth="admin",
+)
 def list_orders(query: AdminOrdersQuery):
     conditions = _filters(query)
     orders, total = service.page_orders(conditions, query.page, query.limit)
@@ -140,14 +146,14 @@ def export_csv(query: ExportQuery):
 
 @bp.get("/<order_number:order_id>")
 @admin_required
-@documented("An order with its buyer's snapshot", errors=(404,), tags=("admin",), auth="admin")
+@documented("An order with its buyer's snapshot", response=AdminOrderOut, errors=(404,), tags=("admin",), auth="admin")
 def get_order(order_id: str):
     return ok(admin_order_json(lifecycle.order_or_404(order_id)))
 
 
 @bp.post("/<order_number:order_id>/confirm-payment")
 @admin_required
-@documented("PENDING_PAYMENT → PAID", errors=(404, 409), tags=("admin",), auth="admin")
+@documented("PENDING_PAYMENT → PAID", response=AdminOrderOut, errors=(404, 409), tags=("admin",), auth="admin")
 def confirm_payment(order_id: str):
     return ok(admin_order_json(lifecycle.confirm_payment(order_id)))
 
@@ -155,14 +161,16 @@ def confirm_payment(order_id: str):
 @bp.post("/<order_number:order_id>/ship")
 @admin_required
 @body(Ship)
-@documented("PAID → SHIPPED with a tracking number", errors=(404, 409), tags=("admin",), auth="admin")
+@documented(
+    "PAID → SHIPPED with a tracking number", response=AdminOrderOut, errors=(404, 409), tags=("admin",), auth="admin"
+)
 def ship(order_id: str, body: Ship):
     return ok(admin_order_json(lifecycle.ship(order_id, body.trackingNumber)))
 
 
 @bp.post("/<order_number:order_id>/deliver")
 @admin_required
-@documented("SHIPPED → DELIVERED", errors=(404, 409), tags=("admin",), auth="admin")
+@documented("SHIPPED → DELIVERED", response=AdminOrderOut, errors=(404, 409), tags=("admin",), auth="admin")
 def deliver(order_id: str):
     return ok(admin_order_json(lifecycle.deliver(order_id)))
 
@@ -172,6 +180,7 @@ def deliver(order_id: str):
 @body(Cancel, optional=True)
 @documented(
     "Cancel an unpaid or paid order (stock returns, the waitlist is served)",
+    response=AdminOrderOut,
     errors=(404, 409),
     tags=("admin",),
     auth="admin",

@@ -9,8 +9,9 @@ from dorami_api.errors import ApiError, NotFound
 from dorami_api.orders import lifecycle, service
 from dorami_api.orders.admission import admitted
 from dorami_api.orders.models import Order
-from dorami_api.orders.schemas import Cancel, CartCheckout, DirectOrder, MyOrdersQuery
+from dorami_api.orders.schemas import Cancel, CartCheckout, DirectOrder, MyOrdersQuery, OrderOut
 from dorami_api.orders.serializers import order_json
+from dorami_api.web.fields import page_schema
 from dorami_api.web.responses import ok, page_of
 from dorami_api.web.validation import body, documented, query
 
@@ -59,6 +60,7 @@ def _placed(order: Order, created: bool):
 @documented(
     "Check out my cart (all or the listed lines); honours Idempotency-Key",
     status=201,
+    response=OrderOut,
     errors=(400, 403, 404, 409),
     tags=("orders",),
     auth="user",
@@ -74,6 +76,7 @@ def checkout(body: CartCheckout):
 @documented(
     "Buy without a cart; honours Idempotency-Key",
     status=201,
+    response=OrderOut,
     errors=(400, 403, 404, 409),
     tags=("orders",),
     auth="user",
@@ -87,7 +90,7 @@ def direct(body: DirectOrder):
 @bp.get("")
 @login_required
 @query(MyOrdersQuery)
-@documented("My orders, newest first", tags=("orders",), auth="user")
+@documented("My orders, newest first", response=page_schema(OrderOut), tags=("orders",), auth="user")
 def my_orders(query: MyOrdersQuery):
     conditions = [Order.user_id == current_user_id()]
     if query.status:
@@ -106,7 +109,11 @@ def _my_order(order_id: str) -> Order:
 @bp.get("/<order_number:order_id>")
 @login_required
 @documented(
-    "One of my orders (with bank-transfer instructions while unpaid)", errors=(404,), tags=("orders",), auth="user"
+    "One of my orders (with bank-transfer instructions while unpaid)",
+    response=OrderOut,
+    errors=(404,),
+    tags=("orders",),
+    auth="user",
 )
 def my_order(order_id: str):
     return ok(order_json(_my_order(order_id)))
@@ -116,7 +123,11 @@ def my_order(order_id: str):
 @login_required
 @body(Cancel, optional=True)
 @documented(
-    "Cancel my unpaid order (stock returns, the waitlist is served)", errors=(404, 409), tags=("orders",), auth="user"
+    "Cancel my unpaid order (stock returns, the waitlist is served)",
+    response=OrderOut,
+    errors=(404, 409),
+    tags=("orders",),
+    auth="user",
 )
 def cancel(order_id: str, body: Cancel):
     order = lifecycle.cancel(order_id, sources=lifecycle.BUYER_CANCELLABLE, owner=current_user_id(), reason=body.reason)

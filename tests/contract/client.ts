@@ -16,6 +16,7 @@ type ProductPage = components["schemas"]["ProductOutPage"];
 type ProductQuery = NonNullable<paths["/api/v1/products"]["get"]["parameters"]["query"]>;
 type DirectOrder = Body<"/api/v1/orders/direct", "post">;
 type ApiError = components["schemas"]["ErrorEnvelope"];
+type Placed = components["schemas"]["OrderOut"];
 
 async function call<T>(base: string, path: string, init: RequestInit, token?: string): Promise<T> {
   const headers: Record<string, string> = { "Content-Type": "application/json" };
@@ -41,8 +42,9 @@ export async function buyTheFirstProduct(base: string, email: string): Promise<s
   const price: string = first.price; // money is a decimal string
 
   const order: DirectOrder = { items: [{ productId: first.id, quantity: 1 }] };
-  await call<Ok<unknown>>(base, "/api/v1/orders/direct", { method: "POST", body: JSON.stringify(order) }, token);
-  return `${first.name} at ${price}`;
+  const placed = await call<Ok<Placed>>(base, "/api/v1/orders/direct", { method: "POST", body: JSON.stringify(order) }, token);
+  const status: "PENDING_PAYMENT" | "PAID" | "SHIPPED" | "DELIVERED" | "CANCELLED" = placed.data.status;
+  return `${placed.data.id} (${status}): ${first.name} at ${price}, total ${placed.data.total}`;
 }
 
 // The types are strict: a quantity is a number, an unknown field is refused.
