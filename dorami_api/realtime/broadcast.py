@@ -72,8 +72,9 @@ def _emit(event: str, data: Any, room: str | None, namespace: str = ROOT, local_
         log.debug("socket server not initialised; %s to %s not sent", event, room)
         return
     try:
-        record(namespace, event, envelope(event, data))
-        socketio.emit(event, envelope(event, data), to=room, namespace=namespace, ignore_queue=local_only)
+        message = envelope(event, data)
+        record(namespace, event, message)
+        socketio.emit(event, message, to=room, namespace=namespace, ignore_queue=local_only)
     except Exception:  # a broadcast must never fail the committed change that caused it
         log.exception("could not emit %s to %s", event, room)
 
@@ -82,14 +83,13 @@ def _emit_confirmed(event: str, data: Any, room: str, namespace: str) -> None:
     """Like _emit, for a broadcast the sender is told about: raises QueueUnavailable (from
     realtime/queue.py) unless the message queue took it. Without the queue (the embedded mode, one
     process) this process's sockets are everyone."""
-    from dorami_api.extensions import socketio
-
-    record(namespace, event, envelope(event, data))
+    message = envelope(event, data)
+    record(namespace, event, message)
     manager = socketio.server.manager
     if hasattr(manager, "emit_confirmed"):
-        manager.emit_confirmed(event, envelope(event, data), namespace=namespace, room=room)
+        manager.emit_confirmed(event, message, namespace=namespace, room=room)
     else:
-        socketio.emit(event, envelope(event, data), to=room, namespace=namespace)
+        socketio.emit(event, message, to=room, namespace=namespace)
 
 
 # --- products and streams (to the stream's room in `/`) -------------------------------------
@@ -158,12 +158,13 @@ def _emit_in_order(event: str, data: dict, room: str, order_key: str, window_ms:
         log.debug("socket server not initialised; %s to %s not sent", event, room)
         return "sent", 0
     manager = socketio.server.manager
-    record(ROOT, event, envelope(event, data))
+    message = envelope(event, data)
+    record(ROOT, event, message)
     try:
         if hasattr(manager, "publish_in_order"):
             version = data["version"]
-            return manager.publish_in_order(event, envelope(event, data), ROOT, room, order_key, version, window_ms)
-        socketio.emit(event, envelope(event, data), to=room, namespace=ROOT)
+            return manager.publish_in_order(event, message, ROOT, room, order_key, version, window_ms)
+        socketio.emit(event, message, to=room, namespace=ROOT)
     except Exception:  # a broadcast must never fail the committed change that caused it
         log.exception("could not emit %s to %s", event, room)
     return "sent", 0
