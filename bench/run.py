@@ -228,6 +228,32 @@ def watch_spread(server: Server, row: dict, every: float = 1.0):
             row["worker_requests"] = {pid: n - before.get(pid, 0) for pid, n in after.items()}
 
 
+def _admin_sql(*statements: tuple) -> None:
+    """Run statements on the maintenance database, outside a transaction (CREATE/DROP DATABASE)."""
+    conn = psycopg2.connect(PG_ADMIN, connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(*statement)
+    finally:
+        conn.close()
+
+
+def fresh_database(name: str) -> str:
+    """An empty database `name` (dropped first if a run left it); returns its URL."""
+    _admin_sql((f'DROP DATABASE IF EXISTS "{name}"',), (f'CREATE DATABASE "{name}"',))
+    return urlunparse(urlparse(PG_ADMIN)._replace(path=f"/{name}"))
+
+
+def drop_database(name: str) -> None:
+    """Drop `name`, ending the sessions still connected to it (a server stopped mid-request)."""
+    _admin_sql(
+        ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)),
+        (f'DROP DATABASE IF EXISTS "{name}"',),
+    )
+
+
 class Session:
     """One benchmark session: its database, Redis index, channel names, results directory."""
 
@@ -265,13 +291,7 @@ class Session:
 
     def create_database(self) -> None:
         name = f"dorami_bench_{self.run_id.lower()}"
-        conn = psycopg2.connect(PG_ADMIN, connect_timeout=5)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            cur.execute(f'CREATE DATABASE "{name}"')
-        conn.close()
-        self.database_url = urlunparse(urlparse(PG_ADMIN)._replace(path=f"/{name}"))
+        self.database_url = fresh_database(name)
         log(f"database {name}; migrating")
         subprocess.run(
             [str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
@@ -284,13 +304,7 @@ class Session:
     def drop_database(self) -> None:
         if not self.database_url:
             return
-        name = urlparse(self.database_url).path.lstrip("/")
-        conn = psycopg2.connect(PG_ADMIN, connect_timeout=5)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.close()
+        drop_database(urlparse(self.database_url).path.lstrip("/"))
 
     def service_env(self, ratelimit: bool) -> dict:
         return {
@@ -774,12 +788,7 @@ def scenario_hotrow(s: Session) -> None:
         s.not_run("hotrow", "postgresql", "pgbench not installed")
         return
     name = f"dorami_bench_hotrow_{s.run_id.lower()}"
-    admin = psycopg2.connect(PG_ADMIN, connect_timeout=5)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    url = urlunparse(urlparse(PG_ADMIN)._replace(path=f"/{name}"))
+    url = fresh_database(name)
     try:
         conn = psycopg2.connect(url, connect_timeout=5)
         with conn, conn.cursor() as cur:
@@ -812,9 +821,7 @@ def scenario_hotrow(s: Session) -> None:
             )
             log(f"  hotrow {c} clients: {row['sales_per_s']} sales/s")
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+        drop_database(name)
 
 
 def scenario_auction(s: Session) -> None:
