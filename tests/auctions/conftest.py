@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
 from tests.support.js import node_with_client
-from tests.support.server import ROOT
+from tests.support.server import start_jobs_worker
 
 
 class JobsWorker:
@@ -20,14 +18,7 @@ class JobsWorker:
 
     def __init__(self, env: dict, log_path) -> None:
         self.log_path = log_path
-        with open(log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "dorami_api.jobs"],
-                cwd=ROOT,
-                env={**os.environ, **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self.process = start_jobs_worker(env, log_path, append=True)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -3,10 +3,7 @@ each unit of work once, and both stop cleanly on SIGTERM."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -17,21 +14,10 @@ from dorami_api.extensions import db
 from tests.orders.helpers import add
 from tests.support.auth import signed_in
 from tests.support.commerce import expire_hold, make_product
-from tests.support.server import ROOT
+from tests.support.server import start_jobs_worker
 from tests.support.sockets import Viewer
 
 pytestmark = pytest.mark.slow
-
-
-def _start_worker(env: dict, log_path) -> subprocess.Popen:
-    with open(log_path, "wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "dorami_api.jobs"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def _holds(app) -> dict:
@@ -53,7 +39,7 @@ def test_two_worker_processes_sweep_once_and_stop_on_sigterm(app, client, app_en
     holder_socket = Viewer(server.url, namespaces=("/",), token=holder_in.token)
     alice_socket = Viewer(server.url, namespaces=("/",), token=alice_in.token)
 
-    workers = [_start_worker(app_env, tmp_path / f"worker-{i}.log") for i in range(2)]
+    workers = [start_jobs_worker(app_env, tmp_path / f"worker-{i}.log") for i in range(2)]
     try:
         time.sleep(1.5)  # both running and ticking before the hold expires
         expire_hold(app, hold_id)

@@ -131,3 +131,15 @@ def start_gunicorn(env: dict, tmp_path: Path, workers: int = 1, extra_args: tupl
         server.stop(timeout=5)
         raise RuntimeError(f"gunicorn did not start:\n{server.log()[-3000:]}") from None
     return server
+
+
+def start_jobs_worker(env: dict, log_path: Path, append: bool = False) -> subprocess.Popen:
+    """`python -m dorami_api.jobs` as a real process, its output in `log_path` (stop it by pid)."""
+    with open(log_path, "ab" if append else "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "dorami_api.jobs"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
