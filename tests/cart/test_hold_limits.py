@@ -27,12 +27,15 @@ def _at(text: str) -> datetime:
 def _first_held(app, hold_id: str, minutes_ago: float, expires_in: float) -> datetime:
     """Time passes for one line: its first hold was `minutes_ago`, and it expires `expires_in`
     minutes from now. Returns the moment of its first hold."""
-    first = utcnow() - timedelta(minutes=minutes_ago)
+    # One "now" for both moments: with two readings of the clock, a slow machine put the expiry a
+    # millisecond or more past first + 2 × holdMinutes, and the cap then kept that later expiry.
+    now = utcnow()
+    first = now - timedelta(minutes=minutes_ago)
     with app.app_context():
         db.session.execute(
             sa.update(CartHold)
             .where(CartHold.id == uuid.UUID(hold_id))
-            .values(created_at=first, expires_at=utcnow() + timedelta(minutes=expires_in))
+            .values(created_at=first, expires_at=now + timedelta(minutes=expires_in))
         )
         db.session.commit()
     return first
