@@ -11,6 +11,7 @@ from flask_jwt_extended import create_access_token
 from dorami_api.auth.sessions import revoke_sessions
 from dorami_api.extensions import db
 from dorami_api.users.models import User
+from tests.support import services
 from tests.support.auth import create_user, signed_in
 from tests.support.sockets import NAMESPACES, SocketRefused, Viewer
 
@@ -132,6 +133,19 @@ def test_a_connect_right_after_a_revocation_is_refused_before_any_socket_is_told
     session epoch in Redis, not the control command to its sockets, is what refuses the next
     connect, so there is nothing to wait for."""
     user, tokens = _connected_twice(app, server)
+    with app.app_context():
+        revoke_sessions(user.id, [uuid.UUID(tokens.session_id)], "session-deleted")
+    assert refusal(server.url, token=tokens.token) == dict.fromkeys(NAMESPACES, "TOKEN_REVOKED")
+
+
+def test_after_a_redis_flush_a_revocation_still_refuses_the_next_connect(app, server, redis_url):
+    """The flush takes the session epoch the server trusted its remembered session under; the
+    next connect reads the session again under a fresh epoch, which the revocation replaces."""
+    user, tokens = _connected_twice(app, server)
+    services.flush_redis(redis_url)
+    viewer = Viewer(server.url, token=tokens.token)
+    viewer.wait_for("connection:success", "/chat")
+    viewer.close()
     with app.app_context():
         revoke_sessions(user.id, [uuid.UUID(tokens.session_id)], "session-deleted")
     assert refusal(server.url, token=tokens.token) == dict.fromkeys(NAMESPACES, "TOKEN_REVOKED")
