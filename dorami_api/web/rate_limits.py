@@ -5,6 +5,8 @@ Identity: the user id of a valid access token, else the client IP (after ProxyFi
 PROXY_HOPS). Default tiers apply per route; login, register and refresh get the stricter auth
 tier per IP, and login a per-account budget of failures. Health, metrics and CORS preflights are
 never limited. A 429 answers in the error envelope with `Retry-After` and `details.retryAfter`.
+The default windows of a request are counted in one Redis script, which also gives its
+X-RateLimit headers (`CountedInRedis._hit_windows`).
 
 While Redis cannot count (down, hanging, failing over), see `CountedInRedis`: reads are counted in
 the worker's memory and served, anything else is refused with 503.
