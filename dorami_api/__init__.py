@@ -38,7 +38,6 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
         operations,
         revocation,
         server,
-        session_cache,
         socket_limits,
     )
     from dorami_api.server import shutdown
@@ -70,7 +69,6 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     server.init_app(app)
     socket_limits.init_app(app)
     connections.init_app(app)
-    session_cache.init_app(app)
     control.init_app(app)
     revocation.init_app(app)
     chat.init_app(app)

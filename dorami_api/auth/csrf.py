@@ -18,8 +18,10 @@ import hmac
 from datetime import timedelta
 
 from flask import Flask, current_app, g, request, session
-from flask.wrappers import Response
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.wrappers import Request, Response
 from flask_wtf.csrf import generate_csrf, validate_csrf
+from itsdangerous import URLSafeTimedSerializer
 from wtforms.validators import ValidationError
 
 from dorami_api.auth.tokens import ACCESS_COOKIE, REFRESH_COOKIE
@@ -47,9 +49,33 @@ def init_app(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=TOKEN_LIFETIME,
         SESSION_REFRESH_EACH_REQUEST=False,
     )
+    app.session_interface = SessionCookie()
     csrf.init_app(app)
     app.before_request(check_csrf)
     app.after_request(issue_csrf_cookie)
+
+
+class SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed session cookie (it carries the CSRF token's secret half), the same cookie, with
+    its signing serializer made once per app and secret instead of twice per request (Flask builds
+    one to open the session and one to save it, even for a request without the cookie). A request
+    without the cookie opens an empty session without any."""
+
+    def __init__(self) -> None:
+        self._keys: tuple | None = None
+        self._serializer: URLSafeTimedSerializer | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        if keys != self._keys:  # the first request, or a secret changed in the config
+            self._serializer = super().get_signing_serializer(app)
+            self._keys = keys
+        return self._serializer
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 REFRESH_ENDPOINT = "auth.refresh"

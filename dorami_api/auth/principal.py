@@ -2,7 +2,8 @@
 
 signature + expiry → type `access` → jti not in the Redis blocklist → the auth session is live
 and belongs to the user → the user exists and is not suspended. Every failure is a 401 ApiError
-with the code a client can act on. Nothing fails open.
+with the code a client can act on. Nothing fails open. The steps are here; auth/remembered_sessions.py
+`authenticate` runs them in order (the blocklist in the same Redis round trip as the session epoch).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from datetime import UTC, datetime
 import jwt as pyjwt
 
 from dorami_api.auth import tokens
-from dorami_api.auth.blocklist import is_blocked
 from dorami_api.auth.models import AuthSession
 from dorami_api.db.read_only import read_without_transaction
 from dorami_api.errors import ApiError
@@ -55,14 +55,6 @@ class LiveSession:
     @property
     def is_live(self) -> bool:
         return self.expires_at > datetime.now(UTC)
-
-
-def verified_claims(token: str | None) -> dict:
-    """The claims of a well-formed, unexpired, unrevoked access token (signature, type, blocklist)."""
-    claims = decoded_claims(token)
-    if is_blocked(claims["jti"]):
-        raise unauthorized("TOKEN_REVOKED", "The token has been revoked")
-    return claims
 
 
 def decoded_claims(token: str | None) -> dict:

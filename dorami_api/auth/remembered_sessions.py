@@ -1,10 +1,11 @@
-"""Live auth sessions this process has recently read for an HTTP request.
+"""Live auth sessions this process has recently read for an HTTP request or a socket connect.
 
-Every authenticated request used to read its session row and the user's status in PostgreSQL —
-one round trip and a pooled connection per request, most of the cost of a signed-in read. A live
-session read is remembered for REMEMBER_SECONDS per process, and trusted only while the user's
-session epoch in Redis is the one seen before that read. The epoch comes in the same round trip
-as the token's blocklist entry, so a remembered session costs no extra round trip at all.
+Every authenticated request (and every namespace of every socket connect) used to read its
+session row and the user's status in PostgreSQL — one round trip and a pooled connection each,
+most of the cost of a signed-in read. A live session read is remembered for REMEMBER_SECONDS per
+process, and trusted only while the user's session epoch in Redis is the one seen before that
+read. The epoch comes in the same round trip as the token's blocklist entry, so a remembered
+session costs no extra round trip at all.
 
 Revocation stays immediate on every process and host: every revocation (auth/sessions.py
 `revoke_sessions`: logout, a revoked session, a suspension, a role change) gives the user a new

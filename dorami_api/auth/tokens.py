@@ -4,6 +4,7 @@ string `sub`, `jti`, `type`, `sid` (the auth session id) and `role`."""
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ from dorami_api.errors import error_response
 from dorami_api.extensions import jwt
 
 ACCESS_COOKIE = "accessToken"
+_VERIFIED = "verified_tokens"
 REFRESH_COOKIE = "refreshToken"
 
 
@@ -35,6 +37,7 @@ def init_app(app: Flask) -> None:
         JWT_ERROR_MESSAGE_KEY="message",
     )
     jwt.init_app(app)
+    app.extensions[_VERIFIED] = VerifiedTokens()
     # Flask-JWT-Extended answers its own failures with 401/422 {"msg"}; every one of them is a 401
     # in the error envelope here, should any code path reach its decorators or decoder.
     jwt.expired_token_loader(_expired)
@@ -121,8 +124,50 @@ def token_hash(token: str) -> str:
 
 def decode(token: str, allow_expired: bool = False) -> dict:
     """Signature and expiry only; callers check type, blocklist and session (decode_token
-    checks neither)."""
-    return decode_token(token, allow_expired=allow_expired)
+    checks neither). A token whose signature this app has verified is remembered until it
+    expires (VerifiedTokens)."""
+    if allow_expired:
+        return decode_token(token, allow_expired=True)
+    verified: VerifiedTokens = current_app.extensions[_VERIFIED]
+    claims = verified.claims(token)
+    if claims is None:
+        claims = decode_token(token)
+        verified.remember(token, claims)
+    return dict(claims)  # the caller's own copy
+
+
+class VerifiedTokens:
+    """Tokens whose signature this app has verified, by their exact text, each until its `exp`.
+
+    Verifying a signature (HS256 through Flask-JWT-Extended and PyJWT) was a tenth of a signed-in
+    read's CPU, for the same token on every request of a client; with the rate limiter on it ran
+    twice per request (the limit's key, then the route's guard). The same text with the same
+    secret always verifies the same way, so only the expiry can change the answer, and it is
+    checked on every hit. Revocation is not decided here: the blocklist and the session are still
+    checked on every request (auth/remembered_sessions.py). Bounded: when full it starts again
+    empty, which only costs a verification per token.
+    """
+
+    MAX_TOKENS = 10_000
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict] = {}
+
+    def claims(self, token: str) -> dict | None:
+        claims = self.entries.get(token)
+        if claims is None:
+            return None
+        if claims["exp"] <= time.time():  # PyJWT's rule: expired from `exp` on
+            self.entries.pop(token, None)
+            return None  # decoded again, which raises the expiry
+        return claims
+
+    def remember(self, token: str, claims: dict) -> None:
+        if not isinstance(claims.get("exp"), int | float):
+            return  # a token without an expiry is never remembered
+        if len(self.entries) >= self.MAX_TOKENS:
+            self.entries.clear()
+        self.entries[token] = claims
 
 
 def access_ttl_seconds() -> int:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dorami_api.auth.guards import current_user_id, login_required
 from dorami_api.cart import service
 from dorami_api.cart.serializers import cart_json, line_json, stream_key_of
+from dorami_api.db.read_only import read_without_transaction
 from dorami_api.realtime.broadcast import ROOT
 from dorami_api.realtime.catalogue import server_event
 from dorami_api.web.fields import Timestamp
@@ -50,6 +51,7 @@ def _line(hold_id: uuid.UUID) -> dict:
 @login_required
 @documented("My cart: live holds with their expiry, subtotal, shipping fee, total", tags=("cart",), auth="user")
 def get_cart():
+    read_without_transaction()  # reads only: no BEGIN / ROLLBACK round trips around them
     return ok(cart_json(service.cart_lines(current_user_id())))
 
 

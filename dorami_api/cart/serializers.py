@@ -5,18 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dorami_api.cart.service import CartLine
-from dorami_api.db.types import money_str, utcnow
+from dorami_api.db.types import CENT, money_str, utcnow
 from dorami_api.orders import pricing
+from dorami_api.settings.service import system_config
 from dorami_api.streaming.models import stream_keys
 from dorami_api.web.responses import iso
 
 
-def _stream_keys(lines: list[CartLine]) -> dict:
-    return stream_keys(line.product.stream_id for line in lines)
-
-
 def stream_key_of(line: CartLine) -> str | None:
-    return _stream_keys([line]).get(line.product.stream_id)
+    return stream_keys([line.product.stream_id]).get(line.product.stream_id)
 
 
 def line_json(line: CartLine, stream_key: str | None = None) -> dict:
@@ -44,12 +41,15 @@ def line_json(line: CartLine, stream_key: str | None = None) -> dict:
 
 
 def cart_json(lines: list[CartLine]) -> dict:
-    keys = _stream_keys(lines)
+    """The cart of cart_lines(): the lines came with their stream's key and shipping terms, so only
+    the shop's default fee is read here."""
+    keys = {line.product.stream_id: line.stream_key for line in lines if line.stream_key is not None}
     priced = [
         (line.product.stream_id, pricing.unit_price(line.product, line.variant) * line.hold.quantity) for line in lines
     ]
     subtotal = sum((amount for _, amount in priced), Decimal("0.00"))
-    fee = pricing.shipping_fee(priced)
+    streams = {line.product.stream_id: line.shipping for line in lines if line.shipping is not None}
+    fee = pricing.ShippingTerms(Decimal(system_config().default_shipping_fee).quantize(CENT), streams).fee(priced)
     expiries = [line.hold.expires_at for line in lines if line.hold.expires_at]
     return {
         "items": [line_json(line, keys.get(line.product.stream_id)) for line in lines],

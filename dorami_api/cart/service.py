@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -22,6 +23,7 @@ from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
 from dorami_api.products import claims, flash_sale, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
+from dorami_api.streaming.models import LiveStream
 from dorami_api.waitlist import promotion
 
 MAX_LINE_QUANTITY = 100
@@ -32,6 +34,10 @@ class CartLine:
     hold: CartHold
     product: Product
     variant: ProductVariant | None
+    # Read with the line by cart_lines (one query for the whole cart), else None: the product's
+    # stream key and its free-shipping terms (mode, threshold).
+    stream_key: str | None = None
+    shipping: tuple[str, Decimal | None] | None = None
 
 
 def _same_variant(variant_id: uuid.UUID | None):
@@ -187,15 +193,27 @@ def clear_cart(user_id: uuid.UUID) -> None:
 
 
 def cart_lines(user_id: uuid.UUID, now: datetime | None = None) -> list[CartLine]:
-    """The user's live holds, oldest first (expired ones no longer hold anything)."""
+    """The user's live holds, oldest first (expired ones no longer hold anything), each with its
+    product, variant and stream terms: one query for the whole cart."""
     rows = db.session.execute(
-        sa.select(CartHold, Product, ProductVariant)
+        sa.select(
+            CartHold,
+            Product,
+            ProductVariant,
+            LiveStream.stream_key,
+            LiveStream.free_shipping_mode,
+            LiveStream.free_shipping_threshold,
+        )
         .join(Product, Product.id == CartHold.product_id)
         .outerjoin(ProductVariant, ProductVariant.id == CartHold.variant_id)
+        .outerjoin(LiveStream, LiveStream.id == Product.stream_id)
         .where(CartHold.user_id == user_id, stock.live_hold_filter(now or utcnow()))
         .order_by(CartHold.created_at, CartHold.id)
     ).all()
-    return [CartLine(hold, product, variant) for hold, product, variant in rows]
+    return [
+        CartLine(hold, product, variant, key, (mode, threshold) if key is not None else None)
+        for hold, product, variant, key, mode, threshold in rows
+    ]
 
 
 def cart_line(user_id: uuid.UUID, hold_id: uuid.UUID) -> CartLine:

@@ -189,6 +189,10 @@ def _replace_handlers(logger: logging.Logger, handlers: list[logging.Handler]) -
 
 
 def configure_logging(level: str, fmt: str, access_log_file: str | None = None, log_file: str | None = None) -> None:
+    # No line shows a thread or multiprocessing process name (the pid is kept): under gevent
+    # each record looked its greenlet up to name a thread, a share of every access line's cost.
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     _replace_handlers(root, [build_handler(log_file, fmt)])
     root.setLevel(level)

@@ -86,10 +86,24 @@ def _never_raise(record: Callable) -> Callable:
     return guarded
 
 
+# The labelled children of the HTTP metrics by (method, route, status), looked up once each:
+# `labels()` validates, stringifies and locks on every call. Process-wide like the metrics they
+# belong to; bounded, past which labels() is simply called each time.
+_http_children: dict[tuple[str, str, int], tuple] = {}
+MAX_HTTP_CHILDREN = 2_000
+
+
 @_never_raise
 def observe_http_request(method: str, route: str, status: int, seconds: float) -> None:
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_LATENCY.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    children = _http_children.get(key)
+    if children is None:
+        children = (HTTP_REQUESTS.labels(method, route, str(status)), HTTP_LATENCY.labels(method, route))
+        if len(_http_children) < MAX_HTTP_CHILDREN:
+            _http_children[key] = children
+    requests, latency = children
+    requests.inc()
+    latency.observe(seconds)
     WORKER_REQUESTS.inc()
 
 

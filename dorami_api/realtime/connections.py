@@ -1,7 +1,10 @@
 """Connect-time authentication in every namespace, and the sockets this process holds.
 
 The token comes from the handshake `auth` ({token}), else `Authorization: Bearer`, else the
-`accessToken` cookie, and goes through the same check as HTTP (auth/principal.py). A refusal is a
+`accessToken` cookie, and goes through the same check as HTTP (auth/remembered_sessions.py: the
+blocklist and the user's session epoch in one Redis round trip, the session row only when this
+process does not remember it under that epoch, so a revocation refuses the next connect on every
+process at once). A refusal is a
 `connect_error` whose message is the error code — never a connect-then-kick. With
 SOCKET_ALLOW_GUESTS=true a client that presents no token at all may join `/` and `/streaming` as a
 read-only guest; a bad token is still refused, so the client knows to refresh it.
@@ -15,11 +18,12 @@ from dataclasses import dataclass
 from flask import Flask, current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 
-from dorami_api.auth.principal import Principal, principal_of, verified_claims
+from dorami_api.auth import remembered_sessions
+from dorami_api.auth.principal import Principal
 from dorami_api.auth.tokens import ACCESS_COOKIE, bearer_token
 from dorami_api.errors import DEPENDENCY_OUTAGE, ApiError
 from dorami_api.extensions import socketio
-from dorami_api.realtime import broadcast, session_cache
+from dorami_api.realtime import broadcast
 from dorami_api.realtime import server as socket_server
 from dorami_api.realtime.broadcast import CHAT, ROOT, STREAMING
 from dorami_api.web.plain_text import displayable
@@ -113,8 +117,7 @@ def authenticate(namespace: str, auth) -> SocketClient:
     if token is None and config.socket_allow_guests and namespace in GUEST_NAMESPACES:
         return SocketClient(request.sid, namespace, None, None, "GUEST", "guest")
     try:
-        claims = verified_claims(token)
-        principal = principal_of(claims, session_cache.checked_session(claims))
+        principal = remembered_sessions.authenticate(token)
     except ApiError as error:
         raise ConnectionRefusedError(error.code) from None
     except DEPENDENCY_OUTAGE as error:  # Redis or PostgreSQL down: the client retries later

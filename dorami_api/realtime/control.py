@@ -17,7 +17,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from dorami_api.extensions import redis_store, socketio
-from dorami_api.realtime import connections, session_cache
+from dorami_api.realtime import connections
 from dorami_api.realtime import server as socket_server
 from dorami_api.realtime.listeners import ListenerHealth
 from dorami_api.redis_client import build_redis
@@ -68,11 +68,11 @@ def _run(state: Control, message: dict) -> None:
     handler(**message.get("arguments", {}))
 
 
-def _listen(state: Control, health: ListenerHealth, sessions: session_cache.SessionCache) -> None:
+def _listen(state: Control, health: ListenerHealth) -> None:
     def open_pubsub():
         return build_redis(state.redis_target).pubsub()
 
-    for message in health.messages(LISTENER_NAME, state.channel, open_pubsub, on_change=sessions.listening):
+    for message in health.messages(LISTENER_NAME, state.channel, open_pubsub):
         try:
             _run(state, json.loads(message["data"]))
         except Exception:
@@ -81,16 +81,16 @@ def _listen(state: Control, health: ListenerHealth, sessions: session_cache.Sess
 
 def _on_connect(client: connections.SocketClient) -> None:
     """The first socket starts the listener and waits (once, briefly) for it to subscribe, so that a
-    command published after this socket was accepted reaches it. While it is not subscribed,
-    sessions are not remembered (revocations sent meanwhile are missed) and the instance is not
-    ready (listeners.py)."""
+    command published after this socket was accepted reaches it. While it is not subscribed, the
+    instance is not ready (listeners.py): a revocation sent meanwhile would leave its sockets open
+    (new connects are refused all the same: auth/remembered_sessions.py reads the session epoch)."""
     state = _state()
     if state.channel is None or state.started:
         return
     state.started = True
     health: ListenerHealth = socket_server.state("listeners")
     health.starting(LISTENER_NAME)
-    socketio.start_background_task(_listen, state, health, socket_server.state("session_cache"))
+    socketio.start_background_task(_listen, state, health)
     deadline = time.monotonic() + FIRST_SUBSCRIBE_WAIT_SECONDS
     while not health.is_subscribed(LISTENER_NAME) and time.monotonic() < deadline:
         socketio.sleep(0.01)

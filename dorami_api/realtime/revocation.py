@@ -9,12 +9,11 @@ from flask import Flask
 
 from dorami_api.auth.sessions import on_revocation
 from dorami_api.extensions import socketio
-from dorami_api.realtime import broadcast, connections, control, session_cache
+from dorami_api.realtime import broadcast, connections, control
 
 
 def cut_local_sockets(user_id: str, session_ids: list[str] | None, reason: str) -> int:
     """Tell and disconnect this process's sockets of the user (or of those sessions only)."""
-    session_cache.forget_user(user_id)
     wanted = None if session_ids is None else set(session_ids)
     cut = 0
     for client in connections.local_clients():

@@ -11,7 +11,7 @@ from flask import Blueprint
 from dorami_api.auth.guards import admin_required, current_principal
 from dorami_api.db.read_only import read_without_transaction
 from dorami_api.errors import NotFound
-from dorami_api.streaming import service
+from dorami_api.streaming import live_status, service
 from dorami_api.streaming.schemas import (
     FeaturedProductBody,
     LiveStreamOut,
@@ -24,7 +24,7 @@ from dorami_api.streaming.schemas import (
     StreamUpdate,
 )
 from dorami_api.web.fields import PageQuery, page_schema
-from dorami_api.web.responses import created, no_content, ok, page_of
+from dorami_api.web.responses import created, data_json, no_content, ok, ok_serialised, page_of
 from dorami_api.web.validation import body, documented, query
 from dorami_api.web.viewer import viewer_is_admin
 
@@ -65,12 +65,28 @@ def detail(stream_id: uuid.UUID):
 
 
 @bp.get("/streams/key/<stream_key>/status")
-@documented("Status of a stream by its public key", response=StreamStatusOut, errors=(404,), tags=TAGS)
+@documented(
+    "Status of a stream by its public key (kept up to 1 s per server process: a change reaches every "
+    "process within that)",
+    response=StreamStatusOut,
+    errors=(404,),
+    tags=TAGS,
+)
 def status_by_key(stream_key: str):
     if not STREAM_KEY.match(stream_key):
         raise NotFound("STREAM_NOT_FOUND", "Live stream not found")
-    read_without_transaction()  # polled by every viewer: one round trip, not three
-    return ok(service.status_by_key(stream_key))
+    data = live_status.public_status(stream_key, lambda: _read_status(stream_key))
+    if data is None:
+        raise NotFound("STREAM_NOT_FOUND", "Live stream not found")
+    return ok_serialised(data)
+
+
+def _read_status(stream_key: str) -> str | None:
+    read_without_transaction()  # one round trip, not three
+    try:
+        return data_json(service.status_by_key(stream_key))
+    except NotFound:
+        return None
 
 
 # --- admin -----------------------------------------------------------------------------------

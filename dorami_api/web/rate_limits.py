@@ -5,6 +5,8 @@ Identity: the user id of a valid access token, else the client IP (after ProxyFi
 PROXY_HOPS). Default tiers apply per route; login, register and refresh get the stricter auth
 tier per IP, and login a per-account budget of failures. Health, metrics and CORS preflights are
 never limited. A 429 answers in the error envelope with `Retry-After` and `details.retryAfter`.
+The default windows of a request are counted in one Redis script, which also gives its
+X-RateLimit headers (`CountedInRedis._hit_windows`).
 
 While Redis cannot count (down, hanging, failing over), see `CountedInRedis`: reads are counted in
 the worker's memory and served, anything else is refused with 503.
@@ -20,9 +22,9 @@ import time
 from flask import Flask, current_app, g, request
 from flask.wrappers import Response
 from flask_limiter import Limiter, RateLimitExceeded
-from limits import RateLimitItem
-from limits.storage import MemoryStorage
-from limits.strategies import RateLimiter
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import FixedWindowRateLimiter, RateLimiter
 from limits.util import WindowStats
 from redis import BlockingConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -65,7 +67,11 @@ def init_app(app: Flask) -> None:
     # for every hit, test and header; tests/drills/test_rate_limits_during_outage.py proves that
     # the wrapper is the one used.
     if limiter.enabled:  # else init_app returned early and built nothing
-        limiter._limiter = CountedInRedis(limiter._limiter)
+        defaults = parse_many(config.ratelimit_default)
+        # A route's own window equal to a default one would be taken for the defaults' (one script
+        # for all of them): such a configuration counts window by window, as Flask-Limiter does.
+        own = parse_many(config.ratelimit_auth) + parse_many(config.login_failure_limit)
+        limiter._limiter = CountedInRedis(limiter._limiter, [] if set(own) & set(defaults) else defaults)
     app.after_request(_remember_retry_after)
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
 
@@ -84,17 +90,23 @@ class CountedInRedis(RateLimiter):
     more: the answer has been decided, and a Redis that fails at that moment must not make it a 500.
     """
 
-    def __init__(self, shared: RateLimiter) -> None:
+    def __init__(self, shared: RateLimiter, default_windows: list[RateLimitItem]) -> None:
         super().__init__(shared.storage)
         self.shared = shared
         self.in_memory = type(shared)(MemoryStorage())
         self._redis_retry_at = 0.0
+        # The default windows in the order Flask-Limiter hits them (shortest first), counted in one
+        # script per request (`_hit_windows`); only fixed windows on Redis are.
+        batchable = isinstance(shared, FixedWindowRateLimiter) and isinstance(shared.storage, RedisStorage)
+        self.default_windows = tuple(sorted(default_windows)) if batchable else ()
+        if self.default_windows:  # registered as limits registers its own scripts (EVALSHA)
+            self._hit_script = shared.storage.get_connection().register_script(HIT_WINDOWS)
 
-    def _count(self, method: str, *args, **kwargs):
+    def _count(self, method: str, *args, counted=None, **kwargs):
         refusal = service_unavailable
         if time.monotonic() >= self._redis_retry_at:
             try:
-                return getattr(self.shared, method)(*args, **kwargs)
+                return counted() if counted is not None else getattr(self.shared, method)(*args, **kwargs)
             except REDIS_OUTAGE as error:
                 if _pool_exhausted(error):
                     # This worker is overloaded, Redis is not down: this request only is answered
@@ -108,17 +120,61 @@ class CountedInRedis(RateLimiter):
         return getattr(self.in_memory, method)(*args, **kwargs)
 
     def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        if cost == 1 and item in self.default_windows:
+            counts = self._count("hit", item, *identifiers, cost=cost, counted=lambda: self._hit_windows(identifiers))
+            if isinstance(counts, bool):  # Redis could not count: this worker's memory did
+                return counts
+            count, _ = counts.get(item, (None, None))
+            if count is not None:
+                return count <= item.amount
         return self._count("hit", item, *identifiers, cost=cost)
 
     def test(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
         return self._count("test", item, *identifiers, cost=cost)
 
     def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        count, ttl = g.get("rate_limit_windows", {}).get(identifiers, {}).get(item, (None, None))
+        if count is not None:  # the X-RateLimit headers, from the count this request made
+            return WindowStats(time.time() + max(ttl, 0), max(0, item.amount - count))
         return self._count("get_window_stats", item, *identifiers)
+
+    def _hit_windows(self, identifiers: tuple[str, ...]) -> dict:
+        """Hit every default window of these identifiers in one script (Flask-Limiter would make
+        one round trip per window, and two more for the headers), the first time this request asks;
+        (count, seconds left) of each window counted. Like Flask-Limiter, the windows after the
+        first one breached are not counted."""
+        done = g.setdefault("rate_limit_windows", {})
+        if identifiers not in done:
+            windows = self.default_windows
+            keys = [self.shared.storage.prefixed_key(item.key_for(*identifiers)) for item in windows]
+            args = [value for item in windows for value in (item.get_expiry(), item.amount)]
+            counted = self._hit_script(keys=keys, args=args)
+            # Windows after a breach were not counted: zip stops at the shorter list on purpose.
+            done[identifiers] = {item: (int(n), int(ttl)) for item, (n, ttl) in zip(windows, counted, strict=False)}
+        return done[identifiers]
 
     def clear(self, item: RateLimitItem, *identifiers: str) -> None:
         self.in_memory.clear(item, *identifiers)
         self._count("clear", item, *identifiers)
+
+
+# KEYS: the windows' counters, shortest window first; ARGV: expiry and amount of each. Counts one
+# hit in each window up to and including the first one it breaches (limits' own incr_expire per
+# window: INCRBY, and EXPIRE on the first hit of a window); returns {count, ttl} of those.
+HIT_WINDOWS = """
+local counted = {}
+for i, key in ipairs(KEYS) do
+    local current = redis.call("incrby", key, 1)
+    if current == 1 then
+        redis.call("expire", key, ARGV[2 * i - 1])
+    end
+    counted[i] = {current, redis.call("ttl", key)}
+    if current > tonumber(ARGV[2 * i]) then
+        break
+    end
+end
+return counted
+"""
 
 
 def _pool_exhausted(error: Exception) -> bool:

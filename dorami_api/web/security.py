@@ -3,7 +3,9 @@ configured origins only (with credentials), and the security headers on every re
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+import functools
+
+from flask import Flask, g, request
 from flask.wrappers import Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -15,6 +17,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 EXPOSED_HEADERS = ["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "X-CSRF-Token", "Idempotency-Key", "X-Request-Id"]
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+FIXED_HEADERS = (("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
 
 
 def init_app(app: Flask) -> None:
@@ -34,7 +37,8 @@ def init_app(app: Flask) -> None:
         methods=METHODS,
         max_age=600,
     )
-    app.after_request(_security_headers)
+    fixed = [*FIXED_HEADERS, ("Strict-Transport-Security", HSTS)] if config.is_production else FIXED_HEADERS
+    app.after_request(functools.partial(_security_headers, tuple(fixed)))
 
 
 # Our own after_request rather than flask-talisman, which cannot say exactly this: it sends HSTS
@@ -42,15 +46,12 @@ def init_app(app: Flask) -> None:
 # route change its policy only through its own decorator (our docs page sets the header itself),
 # and would add what an API must not do (redirecting HTTP to HTTPS, rewriting cookie flags).
 # The no-store rule for authenticated responses is ours either way.
-def _security_headers(response: Response) -> Response:
+def _security_headers(fixed: tuple[tuple[str, str], ...], response: Response) -> Response:
     headers = response.headers
     # A route that serves HTML (the API docs page) may set its own policy.
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers["X-Frame-Options"] = "DENY"
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
-    if current_app.config["DORAMI"].is_production:
-        headers["Strict-Transport-Security"] = HSTS
+    for name, value in fixed:  # the app's, decided once in init_app
+        headers[name] = value
     if _authenticated(response):
         # Personal data and tokens must not sit in a shared or browser cache.
         headers["Cache-Control"] = "no-store"

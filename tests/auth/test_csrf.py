@@ -125,3 +125,22 @@ def test_refresh_from_the_cookie_needs_the_csrf_header_even_with_an_authorizatio
     assert native.post("/api/v1/auth/refresh", json={"refreshToken": "  "}).get_json()["errorCode"] == (
         "CSRF_TOKEN_MISSING"
     )
+
+
+def test_a_csrf_pair_signed_with_another_secret_is_invalid(make_app):
+    """The session cookie that binds the token is signed with the app's own secret: a pair that an
+    app with another secret issued (valid there) is refused here."""
+    ours = make_app()
+    theirs = make_app(JWT_SECRET="another-secret-that-is-long-enough-for-hs256-987654")
+    elsewhere = theirs.test_client()
+    foreign = csrf_headers(elsewhere)
+
+    browser = ours.test_client()
+    register(browser)
+    browser.set_cookie("dorami-session", elsewhere.get_cookie("dorami-session").value)
+    browser.set_cookie("csrf-token", foreign["X-CSRF-Token"])
+    refused = browser.patch("/api/v1/users/me", json=PATCH, headers=foreign)
+    assert (refused.status_code, refused.get_json()["errorCode"]) == (403, "CSRF_TOKEN_INVALID")
+
+    accepted = browser.patch("/api/v1/users/me", json=PATCH, headers=csrf_headers(browser))
+    assert accepted.status_code == 200

@@ -165,3 +165,15 @@ def test_a_routes_own_retry_after_survives_the_limiter(make_app):
     response = client.get("/api/v1/probe/busy")
     assert response.status_code == 503 and response.headers["Retry-After"] == "7"
     assert "Retry-After" not in client.get("/api/v1/auth/csrf").headers
+
+
+def test_every_default_window_holds_and_the_headers_count_down_the_shortest(make_app):
+    client = make_app(**LIMITED, RATELIMIT_DEFAULT="100/minute;3/hour").test_client(use_cookies=False)
+    _, alice = signed_in(client.application)
+    answers = [client.get("/api/v1/users/me", headers=alice) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 200]
+    assert [r.headers["X-RateLimit-Limit"] for r in answers] == ["100"] * 3
+    assert [r.headers["X-RateLimit-Remaining"] for r in answers] == ["99", "98", "97"]
+    assert all(int(r.headers["X-RateLimit-Reset"]) > time.time() for r in answers)
+
+    _assert_limited(client.get("/api/v1/users/me", headers=alice))  # the hour's 3 are used up

@@ -187,3 +187,21 @@ def test_bad_requests(app, client):
     assert client.post(CART, json={"productId": "nope"}, headers=alice).status_code == 400
     assert add(client, alice, hidden).status_code == 404
     assert add(client, alice, "00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_the_cart_waives_shipping_only_when_every_streams_terms_do(app, client):
+    free = live_stream(app, {"price": "5.00"}, mode="UNCONDITIONAL")
+    threshold = live_stream(app, {"price": "30.00"}, mode="THRESHOLD", threshold="50.00")
+    store_product = make_product(app, price="1.00")
+    _, alice = signed_in(app, profile=True)
+
+    add(client, alice, free.product_ids[0], 1)
+    add(client, alice, threshold.product_ids[0], 2)  # 60.00 of that stream: its threshold is reached
+    cart = client.get(CART, headers=alice).get_json()["data"]
+    assert (cart["subtotal"], cart["shippingFee"], cart["total"]) == ("65.00", "0.00", "65.00")
+    assert [item["streamKey"] for item in cart["items"]] == [free.key, threshold.key]
+
+    add(client, alice, store_product, 1)  # a store product ships at the default fee
+    cart = client.get(CART, headers=alice).get_json()["data"]
+    assert (cart["subtotal"], cart["shippingFee"], cart["total"]) == ("66.00", "10.00", "76.00")
+    assert cart["items"][2]["streamKey"] is None and cart["items"][2]["streamId"] is None

@@ -66,7 +66,7 @@ def test_revocation_listeners_and_shutdown_steps_belong_to_their_app(make_app):
 def test_the_socket_layer_state_of_each_app_is_its_own(make_app):
     first, second = make_app(), make_app(SOCKET_PRESENCE_TTL="30")
     one, two = first.extensions["socket_state"], second.extensions["socket_state"]
-    assert set(one) == set(two) >= {"connections", "control", "listeners", "presence", "session_cache"}
+    assert set(one) == set(two) >= {"connections", "control", "listeners", "presence"}
     assert all(one[name] is not two[name] for name in one)
     assert (one["presence"].ttl, two["presence"].ttl) == (45, 30)
     for name in ("product_events", "purchase_notices", "stream_status", "flash_sale"):

@@ -11,6 +11,7 @@ from flask_jwt_extended import create_access_token
 from dorami_api.auth.sessions import revoke_sessions
 from dorami_api.extensions import db
 from dorami_api.users.models import User
+from tests.support import services
 from tests.support.auth import create_user, signed_in
 from tests.support.sockets import NAMESPACES, SocketRefused, Viewer
 
@@ -102,15 +103,21 @@ def test_revoking_one_session_cuts_only_its_sockets(app, server):
         kept.close()
 
 
-def test_a_revoked_session_cannot_connect_again_even_just_after_connecting(app, server):
+def _connected_twice(app, server):
+    """A new session of a new user, connected twice (each namespace of each connection checks the
+    session), so the server has just seen it live when a test revokes it without its token being
+    blocklisted. Returns (user, tokens)."""
     user = create_user(app)
     tokens = signed_in(app, user=user)
-    # Connect twice (each namespace of each connection checks the session), so the worker has
-    # just seen the session live when it is revoked without its token being blocklisted.
     for _ in range(2):
         viewer = Viewer(server.url, token=tokens.token)
         viewer.wait_for("connection:success", "/chat")
         viewer.close()
+    return user, tokens
+
+
+def test_a_revoked_session_cannot_connect_again_even_just_after_connecting(app, server):
+    user, tokens = _connected_twice(app, server)
     watcher = Viewer(server.url, token=tokens.token, namespaces=["/chat"])
     try:
         with app.app_context():
@@ -119,6 +126,29 @@ def test_a_revoked_session_cannot_connect_again_even_just_after_connecting(app, 
         assert refusal(server.url, token=tokens.token) == dict.fromkeys(NAMESPACES, "TOKEN_REVOKED")
     finally:
         watcher.close()
+
+
+def test_a_connect_right_after_a_revocation_is_refused_before_any_socket_is_told(app, server):
+    """The server remembers the session from the connects just before; the revocation's new
+    session epoch in Redis, not the control command to its sockets, is what refuses the next
+    connect, so there is nothing to wait for."""
+    user, tokens = _connected_twice(app, server)
+    with app.app_context():
+        revoke_sessions(user.id, [uuid.UUID(tokens.session_id)], "session-deleted")
+    assert refusal(server.url, token=tokens.token) == dict.fromkeys(NAMESPACES, "TOKEN_REVOKED")
+
+
+def test_after_a_redis_flush_a_revocation_still_refuses_the_next_connect(app, server, redis_url):
+    """The flush takes the session epoch the server trusted its remembered session under; the
+    next connect reads the session again under a fresh epoch, which the revocation replaces."""
+    user, tokens = _connected_twice(app, server)
+    services.flush_redis(redis_url)
+    viewer = Viewer(server.url, token=tokens.token)
+    viewer.wait_for("connection:success", "/chat")
+    viewer.close()
+    with app.app_context():
+        revoke_sessions(user.id, [uuid.UUID(tokens.session_id)], "session-deleted")
+    assert refusal(server.url, token=tokens.token) == dict.fromkeys(NAMESPACES, "TOKEN_REVOKED")
 
 
 def test_the_embedded_mode_without_redis_serves_sockets_in_one_process(app, live_server):

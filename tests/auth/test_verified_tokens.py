@@ -1,0 +1,56 @@
+"""A token whose signature a process has verified is not verified again on its next requests, yet
+it is refused the moment it expires, is blocklisted, or reaches an app with another secret."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from flask_jwt_extended import create_access_token
+
+from dorami_api.auth.blocklist import block_access_token
+from dorami_api.auth.tokens import decode
+from tests.support.auth import auth_header, signed_in
+
+ME = "/api/v1/auth/me"
+
+
+def _me(app, token) -> tuple[int, str | None]:
+    response = app.test_client(use_cookies=False).get(ME, headers=auth_header(token))
+    return response.status_code, (response.get_json() or {}).get("errorCode")
+
+
+def test_an_accepted_token_is_refused_as_expired_once_its_expiry_passes(app):
+    session = signed_in(app)
+    with app.app_context():
+        short = create_access_token(
+            identity=str(session.user.id),
+            additional_claims={"sid": session.session_id, "role": "USER"},
+            expires_delta=timedelta(seconds=1),
+        )
+        expires_at = decode(short)["exp"]
+    assert _me(app, short) == (200, None)
+    assert _me(app, short) == (200, None)  # verified before: remembered
+
+    time.sleep(max(0.0, expires_at - time.time()) + 0.1)
+
+    assert _me(app, short) == (401, "TOKEN_EXPIRED")
+
+
+def test_a_remembered_token_is_refused_at_once_when_blocklisted(app):
+    session = signed_in(app)
+    assert _me(app, session.token) == (200, None)
+    with app.app_context():
+        claims = decode(session.token)
+        block_access_token(claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
+
+    assert _me(app, session.token) == (401, "TOKEN_REVOKED")
+
+
+def test_a_token_one_app_verified_is_refused_by_an_app_with_another_secret(make_app):
+    issuing = make_app()
+    foreign = make_app(JWT_SECRET="another-secret-that-is-long-enough-for-hs256-987654")
+    session = signed_in(issuing)
+    assert _me(issuing, session.token) == (200, None)
+
+    assert _me(foreign, session.token) == (401, "UNAUTHORIZED")
