@@ -7,7 +7,9 @@ waits on each of them the process's other greenlets run, so each sale took as lo
 of other requests' work. A batch takes the product lock once, counts the holds and the buyers'
 claims for all of them in one query each, decides each buyer in arrival order against the stock
 left by those before it, writes every order and every item in one multi-row INSERT each, and
-commits once.
+commits once. It takes one connection for all of it, and each new order's answer and broadcasts
+are made from what was written, with no read after the commit: under a sale the pool's queue is
+long (every buyer's and viewer's authentication), and every checkout waits behind all of it.
 
 Each buyer's rules are the ones a buyer placed alone meets (orders/service.py): hidden product,
 variant required or unknown, units available, maxPerBuyer (counting what the buyers before it in
@@ -28,12 +30,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from dorami_api.db import transactions
-from dorami_api.db.read_only import read_without_transaction
+from dorami_api.db.after_commit import after_commit
 from dorami_api.errors import ApiError, NotFound
 from dorami_api.extensions import db
 from dorami_api.orders import numbering, pricing, rows
 from dorami_api.orders.models import Order, OrderItem
+from dorami_api.orders.notifications import announce_new_orders
+from dorami_api.orders.serializers import order_json
 from dorami_api.products import availability, claims, flash_sale, stock, stock_changes
+from dorami_api.settings.service import system_config
+from dorami_api.streaming.models import stream_keys
 
 # An outcome telling the buyer to be placed on its own (the batch could not decide it).
 SELL_ALONE = object()
@@ -53,6 +59,7 @@ class Buy:
 class Sold:
     order_id: str
     created: bool  # False: the order of an earlier request with the same Idempotency-Key
+    body: dict | None = None  # the new order as the API shows it (orders/serializers.py)
 
 
 Outcome = Sold | ApiError | object  # object: SELL_ALONE
@@ -86,39 +93,45 @@ def sell(buys: Sequence[Buy]) -> list[Outcome]:
     pending = refuse(list(range(len(buys))), refuse_early)
     if not pending:
         return outcomes
-    # Plain reads before the lock, once for the batch: the product's committed units and stream
-    # (rebuilding the gate's entry if it is missing), the buyers, the shipping terms.
-    read_without_transaction()
-    found = flash_sale.committed_units([product_id], rebuild={product_id} if known[product_id] is None else ())
-    who = rows.buyers({buys[index].user_id for index in pending})
-    terms = pricing.shipping_terms([row.stream_id for row in found])
-    transactions.release_connection()
-    committed = {row.id: row.stock for row in found}
-
-    def refuse_committed(buy: Buy) -> None:
-        if not found:  # hidden or deleted
-            raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
-        flash_sale.refuse_from_known(buy.wanted, committed)
-        if isinstance(who[buy.user_id], ApiError):
-            raise who[buy.user_id]
-
-    pending = refuse(pending, refuse_committed)
-    if not pending:
-        return outcomes
-    numbers = dict(zip(pending, numbering.take_order_ids(len(pending)), strict=True))
+    waiting = pending
 
     def work() -> dict[int, Outcome]:
+        # Everything this batch reads and writes goes through one connection, taken once: under
+        # a sale the pool's queue is long (every buyer's and viewer's authentication), and each
+        # new checkout would wait behind all of it. The reads before the lock are once for the
+        # batch: the product's committed units and stream (rebuilding a missing gate entry), the
+        # buyers, the shipping terms, the stream's key and the shop settings (for the answers).
+        nonlocal pending
+        pending = waiting
+        found = flash_sale.committed_units([product_id], rebuild={product_id} if known[product_id] is None else ())
+        who = rows.buyers({buys[index].user_id for index in pending})
+        committed = {row.id: row.stock for row in found}
+
+        def refuse_committed(buy: Buy) -> None:
+            if not found:  # hidden or deleted
+                raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
+            flash_sale.refuse_from_known(buy.wanted, committed)
+            if isinstance(who[buy.user_id], ApiError):
+                raise who[buy.user_id]
+
+        pending = refuse(pending, refuse_committed)
+        if not pending:
+            return {}
+        stream_ids = [row.stream_id for row in found]
+        terms = pricing.shipping_terms(stream_ids)
+        keys, config = stream_keys(stream_ids), system_config()
+        numbers = dict(zip(pending, numbering.take_order_ids(len(pending)), strict=True))
+
         decided: dict[int, Outcome] = {}
         product = stock.lock_products([product_id], missing_ok=True).get(product_id)
         if product is None:
             return dict.fromkeys(pending, NotFound("PRODUCT_NOT_FOUND", "Product not found"))
-        keyed = {(buys[i].user_id, buys[i].key) for i in pending if buys[i].key}
-        earlier = _orders_by_key(keyed)
+        earlier = _orders_by_key({(buys[i].user_id, buys[i].key) for i in pending if buys[i].key})
         held = stock.held_by_variant(product_id)
         used = {}
         if product.max_per_buyer is not None:
             used = claims.units_of_buyers({buys[i].user_id for i in pending}, product_id)
-        order_rows, item_rows = [], []
+        placed: dict[int, Order] = {}
         for index in pending:
             buy = buys[index]
             if buy.key and (buy.user_id, buy.key) in earlier:
@@ -136,22 +149,34 @@ def sell(buys: Sequence[Buy]) -> list[Outcome]:
                 used[buy.user_id] += sum(buy.wanted.values())
             if buy.key:
                 earlier[(buy.user_id, buy.key)] = order["id"]
-            order_rows.append(order)
-            item_rows.extend({**item, "order_id": order["id"]} for item in items)
-            decided[index] = Sold(order["id"], created=True)
-        if order_rows:
-            db.session.execute(sa.insert(Order.__table__), order_rows)
-            db.session.execute(sa.insert(OrderItem.__table__), item_rows)
+            # The order as written, kept off the session: its answer and its broadcasts are made
+            # from it, with no read after the commit.
+            placed[index] = Order(**order, items=[OrderItem(**item, order_id=order["id"]) for item in items])
+        if placed:
+            orders = list(placed.values())
+            db.session.execute(sa.insert(Order.__table__), [_row(order, Order) for order in orders])
+            db.session.execute(
+                sa.insert(OrderItem.__table__), [_row(item, OrderItem) for order in orders for item in order.items]
+            )
             stock_changes.units_taken(product, sum(held.values()))
+            names = {order.user_id: who[order.user_id].shown_as for order in orders}
+            after_commit(announce_new_orders, orders, keys, names, config)
+            for index, order in placed.items():
+                decided[index] = Sold(order.id, created=True, body=order_json(order, config))
         return decided
 
     try:
         decided = transactions.atomic(work)
     except IntegrityError:
-        decided = dict.fromkeys(pending, SELL_ALONE)
+        decided = dict.fromkeys(waiting, SELL_ALONE)
     for index, outcome in decided.items():
         outcomes[index] = outcome
     return outcomes
+
+
+def _row(instance, model) -> dict:
+    """The column values of a transient order or item, for a multi-row INSERT."""
+    return {column.key: getattr(instance, column.key) for column in model.__table__.columns}
 
 
 def _orders_by_key(keyed: set[tuple[uuid.UUID, str]]) -> dict[tuple[uuid.UUID, str], str]:

@@ -9,9 +9,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from dorami_api.db.types import new_uuid, utcnow
 from dorami_api.errors import ApiError, Conflict, Forbidden
 from dorami_api.extensions import db
 from dorami_api.orders import pricing
+from dorami_api.orders.notifications import display_name
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.users.crypto import decrypt_address
 from dorami_api.users.models import User
@@ -36,6 +38,7 @@ class Buyer:
     depositor_name: str
     instagram_id: str | None
     address: dict
+    shown_as: str  # the public name of the purchase notice (orders/notifications.py)
 
 
 def snapshot(user: User | None) -> Buyer:
@@ -48,6 +51,7 @@ def snapshot(user: User | None) -> Buyer:
         depositor_name=user.depositor_name,
         instagram_id=user.instagram_id,
         address=decrypt_address(user.shipping_address_enc, str(user.id)),
+        shown_as=display_name(user),
     )
 
 
@@ -84,6 +88,7 @@ def order_rows(
             f"An order's total can be at most {MONEY_MAX}; split it into smaller orders",
             {"total": str(subtotal + fee), "maxTotal": str(MONEY_MAX)},
         )
+    now = utcnow()
     order = {
         "id": order_id,
         "user_id": who.user_id,
@@ -96,9 +101,12 @@ def order_rows(
         "instagram_id": who.instagram_id,
         "shipping_address": who.address,
         "idempotency_key": key,
+        "created_at": now,
+        "updated_at": now,
     }
     items = [
         {
+            "id": new_uuid(),
             "position": position,
             "product_id": line.product.id,
             "variant_id": line.variant.id if line.variant else None,

@@ -32,6 +32,7 @@ from dorami_api.orders import admission, batch_sale, numbering, pricing, rows
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.notifications import announce_new_order
 from dorami_api.orders.rows import Buyer, Line
+from dorami_api.orders.serializers import order_json
 from dorami_api.products import claims, flash_sale, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.users.models import User
@@ -91,8 +92,9 @@ def _write_order(
     return order_id
 
 
-def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None) -> tuple[Order, bool]:
-    """Buy without a cart. Lines of the same product and variant are added together.
+def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None) -> tuple[dict, bool]:
+    """Buy without a cart. Lines of the same product and variant are added together. Returns the
+    order as the API shows it (orders/serializers.py) and whether it is new.
 
     The hot path of a flash sale: refuse from the availability gate before taking an order slot
     (orders/admission.py), refuse early without a lock when the stock is gone, read the shipping
@@ -109,7 +111,7 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
         unknown = flash_sale.refuse_from_gate(totals)
     except ApiError:
         if key and (twin := find_by_key(user_id, key)) is not None:
-            return twin, False  # the retry of a request that took the last units
+            return order_json(twin), False  # the retry of a request that took the last units
         raise
 
     def read_before_lock() -> tuple[Buyer, pricing.ShippingTerms]:
@@ -156,29 +158,30 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
 
         return transactions.atomic(work, gate=lambda: flash_sale.gate(product_ids))
 
-    def place():
+    def placed_alone() -> tuple[dict, bool]:
+        order, created = _idempotent(user_id, key, lambda: place_alone(*read_before_lock()))
+        return order_json(order), created
+
+    with admission.slot():
         if len(product_ids) > 1:
-            return place_alone(*read_before_lock())
-        # One product: every read and check happens once for the whole batch.
+            return placed_alone()
+        if key and (existing := find_by_key(user_id, key)) is not None:
+            return order_json(existing), False
+        # One product: every read and check happens once for the whole batch, whose seller also
+        # makes this buyer's answer and broadcasts.
         flash_sale.refuse_if_seen_empty(product_ids, since=began)
         transactions.release_connection()  # hold no connection while queueing
         (product_id,) = product_ids
-        request = batch_sale.Buy(user_id, key, totals, began)
-        outcome = flash_sale.sell_in_batch(product_id, request, batch_sale.sell)
+        outcome = flash_sale.sell_in_batch(product_id, batch_sale.Buy(user_id, key, totals, began), batch_sale.sell)
         if outcome is batch_sale.SELL_ALONE:
-            return place_alone(*read_before_lock())
+            return placed_alone()
         if isinstance(outcome, ApiError):
             if key and (twin := find_by_key(user_id, key)) is not None:
-                return twin  # a twin of this request took the last units meanwhile
+                return order_json(twin), False  # a twin of this request took the last units meanwhile
             raise outcome
-        if not outcome.created:
-            return db.session.get(Order, outcome.order_id, populate_existing=True)
-        # Announced by each buyer, not by the batch's seller: the next batch need not wait for them.
-        announce_new_order(outcome.order_id)
-        return outcome.order_id
-
-    with admission.slot():
-        return _idempotent(user_id, key, place)
+        if outcome.created:
+            return outcome.body, True
+        return order_json(db.session.get(Order, outcome.order_id, populate_existing=True)), False
 
 
 def place_held_order(
