@@ -96,11 +96,12 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
     """Buy without a cart. Lines of the same product and variant are added together. Returns the
     order as the API shows it (orders/serializers.py) and whether it is new.
 
-    The hot path of a flash sale: refuse from the availability gate before taking an order slot
-    (orders/admission.py), refuse early without a lock when the stock is gone, read the shipping
-    terms before locking, give the connection back while queueing, and keep the locked section
-    to a few statements. An order of one product is sold in a batch with the other buyers of the
-    product this process has waiting (orders/batch_sale.py): one locked transaction for all."""
+    The hot path of a flash sale: refuse from the availability gate first, refuse early without a
+    lock when the stock is gone, give the connection back while queueing, and keep the locked
+    section to a few statements. An order of one product is sold in a batch with the other buyers
+    of the product this process has waiting (orders/batch_sale.py): one locked transaction for
+    all. An order of several products takes an order slot (orders/admission.py) and is placed
+    alone."""
     totals: dict[tuple[uuid.UUID, uuid.UUID | None], int] = {}
     for item in wanted:
         totals[(item.product_id, item.variant_id)] = totals.get((item.product_id, item.variant_id), 0) + item.quantity
@@ -162,26 +163,29 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
         order, created = _idempotent(user_id, key, lambda: place_alone(*read_before_lock()))
         return order_json(order), created
 
-    with admission.slot():
-        if len(product_ids) > 1:
+    if len(product_ids) > 1:
+        with admission.slot():
             return placed_alone()
-        if key and (existing := find_by_key(user_id, key)) is not None:
-            return order_json(existing), False
-        # One product: every read and check happens once for the whole batch, whose seller also
-        # makes this buyer's answer and broadcasts.
-        flash_sale.refuse_if_seen_empty(product_ids, since=began)
-        transactions.release_connection()  # hold no connection while queueing
-        (product_id,) = product_ids
-        outcome = flash_sale.sell_in_batch(product_id, batch_sale.Buy(user_id, key, totals, began), batch_sale.sell)
-        if outcome is batch_sale.SELL_ALONE:
+    # One product: no order slot (orders/admission.py) — the buyer waits in its product's batch
+    # holding no connection, and the batch's seller uses one for all of them. Every read and
+    # check happens once for the whole batch, whose seller also makes this buyer's answer and
+    # broadcasts.
+    if key and (existing := find_by_key(user_id, key)) is not None:
+        return order_json(existing), False
+    flash_sale.refuse_if_seen_empty(product_ids, since=began)
+    transactions.release_connection()  # hold no connection while queueing
+    (product_id,) = product_ids
+    outcome = flash_sale.sell_in_batch(product_id, batch_sale.Buy(user_id, key, totals, began), batch_sale.sell)
+    if outcome is batch_sale.SELL_ALONE:
+        with admission.slot():
             return placed_alone()
-        if isinstance(outcome, ApiError):
-            if key and (twin := find_by_key(user_id, key)) is not None:
-                return order_json(twin), False  # a twin of this request took the last units meanwhile
-            raise outcome
-        if outcome.created:
-            return outcome.body, True
-        return order_json(db.session.get(Order, outcome.order_id, populate_existing=True)), False
+    if isinstance(outcome, ApiError):
+        if key and (twin := find_by_key(user_id, key)) is not None:
+            return order_json(twin), False  # a twin of this request took the last units meanwhile
+        raise outcome
+    if outcome.created:
+        return outcome.body, True
+    return order_json(db.session.get(Order, outcome.order_id, populate_existing=True)), False
 
 
 def place_held_order(
