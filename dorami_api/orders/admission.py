@@ -17,8 +17,8 @@ otherwise shut a worker's order placement for ADMISSION_WAIT_SECONDS).
 A direct order of one product takes no slot: it waits in its product's batch (products/
 flash_sale.py) holding no connection, and the batch's seller does every buyer's work on one
 connection (orders/batch_sale.py). With a slot, each batch was capped at ORDER_CONCURRENCY buyers
-per worker and the workers sat waiting (37–58 % of a core in a 500-buyer sale); the bench's
-2,000-buyer sale went from 7× to 2.6× flask-ref's p99 with the cap raised to 64.
+per worker and the workers sat waiting: 37–58 % of a core during the bench's flash sale, ~90 %
+with the cap raised to 64 (bench/results/flash-batch3, flash-slots64).
 """
 
 from __future__ import annotations
