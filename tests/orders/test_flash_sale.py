@@ -56,15 +56,19 @@ class Watcher:
         self.client.disconnect()
 
 
-def _attempt(url: str, headers: dict, product_id, start: threading.Barrier) -> tuple[int, str | None]:
+def _order_one(url: str, headers: dict, product_id, start: threading.Barrier) -> requests.Response:
     with requests.Session() as session:  # one connection per buyer, closed after the answer
         start.wait()
-        response = session.post(
+        return session.post(
             f"{url}/api/v1/orders/direct",
             json={"items": [{"productId": str(product_id), "quantity": 1}]},
             headers={**headers, "Connection": "close"},
             timeout=60,
         )
+
+
+def _attempt(url: str, headers: dict, product_id, start: threading.Barrier) -> tuple[int, str | None]:
+    response = _order_one(url, headers, product_id, start)
     body = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else {}
     return response.status_code, body.get("errorCode")
 
@@ -205,14 +209,7 @@ def test_double_taps_in_a_burst_with_a_buyer_cap_place_one_order_per_buyer(app, 
 
     def tap(indexed):
         index, headers = indexed
-        with requests.Session() as session:
-            start.wait()
-            response = session.post(
-                f"{server.url}/api/v1/orders/direct",
-                json={"items": [{"productId": str(product_id), "quantity": 1}]},
-                headers={**headers, "Connection": "close"},
-                timeout=60,
-            )
+        response = _order_one(server.url, headers, product_id, start)
         return index, headers["Idempotency-Key"], response.status_code, response.json()
 
     with ThreadPoolExecutor(max_workers=len(taps)) as pool:
