@@ -8,11 +8,17 @@ buyers). Admitted in arrival order, a few at a time, the buyers ahead finish qui
 section is short, and the pool is never drained. Waiting here holds no connection. A request
 that cannot be admitted within ADMISSION_WAIT_SECONDS gets 503 SERVICE_BUSY with Retry-After.
 
-Applied on the order-placing routes only (the cart checkout as `admitted`, the direct order in
-its service as `slot`), inside authentication and body validation: a slot is
+Applied on the order-placing routes only (the cart checkout as `admitted`, the direct order of
+several products in its service as `slot`), inside authentication and body validation: a slot is
 taken only by a signed-in buyer whose whole request has arrived and is well-formed, so neither an
 anonymous caller nor a client that sends its body slowly can hold one (8 slow clients would
 otherwise shut a worker's order placement for ADMISSION_WAIT_SECONDS).
+
+A direct order of one product takes no slot: it waits in its product's batch (products/
+flash_sale.py) holding no connection, and the batch's seller does every buyer's work on one
+connection (orders/batch_sale.py). With a slot, each batch was capped at ORDER_CONCURRENCY buyers
+per worker and the workers sat waiting: 37–58 % of a core during the bench's flash sale, ~90 %
+with the cap raised to 64 (bench/results/flash-batch3, flash-slots64).
 """
 
 from __future__ import annotations

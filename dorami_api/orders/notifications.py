@@ -19,6 +19,8 @@ from dorami_api.orders.serializers import admin_order_json, order_json
 from dorami_api.realtime import broadcast
 from dorami_api.realtime.pacing import Pacer
 from dorami_api.server import shutdown
+from dorami_api.settings.models import SystemConfig
+from dorami_api.settings.service import system_config
 from dorami_api.streaming.models import stream_keys
 from dorami_api.users.models import User
 from dorami_api.web.plain_text import displayable
@@ -50,17 +52,24 @@ def announce_new_order(order_id: str) -> None:
     order = db.session.get(Order, order_id, populate_existing=True)
     if order is None:
         return
-    stream_ids = list(dict.fromkeys(item.stream_id for item in order.items if item.stream_id))
-    if stream_ids:
-        keys = stream_keys(stream_ids)
-        notices = current_app.extensions["purchase_notices"]
-        name = display_name(db.session.get(User, order.user_id))
+    keys = stream_keys(item.stream_id for item in order.items)
+    names = {order.user_id: display_name(db.session.get(User, order.user_id))}
+    announce_new_orders([order], keys, names, system_config())
+
+
+def announce_new_orders(orders: list[Order], keys: dict, names: dict, config: SystemConfig) -> None:
+    """The broadcasts of new orders, from what the caller read (a batch reads it once for all):
+    keys: stream id -> stream key; names: user id -> display name; config: the shop settings."""
+    notices = current_app.extensions["purchase_notices"]
+    for order in orders:
+        stream_ids = list(dict.fromkeys(item.stream_id for item in order.items if item.stream_id))
+        name = names[order.user_id]
         for stream_id in stream_ids:
             first_item = next(item for item in order.items if item.stream_id == stream_id)
             if stream_id in keys:
                 key, product_name = keys[stream_id], first_item.product_name
-                notices.submit(key, lambda k=key, p=product_name: broadcast.purchase_notification(k, name, p))
-    broadcast.order_new(admin_order_json(order))
+                notices.submit(key, lambda k=key, n=name, p=product_name: broadcast.purchase_notification(k, n, p))
+        broadcast.order_new(admin_order_json(order, config))
 
 
 def announce_order_updated(order_id: str) -> None:

@@ -84,7 +84,8 @@ def checkout(body: CartCheckout):
 )
 def direct(body: DirectOrder):
     wanted = [service.Wanted(item.productId, item.variantId, item.quantity) for item in body.items]
-    return _placed(*service.place_direct_order(current_user_id(), wanted, idempotency_key()))
+    order, created = service.place_direct_order(current_user_id(), wanted, idempotency_key())
+    return ok(order, 201 if created else 200)
 
 
 @bp.get("")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dorami_api.db.types import money_str
 from dorami_api.orders.models import Order, OrderItem
+from dorami_api.settings.models import SystemConfig
 from dorami_api.settings.service import bank_transfer_json, system_config
 from dorami_api.web.responses import iso
 
@@ -22,8 +23,9 @@ def item_json(item: OrderItem) -> dict:
     }
 
 
-def order_json(order: Order) -> dict:
-    """With bank-transfer instructions while the order waits for payment."""
+def order_json(order: Order, config: SystemConfig | None = None) -> dict:
+    """With bank-transfer instructions while the order waits for payment. config: the shop
+    settings, when the caller already read them (a batch of orders)."""
     data = {
         "id": order.id,
         "userId": str(order.user_id),
@@ -47,12 +49,12 @@ def order_json(order: Order) -> dict:
     }
     if order.status == "PENDING_PAYMENT":
         data["bankTransfer"] = {
-            **bank_transfer_json(system_config()),
+            **bank_transfer_json(config or system_config()),
             "amount": money_str(order.total),
             "depositorName": order.depositor_name,
         }
     return data
 
 
-def admin_order_json(order: Order) -> dict:
-    return {**order_json(order), "userEmail": order.user_email}
+def admin_order_json(order: Order, config: SystemConfig | None = None) -> dict:
+    return {**order_json(order, config), "userEmail": order.user_email}

@@ -26,17 +26,17 @@ from dorami_api.db import transactions
 from dorami_api.db.after_commit import after_commit
 from dorami_api.db.read_only import read_without_transaction
 from dorami_api.db.types import utcnow
-from dorami_api.errors import ApiError, Conflict, Forbidden, NotFound
+from dorami_api.errors import ApiError, Conflict, NotFound
 from dorami_api.extensions import db
-from dorami_api.orders import admission, numbering, pricing
+from dorami_api.orders import admission, batch_sale, numbering, pricing, rows
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.orders.notifications import announce_new_order
+from dorami_api.orders.rows import Buyer, Line
+from dorami_api.orders.serializers import order_json
 from dorami_api.products import claims, flash_sale, stock, stock_changes
 from dorami_api.products.models import Product, ProductVariant
-from dorami_api.users.crypto import decrypt_address
 from dorami_api.users.models import User
 from dorami_api.waitlist import promotion
-from dorami_api.web.fields import MONEY_MAX
 
 
 @dataclass(frozen=True)
@@ -44,26 +44,6 @@ class Wanted:
     product_id: uuid.UUID
     variant_id: uuid.UUID | None
     quantity: int
-
-
-@dataclass
-class Line:
-    product: Product
-    variant: ProductVariant | None
-    quantity: int
-    price: Decimal | None = None  # a price agreed elsewhere (an auction's); else the catalogue's
-
-    def unit_price(self) -> Decimal:
-        return self.price if self.price is not None else pricing.unit_price(self.product, self.variant)
-
-
-@dataclass(frozen=True)
-class Buyer:
-    user_id: uuid.UUID
-    email: str | None
-    depositor_name: str
-    instagram_id: str | None
-    address: dict
 
 
 def find_by_key(user_id: uuid.UUID, key: str) -> Order | None:
@@ -76,16 +56,7 @@ def find_by_key(user_id: uuid.UUID, key: str) -> Order | None:
 
 def buyer(user_id: uuid.UUID) -> Buyer:
     """Who is buying: a complete profile is required; its address is snapshot decrypted."""
-    user = db.session.get(User, user_id)
-    if user is None or not user.profile_complete:
-        raise Forbidden("PROFILE_INCOMPLETE", "Complete your name, depositor name and shipping address first")
-    return Buyer(
-        user_id=user.id,
-        email=user.email,
-        depositor_name=user.depositor_name,
-        instagram_id=user.instagram_id,
-        address=decrypt_address(user.shipping_address_enc, str(user.id)),
-    )
+    return rows.snapshot(db.session.get(User, user_id))
 
 
 def _idempotent(user_id: uuid.UUID, key: str | None, place: Callable[[], Order]) -> tuple[Order, bool]:
@@ -115,56 +86,22 @@ def _write_order(
     terms: pricing.ShippingTerms,
 ) -> str:
     """Write the order (products locked, stock taken and settled), queue its broadcast."""
-    priced = [(line.product.stream_id, line.unit_price() * line.quantity) for line in lines]
-    subtotal = sum((amount for _, amount in priced), Decimal("0"))
-    stream_ids = [stream_id for stream_id, _ in priced]
-    if not terms.covers(stream_ids):  # a product moved to another stream meanwhile
-        terms = pricing.shipping_terms(stream_ids)
-    fee = terms.fee(priced)
-    if subtotal + fee > MONEY_MAX:  # the amounts are NUMERIC(10,2): refuse rather than fail the insert
-        raise Conflict(
-            "ORDER_TOO_LARGE",
-            f"An order's total can be at most {MONEY_MAX}; split it into smaller orders",
-            {"total": str(subtotal + fee), "maxTotal": str(MONEY_MAX)},
-        )
-    order = Order(
-        id=order_id,
-        user_id=who.user_id,
-        status="PENDING_PAYMENT",
-        subtotal=subtotal,
-        shipping_fee=fee,
-        total=subtotal + fee,
-        user_email=who.email,
-        depositor_name=who.depositor_name,
-        instagram_id=who.instagram_id,
-        shipping_address=who.address,
-        idempotency_key=key,
-        items=[
-            OrderItem(
-                position=position,
-                product_id=line.product.id,
-                variant_id=line.variant.id if line.variant else None,
-                stream_id=line.product.stream_id,
-                product_name=line.product.name,
-                variant_label=pricing.variant_label(line.variant),
-                unit_price=line.unit_price(),
-                quantity=line.quantity,
-            )
-            for position, line in enumerate(lines)
-        ],
-    )
-    db.session.add(order)
-    after_commit(announce_new_order, order.id)
-    return order.id
+    order, items = rows.order_rows(order_id, who, key, lines, terms)
+    db.session.add(Order(**order, items=[OrderItem(**item) for item in items]))
+    after_commit(announce_new_order, order_id)
+    return order_id
 
 
-def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None) -> tuple[Order, bool]:
-    """Buy without a cart. Lines of the same product and variant are added together.
+def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None) -> tuple[dict, bool]:
+    """Buy without a cart. Lines of the same product and variant are added together. Returns the
+    order as the API shows it (orders/serializers.py) and whether it is new.
 
-    The hot path of a flash sale: refuse from the availability gate before taking an order slot
-    (orders/admission.py), refuse early without a lock when the stock is gone, read the shipping
-    terms before locking, give the connection back while queueing, and keep the locked section
-    to a few statements."""
+    The hot path of a flash sale: refuse from the availability gate first, refuse early without a
+    lock when the stock is gone, give the connection back while queueing, and keep the locked
+    section to a few statements. An order of one product is sold in a batch with the other buyers
+    of the product this process has waiting (orders/batch_sale.py): one locked transaction for
+    all. An order of several products takes an order slot (orders/admission.py) and is placed
+    alone."""
     totals: dict[tuple[uuid.UUID, uuid.UUID | None], int] = {}
     for item in wanted:
         totals[(item.product_id, item.variant_id)] = totals.get((item.product_id, item.variant_id), 0) + item.quantity
@@ -175,19 +112,21 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
         unknown = flash_sale.refuse_from_gate(totals)
     except ApiError:
         if key and (twin := find_by_key(user_id, key)) is not None:
-            return twin, False  # the retry of a request that took the last units
+            return order_json(twin), False  # the retry of a request that took the last units
         raise
 
-    def place():
+    def read_before_lock() -> tuple[Buyer, pricing.ShippingTerms]:
         flash_sale.refuse_if_seen_empty(product_ids, since=began)
         # Plain reads before the lock: outside a transaction (no BEGIN/COMMIT round trips); the
-        # locked part below runs in one of its own.
+        # locked part runs in one of its own.
         read_without_transaction()
         streams = flash_sale.precheck(totals, rebuild=unknown)
         who = buyer(user_id)
         terms = pricing.shipping_terms(streams.values())
         transactions.release_connection()
+        return who, terms
 
+    def place_alone(who: Buyer, terms: pricing.ShippingTerms):
         def work():
             try:
                 # Again after the gate: buyers queued behind a sale that has just sold out are
@@ -220,8 +159,33 @@ def place_direct_order(user_id: uuid.UUID, wanted: list[Wanted], key: str | None
 
         return transactions.atomic(work, gate=lambda: flash_sale.gate(product_ids))
 
-    with admission.slot():
-        return _idempotent(user_id, key, place)
+    def placed_alone() -> tuple[dict, bool]:
+        order, created = _idempotent(user_id, key, lambda: place_alone(*read_before_lock()))
+        return order_json(order), created
+
+    if len(product_ids) > 1:
+        with admission.slot():
+            return placed_alone()
+    # One product: no order slot (orders/admission.py) — the buyer waits in its product's batch
+    # holding no connection, and the batch's seller uses one for all of them. Every read and
+    # check happens once for the whole batch, whose seller also makes this buyer's answer and
+    # broadcasts.
+    if key and (existing := find_by_key(user_id, key)) is not None:
+        return order_json(existing), False
+    flash_sale.refuse_if_seen_empty(product_ids, since=began)
+    transactions.release_connection()  # hold no connection while queueing
+    (product_id,) = product_ids
+    outcome = flash_sale.sell_in_batch(product_id, batch_sale.Buy(user_id, key, totals, began), batch_sale.sell)
+    if outcome is batch_sale.SELL_ALONE:
+        with admission.slot():
+            return placed_alone()
+    if isinstance(outcome, ApiError):
+        if key and (twin := find_by_key(user_id, key)) is not None:
+            return order_json(twin), False  # a twin of this request took the last units meanwhile
+        raise outcome
+    if outcome.created:
+        return outcome.body, True
+    return order_json(db.session.get(Order, outcome.order_id, populate_existing=True)), False
 
 
 def place_held_order(

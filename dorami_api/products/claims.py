@@ -13,6 +13,7 @@ returned). Two rules read them, always with the product locked:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 
@@ -83,17 +84,27 @@ def refuse_variant_change(product: Product, variant_id: uuid.UUID | None) -> Non
 
 def units_of_buyer(user_id: uuid.UUID, product_id: uuid.UUID) -> int:
     """Units of the product this user holds live or bought in orders not cancelled."""
-    held = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(CartHold.quantity), 0)).where(
-            CartHold.user_id == user_id, CartHold.product_id == product_id, live_hold_filter()
-        )
-    )
-    bought = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(OrderItem.quantity), 0))
+    return units_of_buyers([user_id], product_id)[user_id]
+
+
+def units_of_buyers(user_ids: Iterable[uuid.UUID], product_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """units_of_buyer for many users in two queries (a batch of buyers of one product)."""
+    ids = set(user_ids)
+    held = db.session.execute(
+        sa.select(CartHold.user_id, sa.func.sum(CartHold.quantity))
+        .where(CartHold.user_id.in_(ids), CartHold.product_id == product_id, live_hold_filter())
+        .group_by(CartHold.user_id)
+    ).all()
+    bought = db.session.execute(
+        sa.select(Order.user_id, sa.func.sum(OrderItem.quantity))
         .join(Order, Order.id == OrderItem.order_id)
-        .where(Order.user_id == user_id, OrderItem.product_id == product_id, Order.status != "CANCELLED")
-    )
-    return int(held) + int(bought)
+        .where(Order.user_id.in_(ids), OrderItem.product_id == product_id, Order.status != "CANCELLED")
+        .group_by(Order.user_id)
+    ).all()
+    units = dict.fromkeys(ids, 0)
+    for user_id, quantity in (*held, *bought):
+        units[user_id] += int(quantity)
+    return units
 
 
 def buyer_room(product: Product, user_id: uuid.UUID) -> int | None:
@@ -103,12 +114,13 @@ def buyer_room(product: Product, user_id: uuid.UUID) -> int | None:
     return max(product.max_per_buyer - units_of_buyer(user_id, product.id), 0)
 
 
-def ensure_within_buyer_limit(product: Product, user_id: uuid.UUID, extra: int) -> None:
+def ensure_within_buyer_limit(product: Product, user_id: uuid.UUID, extra: int, *, used: int | None = None) -> None:
     """409 BUYER_LIMIT_REACHED unless the user may take `extra` more units (0: what they already
-    hold and bought must still fit, e.g. at checkout after the cap was lowered). Product locked."""
+    hold and bought must still fit, e.g. at checkout after the cap was lowered). Product locked.
+    used: the user's units_of_buyer, when the caller already counted them (a batch)."""
     if product.max_per_buyer is None:
         return
-    used = units_of_buyer(user_id, product.id)
+    used = units_of_buyer(user_id, product.id) if used is None else used
     if used + extra > product.max_per_buyer:
         raise Conflict(
             "BUYER_LIMIT_REACHED",

@@ -9,7 +9,12 @@ away from that lock and the connection pool:
 - the seen-empty memory: once this process has read a product at zero stock, the buys that were
   already waiting are refused without another read;
 - the gate: each process lets one request per product at a time queue on the row lock; the others
-  wait here, holding no database connection.
+  wait here, holding no database connection;
+- the batches (direct orders of one product): while one batch of a product's buyers is being
+  sold, the buyers that arrive queue here, holding no database connection, and the first of them
+  then sells all of them in one locked transaction (orders/batch_sale.py). The row lock is taken
+  once per batch instead of once per buyer, so the lock holder's few round trips are shared by
+  every buyer of the batch instead of each buyer yielding to all the others at each of them.
 
 What a process keeps (the gate's locks, the seen-empty memory) is made in init_app and kept on
 the app: each app gets its own, and the locks are made after gevent's monkey-patching, so a
@@ -21,13 +26,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from dorami_api.errors import NotFound
+from dorami_api.errors import NotFound, service_busy
 from dorami_api.extensions import db
 from dorami_api.products import availability
 from dorami_api.products.models import Product, ProductVariant
@@ -35,13 +41,82 @@ from dorami_api.products.stock import refuse_unavailable
 
 GATE_STRIPES = 256
 SEEN_EMPTY_MAX = 10_000
+BATCH_MAX = 100  # buyers sold in one locked transaction at most
+
+
+@dataclass(eq=False)
+class _Ticket:
+    """One buyer queued for a batch: what it asks, and its answer once its batch is sold."""
+
+    request: object
+    done: threading.Event = field(default_factory=threading.Event)
+    leads: bool = False  # this buyer sells the next batch (the queue's first)
+    outcome: object = None
+    error: BaseException | None = None
+
+
+class Batches:
+    """Per product: the buyers waiting for the batch being sold to end, and whether one is."""
+
+    def __init__(self) -> None:
+        self.guard = threading.Lock()
+        self.waiting: dict[uuid.UUID, list[_Ticket]] = {}
+        self.selling: set[uuid.UUID] = set()
+
+    def submit(self, product_id: uuid.UUID, request: object, sell: Callable[[list], Sequence]) -> object:
+        ticket = _Ticket(request)
+        with self.guard:
+            self.waiting.setdefault(product_id, []).append(ticket)
+            if product_id not in self.selling:
+                self.selling.add(product_id)
+                ticket.leads = True
+        if not ticket.leads:
+            ticket.done.wait()  # until its batch is sold, or it is handed the next one
+        if ticket.leads:
+            self._sell_next(product_id, ticket, sell)
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.outcome
+
+    def _sell_next(self, product_id: uuid.UUID, leader: _Ticket, sell: Callable[[list], Sequence]) -> None:
+        with self.guard:
+            queue = self.waiting[product_id]
+            batch, queue[:] = queue[:BATCH_MAX], queue[BATCH_MAX:]
+        try:
+            outcomes = sell([ticket.request for ticket in batch])
+            for ticket, outcome in zip(batch, outcomes, strict=True):
+                ticket.outcome = outcome
+        except Exception as error:  # the batch's one transaction failed: so did every buy in it
+            for ticket in batch:
+                ticket.error = error
+        except BaseException:  # the leader's greenlet is being killed: the others are answered busy
+            for ticket in batch:
+                ticket.error = service_busy("Too many orders are being placed right now; try again")
+            raise
+        finally:
+            # Hand the next batch to the first buyer waiting (it sells in its own request), so
+            # this request can answer instead of selling for ever.
+            with self.guard:
+                queue = self.waiting[product_id]
+                successor = queue[0] if queue else None
+                if successor is not None:
+                    successor.leads = True
+                else:
+                    del self.waiting[product_id]
+                    self.selling.discard(product_id)
+            for ticket in batch:
+                if ticket is not leader:
+                    ticket.done.set()
+            if successor is not None:
+                successor.done.set()
 
 
 class FlashSale:
-    """This process's gate locks and its memory of products read at zero stock."""
+    """This process's gate locks, its batches and its memory of products read at zero stock."""
 
     def __init__(self) -> None:
         self.gates = [threading.Lock() for _ in range(GATE_STRIPES)]
+        self.batches = Batches()
         # product id -> the latest monotonic moment a read that saw it at zero stock began
         self.seen_empty: dict[uuid.UUID, float] = {}
 
@@ -67,11 +142,16 @@ def refuse_from_gate(wanted: Wanted) -> set[uuid.UUID]:
     products already answers (a line without a variant wanting more than is on hand). Returns the
     products the gate knows nothing of, for precheck to rebuild."""
     known = availability.units_on_hand(sorted({product_id for product_id, _ in wanted}, key=str))
+    refuse_from_known(wanted, known)
+    return {product_id for product_id, units in known.items() if units is None}
+
+
+def refuse_from_known(wanted: Wanted, known: dict[uuid.UUID, int | None]) -> None:
+    """refuse_from_gate's rule, from units already read from the gate."""
     for (product_id, variant_id), quantity in sorted(wanted.items(), key=lambda item: str(item[0])):
-        units = known[product_id]
+        units = known.get(product_id)
         if variant_id is None and units is not None and units < quantity:
             refuse_unavailable(product_id, units, quantity)
-    return {product_id for product_id, units in known.items() if units is None}
 
 
 def recheck(wanted: Wanted) -> None:
@@ -82,26 +162,33 @@ def recheck(wanted: Wanted) -> None:
         precheck(wanted, rebuild=unknown)
 
 
+def committed_units(product_ids: Iterable[uuid.UUID], rebuild: Iterable[uuid.UUID] = frozenset()) -> list:
+    """The products' committed stock, stream and version (hidden ones left out), read without a
+    lock. Remembers those at zero (the seen-empty memory) and publishes to the availability gate
+    those in `rebuild` (their entry is missing)."""
+    asked_at = time.monotonic()  # the snapshot the read sees is taken after this moment
+    rows = db.session.execute(
+        sa.select(Product.id, Product.stock, Product.stream_id, Product.version).where(
+            Product.id.in_(set(product_ids)), Product.status != "HIDDEN"
+        )
+    ).all()
+    state = _state()
+    for row in rows:
+        if row.id in rebuild:
+            availability.publish(row.id, row.version, row.stock)
+        if row.stock <= 0:
+            state.note_empty(row.id, asked_at)
+    return rows
+
+
 def precheck(wanted: Wanted, rebuild: set[uuid.UUID] = frozenset()) -> dict[uuid.UUID, uuid.UUID | None]:
     """Refuse, without taking any lock, a request that cannot succeed now. Anything that passes
     is checked again under the lock; this is only an early "no". Returns each product's stream id
     (for the shipping terms, read before the lock too). `rebuild`: products whose gate entry is
     missing, published from this read of committed rows."""
     product_ids = {product_id for product_id, _ in wanted}
-    asked_at = time.monotonic()  # the snapshot the read sees is taken after this moment
-    rows = db.session.execute(
-        sa.select(Product.id, Product.stock, Product.stream_id, Product.version).where(
-            Product.id.in_(product_ids), Product.status != "HIDDEN"
-        )
-    ).all()
+    rows = committed_units(product_ids, rebuild)
     on_hand = {row.id: row.stock for row in rows}
-    for row in rows:
-        if row.id in rebuild:
-            availability.publish(row.id, row.version, row.stock)
-    state = _state()
-    for product_id, units in on_hand.items():
-        if units <= 0:
-            state.note_empty(product_id, asked_at)
     variant_ids = {variant_id for _, variant_id in wanted if variant_id is not None}
     variant_stock = {}
     if variant_ids:
@@ -148,3 +235,10 @@ def gate(product_ids: Iterable[uuid.UUID]) -> Iterator[None]:
     finally:
         for stripe in reversed(held):
             locks[stripe].release()
+
+
+def sell_in_batch(product_id: uuid.UUID, request: object, sell: Callable[[list], Sequence]) -> object:
+    """Queue this buy of one product for the next batch of this process and return its outcome:
+    sell(requests) -> one outcome per request, run by the first buyer of the batch, in its own
+    request, holding no other batch of the product (raises what sell raised for the whole batch)."""
+    return _state().batches.submit(product_id, request, sell)

@@ -56,6 +56,16 @@ def held_quantity(product_id: uuid.UUID, variant_id: uuid.UUID | None = None, *,
     return int(db.session.scalar(query))
 
 
+def held_by_variant(product_id: uuid.UUID) -> dict[uuid.UUID | None, int]:
+    """Live held units of one product per variant (None: lines naming no variant), one query."""
+    rows = db.session.execute(
+        sa.select(CartHold.variant_id, sa.func.sum(CartHold.quantity))
+        .where(CartHold.product_id == product_id, live_hold_filter())
+        .group_by(CartHold.variant_id)
+    )
+    return {variant_id: int(total) for variant_id, total in rows}
+
+
 def held_by_product(product_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Live held units for many products in one query (lists)."""
     if not product_ids:
@@ -153,20 +163,22 @@ def refuse_unavailable(product_id: uuid.UUID, available: int, quantity: int) -> 
 
 
 def ensure_available(
-    product: Product, variant: ProductVariant | None, quantity: int, *, ignore_hold=None
+    product: Product, variant: ProductVariant | None, quantity: int, *, ignore_hold=None, held: int | None = None
 ) -> int | None:
     """Raise 409 unless `quantity` units can be taken now. Call with the product locked.
 
     ignore_hold: a hold being converted or resized, whose own units are not counted against it.
+    held: the live held units of the product (no variant) or of the variant, when the caller
+    already counted them (a batch of buyers of one product).
     Returns the product's live held units when it counted them (no variant), for settle().
     """
     if product.status == "HIDDEN":
         raise NotFound("PRODUCT_NOT_FOUND", "Product not found")
     if variant is None:
-        held = held_quantity(product.id)
+        held = held_quantity(product.id) if held is None else held
         on_hand = product.stock
     else:
-        held = held_quantity(product.id, variant.id, any_variant=False)
+        held = held_quantity(product.id, variant.id, any_variant=False) if held is None else held
         on_hand = variant.stock
     counted = held
     if ignore_hold is not None and ignore_hold.status == "ACTIVE":

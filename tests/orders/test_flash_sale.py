@@ -56,15 +56,19 @@ class Watcher:
         self.client.disconnect()
 
 
-def _attempt(url: str, headers: dict, product_id, start: threading.Barrier) -> tuple[int, str | None]:
+def _order_one(url: str, headers: dict, product_id, start: threading.Barrier) -> requests.Response:
     with requests.Session() as session:  # one connection per buyer, closed after the answer
         start.wait()
-        response = session.post(
+        return session.post(
             f"{url}/api/v1/orders/direct",
             json={"items": [{"productId": str(product_id), "quantity": 1}]},
             headers={**headers, "Connection": "close"},
             timeout=60,
         )
+
+
+def _attempt(url: str, headers: dict, product_id, start: threading.Barrier) -> tuple[int, str | None]:
+    response = _order_one(url, headers, product_id, start)
     body = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else {}
     return response.status_code, body.get("errorCode")
 
@@ -185,3 +189,54 @@ def test_a_redis_flush_in_the_middle_of_a_sale_still_sells_exactly_the_stock(app
     with app.app_context():
         sold = db.session.scalar(sa.select(sa.func.sum(OrderItem.quantity)).where(OrderItem.product_id == product_id))
     assert sold == stock
+
+
+def test_double_taps_in_a_burst_with_a_buyer_cap_place_one_order_per_buyer(app, live_server):
+    """Each of 60 buyers taps "buy 1" twice with one Idempotency-Key and once more with another,
+    all at once, on a product capped at one per buyer (stock 40), two workers: the taps land in
+    the same batch, in different batches and in different processes. Each buyer gets at most one
+    order; both taps of a key answer with the same order; the third tap is refused by the cap or
+    for stock; exactly the stock is sold; no 5xx."""
+    buyers_count, stock = 60, 40
+    product_id = make_product(app, stock=stock, price="15.00")
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE products SET max_per_buyer = 1 WHERE id = :id"), {"id": product_id})
+        db.session.commit()
+    buyers = [signed_in(app, profile=True).headers for _ in range(buyers_count)]
+    server = live_server(workers=2, RATELIMIT_ENABLED="false", DB_POOL_SIZE="8", DB_MAX_OVERFLOW="0")
+    taps = [(index, {**headers, "Idempotency-Key": key}) for index, headers in enumerate(buyers) for key in "aab"]
+    start = threading.Barrier(len(taps))
+
+    def tap(indexed):
+        index, headers = indexed
+        response = _order_one(server.url, headers, product_id, start)
+        return index, headers["Idempotency-Key"], response.status_code, response.json()
+
+    with ThreadPoolExecutor(max_workers=len(taps)) as pool:
+        answers = list(pool.map(tap, taps))
+
+    assert not [answer for answer in answers if answer[2] >= 500], answers
+    placed: dict[int, set] = {}
+    for index, key, status, body in answers:
+        if status in (200, 201):
+            placed.setdefault(index, set()).add((key, body["data"]["id"]))
+        else:
+            assert (status, body["errorCode"]) in {
+                (409, "BUYER_LIMIT_REACHED"),
+                (409, "PRODUCT_SOLD_OUT"),
+                (409, "INSUFFICIENT_STOCK"),
+            }, body
+    # One order per buyer, whichever key won; both taps of key "a" carry the same one.
+    assert all(len({order_id for _, order_id in orders}) == 1 for orders in placed.values()), placed
+    assert len(placed) == stock
+    assert Counter(status for _, _, status, _ in answers)[201] == stock
+    product = product_row(app, product_id)
+    assert (product.stock, product.status) == (0, "SOLD_OUT")
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Order.user_id, sa.func.sum(OrderItem.quantity))
+            .join(OrderItem, OrderItem.order_id == Order.id)
+            .where(OrderItem.product_id == product_id)
+            .group_by(Order.user_id)
+        ).all()
+    assert len(rows) == stock and all(units == 1 for _, units in rows)

@@ -22,6 +22,7 @@ randomized one (see README)."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,7 +38,7 @@ from dorami_api.db.types import utcnow
 from dorami_api.errors import ApiError
 from dorami_api.extensions import db
 from dorami_api.jobs import sweeps
-from dorami_api.orders import lifecycle
+from dorami_api.orders import batch_sale, lifecycle
 from dorami_api.orders import service as orders
 from dorami_api.orders.models import Order, OrderItem
 from dorami_api.products import service as catalogue
@@ -323,6 +324,38 @@ class StockMachine(RuleBasedStateMachine):
     def buy_directly(self, who, index, quantity):
         wanted = [orders.Wanted(self.product_id, self.variant_choice(index), quantity)]
         _refused(lambda: orders.place_direct_order(self.user_ids[who], wanted, None))
+
+    @rule(buys=st.lists(st.tuples(buyer, pick, units, st.sampled_from((None, "a", "b"))), min_size=2, max_size=6))
+    def buy_in_one_batch(self, buys):
+        """Several direct orders of the product sold in one locked transaction, as a flash sale's
+        queued buyers are: each must get the answer it would have had placed alone, in order."""
+        wanted = [(self.user_ids[who], self.variant_choice(index), quantity, key) for who, index, quantity, key in buys]
+        batch = [
+            batch_sale.Buy(user_id, key, {(self.product_id, variant_id): quantity}, time.monotonic())
+            for user_id, variant_id, quantity, key in wanted
+        ]
+        db.session.commit()
+        outcomes = batch_sale.sell(batch)
+        db.session.rollback()
+        by_key: dict[tuple, str] = {}
+        refused_at: dict[uuid.UUID | None, int] = {}  # the least quantity refused for stock, per variant
+        for (user_id, variant_id, quantity, key), outcome in zip(wanted, outcomes, strict=True):
+            if isinstance(outcome, ApiError):
+                assert 400 <= outcome.status < 500, (outcome.status, outcome.code)
+                if outcome.code in ("PRODUCT_SOLD_OUT", "INSUFFICIENT_STOCK"):
+                    refused_at[variant_id] = min(quantity, refused_at.get(variant_id, quantity))
+                continue
+            assert isinstance(outcome, batch_sale.Sold), outcome
+            order = db.session.get(Order, outcome.order_id, populate_existing=True)
+            assert order.user_id == user_id and order.idempotency_key == key
+            if key is not None:
+                # One order per (user, key): the first of the batch's twins, or an earlier one.
+                assert by_key.setdefault((user_id, key), order.id) == order.id
+            if outcome.created:
+                # Stock only goes down within a batch: after a refusal for stock, no later buy of
+                # as many units or more of that variant can be sold.
+                assert quantity < refused_at.get(variant_id, quantity + 1), (variant_id, quantity, refused_at)
+                assert [(item.variant_id, item.quantity) for item in order.items] == [(variant_id, quantity)]
 
     @rule(who=buyer, index=pick)
     def cancel(self, who, index):
