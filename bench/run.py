@@ -850,13 +850,14 @@ def scenario_auction(s: Session) -> None:
                 body = {"room": room, "startingPrice": "10.00", "increment": "1.00", "durationSeconds": seconds + 2}
                 answer = requests.post(f"{server.url}/ref/auction", json=body, timeout=10)
             answer.raise_for_status()
-            row = s.node(
-                "auction.mjs",
-                *("--url", server.url, "--accounts", s.accounts_path, "--room", room),
-                *("--auction", answer.json()["data"]["id"], "--admin-token", s.setup["admin"]["token"]),
-                *("--viewers", viewers, "--bidders", bidders, "--seconds", seconds, "--server-pid", server.pid),
-                timeout=900,
-            )
+            with profiled(s, server, target, "auction", 900):
+                row = s.node(
+                    "auction.mjs",
+                    *("--url", server.url, "--accounts", s.accounts_path, "--room", room),
+                    *("--auction", answer.json()["data"]["id"], "--admin-token", s.setup["admin"]["token"]),
+                    *("--viewers", viewers, "--bidders", bidders, "--seconds", seconds, "--server-pid", server.pid),
+                    timeout=900,
+                )
             s.record("auction", {**row, "target": target})
             log(
                 f"  auction {target}: {row['bids_accepted']} accepted ({row['accepted_bids_per_s']}/s),"
@@ -902,7 +903,9 @@ def main() -> None:
     parser.add_argument("--run-id")
     parser.add_argument("--keep", action="store_true", help="keep the database, Redis index and accounts")
     parser.add_argument("--service-dir", help="the service checkout to measure (default: this one)")
-    parser.add_argument("--profile", action="store_true", help="py-spy the service during fan-out and flash sale")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the service (fan-out, flash sale, REST, auction)"
+    )
     args = parser.parse_args()
 
     from report import write_report  # bench/report.py

@@ -19,6 +19,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     # Imported here rather than at the top: gunicorn's master reads dorami_api.config (so runs
     # this file) and must not load the app's modules before each worker's gevent patching.
     from dorami_api import errors, models  # noqa: F401 - models registers every table
+    from dorami_api.auctions import batches as auction_batches
     from dorami_api.auctions import ending as auction_ending
     from dorami_api.auctions import events as auction_events
     from dorami_api.auctions import sockets as auctions  # noqa: F401 - registers the auction:bid handler on /
@@ -87,6 +88,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     notifications.init_app(app)
     auction_events.init_app(app)  # coalesced auction:updated, flushed at a graceful shutdown too
     auction_ending.init_app(app)  # the auction-end timers this process watches
+    auction_batches.init_app(app)  # the bids of each auction decided together, per process
     if config.embedded_database:
         _migrate_embedded_database(app)
 

@@ -87,6 +87,8 @@ async function main() {
   const deadline = nowMs() + (args["end-wait"] ?? 20) * 1000;
   while (viewers.some((v) => !v.ended) && nowMs() < deadline) await sleep(20);
   const server = sampler.stop();
+  // The sampled window, so that CPU per answered bid (server CPU × window ÷ bids) can be read.
+  const serverWindowS = Math.round(nowMs() - t0) / 1000;
 
   // Every accepted bid at every viewer: the first update (or the end) at or above its version.
   const reflect = new Histogram();
@@ -134,6 +136,8 @@ async function main() {
     end_to_ended_ms: endLatency.summary(),
     final_price: ended ? ended.ended.data.finalPrice : null,
     ...server,
+    server_window_s: serverWindowS,
+    server_cpu_ms_per_bid: answered && server.server_cpu_pct != null ? Math.round((server.server_cpu_pct * 10 * serverWindowS) / answered * 100) / 100 : null,
     at: new Date().toISOString(),
   });
   process.exit(0);

@@ -68,23 +68,23 @@ def _send_later(app: Flask, auction_id: uuid.UUID, delay: float, tries: int) -> 
     _send_update(app, auction_id, tries)
 
 
-def announce_bid(auction_id: uuid.UUID, outbid_user_ids: list[str]) -> None:
-    """After a bid committed: the room's `auction:updated`, `auction:outbid` to whoever lost the lead."""
+def outbid_json(auction: Auction) -> dict:
+    """`auction:outbid`: the state that took the lead away, as the bid's transaction committed it."""
+    return {
+        "auctionId": str(auction.id),
+        "currentPrice": money_str(auction.current_price),
+        "minimumBid": money_str(minimum_bid(auction)),
+        "endsAt": iso(auction.ends_at),
+    }
+
+
+def announce_bid(auction_id: uuid.UUID, outbid_user_ids: list[str], outbid: dict) -> None:
+    """After bids committed: the room's `auction:updated`, `auction:outbid` to whoever lost the lead
+    (`outbid`: outbid_json of the committed state, so no second read)."""
     app = current_app._get_current_object()
     _updates().submit(auction_id, lambda: _send_update(app, auction_id), lambda: _send_update(app, auction_id))
-    if outbid_user_ids:
-        loaded = _load(auction_id)
-        if loaded is not None:
-            auction = loaded[0]
-            data = {
-                "auctionId": str(auction.id),
-                "currentPrice": money_str(auction.current_price),
-                "minimumBid": money_str(minimum_bid(auction)),
-                "endsAt": iso(auction.ends_at),
-                "serverTime": now_iso(),
-            }
-            for user_id in outbid_user_ids:
-                broadcast.auction_outbid(user_id, data)
+    for user_id in outbid_user_ids:
+        broadcast.auction_outbid(user_id, {**outbid, "serverTime": now_iso()})
 
 
 def announce_started(auction_id: uuid.UUID) -> None:

@@ -1,11 +1,14 @@
 """The rules of an auction. No request objects: the routes and the socket handler call these.
 
-Bids: one short transaction per bid with the auction row locked (SELECT ... FOR UPDATE), so the
-bids of one auction are serialised in PostgreSQL whatever process received them: accepted amounts
-are strictly increasing and the leader is always the highest accepted bid. Every answer given
-under the lock is stored with the bidder's `bidId` (unique per auction and bidder), so a retry —
-even a concurrent one, which waits for the lock and then finds the first answer committed — gets
-the same answer. Proxy bids (`maxAmount`) are resolved inside that same transaction.
+Bids: decided under the auction row's lock (SELECT ... FOR UPDATE), so the bids of one auction
+are serialised in PostgreSQL whatever process received them: accepted amounts are strictly
+increasing and the leader is always the highest accepted bid. The bids that reach one process
+together are decided together, in arrival order, in one such transaction (batches.py): one lock,
+one read of the bidders and of the answers already given, one multi-row INSERT, one COMMIT. Every
+answer given under the lock is stored with the bidder's `bidId` (unique per auction and bidder),
+so a retry — in the same batch, or a concurrent one in another process, which waits for the lock
+and then finds the first answer committed — gets the same answer. Proxy bids (`maxAmount`) are
+resolved inside that same transaction.
 
 Time is the database's clock (`clock_timestamp()`), read after the lock: the one clock every
 process and host agrees on, the one the ending drivers (ending.py) compare `ends_at` with.
@@ -26,14 +29,14 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from dorami_api.auctions import ending, events
+from dorami_api.auctions import batches, ending, events
 from dorami_api.auctions.ending import clock, lock, not_found, release_units
 from dorami_api.auctions.models import Auction, AuctionBid
 from dorami_api.auctions.serializers import minimum_bid
 from dorami_api.db import transactions
 from dorami_api.db.after_commit import after_commit
-from dorami_api.db.types import money_str, utcnow
-from dorami_api.errors import ApiError, Conflict, Forbidden
+from dorami_api.db.types import money_str, new_uuid, utcnow
+from dorami_api.errors import DATABASE_OUTAGE, ApiError, Conflict, Forbidden
 from dorami_api.extensions import db
 from dorami_api.products import stock, stock_changes
 from dorami_api.users.models import User
@@ -202,73 +205,147 @@ def _earlier_answer(bid: Bid):
     )
 
 
-def _stored_refusal(bid: Bid, refusal: dict) -> dict:
-    """Store a refusal with its bidId. A BID_TOO_LOW commits without waiting for the disk (most
-    answers of a bidding war are those): lost in a crash, it would be decided again on a retry —
-    and again be too low, since the minimum of a running auction only rises."""
-    if refusal["errorCode"] == "BID_TOO_LOW" and db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
-    db.session.add(
-        AuctionBid(
-            auction_id=bid.auction_id,
-            bidder_id=bid.user_id,
-            bid_id=bid.bid_id,
-            accepted=False,
-            amount=bid.amount,
-            max_amount=bid.max_amount,
-            answer=refusal,
-        )
-    )
-    return refusal
-
-
 def place_bid(bid: Bid) -> dict:
     """Place a bid (REST and socket alike). Returns the answer; raises ApiError for a refusal.
 
-    The rules are first applied, without the auction's lock, to its committed state (one read
-    with the bidder and the clock): a refusal there is a true answer at that moment — in a bidding
-    war most bids are refused as too low, and the minimum of a running auction only rises — and is
-    stored like any other (a twin racing it finds it, or loses on the unique key). Only a bid that
-    may be accepted takes the lock, where the rules are applied again to the newest state."""
+    The bids of one auction that reach this process together are decided together
+    (auctions/batches.py): one transaction with the auction row locked decides them all in
+    arrival order (decide_bids), each bidder getting its own answer."""
+    outcome = batches.batches().submit(bid.auction_id, bid, decide_bids)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return _raise_stored(outcome)
 
-    def precheck() -> dict | None:
-        state = db.session.execute(
-            sa.select(Auction, User, _earlier_answer(bid).label("earlier"), clock().label("now"))
-            .join(User, User.id == bid.user_id)  # one row: the auction and the bidder
-            .where(Auction.id == bid.auction_id)
-        ).first()
-        if state is None:  # the auction is unknown, or the bidder's account is gone
-            bidder_checks(db.session.get(User, bid.user_id))
-            raise not_found()
-        auction, user, earlier, now = state
-        bidder_checks(user)
-        if earlier is not None:
-            return earlier
-        refusal = _refusal_for(auction, bid, now)
-        if refusal is not None:
-            return _stored_refusal(bid, refusal)
-        db.session.rollback()  # end the read: the locked transaction below reads again
-        return None
 
-    def work() -> dict:
-        auction = lock(bid.auction_id)
-        now, earlier = db.session.execute(sa.select(clock(), _earlier_answer(bid))).one()
-        if earlier is not None:
-            return earlier
-        refusal = _refusal_for(auction, bid, now)
-        if refusal is not None:
-            return _stored_refusal(bid, refusal)
-        return _accept(auction, bid, now)
+# Errors that answer every bid of a batch alike (the auction is unknown, the database is busy
+# or down): deciding each bid alone would only meet them again, once per bid.
+_SHARED_ERRORS = (ApiError, *DATABASE_OUTAGE)
 
+
+def decide_bids(bids: list[Bid]) -> list[dict | Exception]:
+    """Decide bids on one auction in one locked transaction, in order: one outcome per bid, the
+    stored answer (refusals too) or the error of that bid alone (ACCOUNT_SUSPENDED, ...).
+
+    If the transaction fails for a reason that is not the batch's (a bid no single check
+    refuses but PostgreSQL does), each bid is decided alone, in its own transaction, so that
+    only the bid at fault gets the error."""
     try:
-        answer = transactions.atomic(precheck) or transactions.atomic(work)
-    except IntegrityError:
+        return transactions.atomic(lambda: _decide_locked(bids))
+    except _SHARED_ERRORS:
+        raise
+    except Exception:
+        if len(bids) == 1:
+            raise
+        db.session.rollback()
+    return [_decide_alone(bid) for bid in bids]
+
+
+def _decide_alone(bid: Bid) -> dict | Exception:
+    try:
+        return transactions.atomic(lambda: _decide_locked([bid]))[0]
+    except IntegrityError as error:
         # A twin with the same bidId stored its answer first: that answer is ours too.
         db.session.rollback()
         answer = db.session.scalar(sa.select(_earlier_answer(bid)))
-        if answer is None:
-            raise
-    return _raise_stored(answer)
+        return error if answer is None else answer
+    except Exception as error:
+        db.session.rollback()
+        return error
+
+
+@dataclass
+class _Batch:
+    """What deciding a batch writes: the bid rows, and who lost the lead."""
+
+    rows: list[dict]
+    outbid: set[uuid.UUID]
+
+
+def _decide_locked(bids: list[Bid]) -> list[dict | Exception]:
+    users = _bidders({bid.user_id for bid in bids})  # before the lock: it is held for less
+    auction = lock(bids[0].auction_id)
+    now, given = _answers_given(auction.id, bids)
+    written = _Batch(rows=[], outbid=set())
+    outcomes: list[dict | Exception] = []
+    for bid in bids:
+        key = (bid.user_id, bid.bid_id)
+        try:
+            bidder_checks(users.get(bid.user_id))
+        except ApiError as error:
+            outcomes.append(error)
+            continue
+        if key not in given:
+            try:
+                given[key] = _decide(auction, bid, now, written)
+            except ApiError as error:  # not stored: e.g. BID_TOO_HIGH
+                outcomes.append(error)
+                continue
+        outcomes.append(given[key])
+    if written.rows:
+        db.session.execute(sa.insert(AuctionBid), written.rows)
+    accepted = any(row["accepted"] for row in written.rows)
+    if accepted:
+        outbid = [str(user) for user in written.outbid if user != auction.leader_id]
+        after_commit(events.announce_bid, auction.id, outbid, events.outbid_json(auction))
+        after_commit(ending.arm_current, auction.id)  # this process now knows the auction: watch its end
+    elif written.rows and all(row["answer"].get("errorCode") == "BID_TOO_LOW" for row in written.rows):
+        _commit_without_waiting_for_the_disk()
+    return outcomes
+
+
+def _bidders(user_ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:
+    return {user.id: user for user in db.session.scalars(sa.select(User).where(User.id.in_(user_ids)))}
+
+
+def _answers_given(auction_id: uuid.UUID, bids: list[Bid]) -> tuple[datetime, dict[tuple[uuid.UUID, str], dict]]:
+    """The clock, and the answers already stored for these bids' bidIds: one query for the batch,
+    after the lock (the clock then is the moment these bids are decided)."""
+    earlier = sa.and_(
+        AuctionBid.auction_id == auction_id,
+        AuctionBid.bidder_id.in_({bid.user_id for bid in bids}),
+        AuctionBid.bid_id.in_({bid.bid_id for bid in bids}),
+    )
+    rows = db.session.execute(
+        sa.select(clock().label("now"), AuctionBid.bidder_id, AuctionBid.bid_id, AuctionBid.answer)
+        .select_from(sa.select(sa.literal(1).label("one")).subquery())
+        .outerjoin(AuctionBid, earlier)
+    ).all()
+    wanted = {(bid.user_id, bid.bid_id) for bid in bids}
+    given = {(row.bidder_id, row.bid_id): row.answer for row in rows if (row.bidder_id, row.bid_id) in wanted}
+    return rows[0].now, given
+
+
+def _commit_without_waiting_for_the_disk() -> None:
+    """For a batch that only refused bids as too low (most answers of a bidding war): lost in a
+    crash, each would be decided again on a retry — and again be too low, since the minimum of a
+    running auction only rises."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+
+
+def _decide(auction: Auction, bid: Bid, now: datetime, written: _Batch) -> dict:
+    """The answer to one bid under the lock, its rows added to the batch's."""
+    refusal = _refusal_for(auction, bid, now)
+    if refusal is None:
+        return _accept(auction, bid, now, written)
+    written.rows.append(_bid_row(auction, bid.user_id, bid.bid_id, bid.amount, bid.max_amount, refusal, now))
+    return refusal
+
+
+def _bid_row(auction, bidder, bid_id, amount, max_amount, answer, now, seq=None, proxy=False) -> dict:
+    return {
+        "id": new_uuid(),
+        "auction_id": auction.id,
+        "bidder_id": bidder,
+        "bid_id": bid_id,
+        "accepted": seq is not None,
+        "proxy": proxy,
+        "amount": amount,
+        "max_amount": max_amount,
+        "seq": seq,
+        "answer": answer,
+        "created_at": now,
+    }
 
 
 def _refusal_for(auction: Auction, bid: Bid, now: datetime) -> dict | None:
@@ -286,7 +363,7 @@ def _too_low(least: Decimal) -> dict:
     return _refusal(409, "BID_TOO_LOW", f"The least bid now is {money_str(least)}", minimumBid=money_str(least))
 
 
-def _accept(auction: Auction, bid: Bid, now: datetime) -> dict:
+def _accept(auction: Auction, bid: Bid, now: datetime, written: _Batch) -> dict:
     """Accept a bid that meets the minimum, resolving the leader's and the bidder's proxy bids.
 
     ceiling = the most a bidder has allowed (maxAmount, else the amount). With a leader L at
@@ -318,19 +395,18 @@ def _accept(auction: Auction, bid: Bid, now: datetime) -> dict:
     mine_row = None
     for bidder, price, proxy in steps:
         auction.last_seq += 1
-        row = AuctionBid(
-            auction_id=auction.id,
-            bidder_id=bidder,
-            bid_id=None if proxy else bid.bid_id,
-            accepted=True,
-            proxy=proxy,
-            amount=price,
-            max_amount=None if proxy else bid.max_amount,
+        row = _bid_row(
+            auction,
+            bidder,
+            None if proxy else bid.bid_id,
+            price,
+            None if proxy else bid.max_amount,
+            {},
+            now,
             seq=auction.last_seq,
-            answer={},
-            created_at=now,
+            proxy=proxy,
         )
-        db.session.add(row)
+        written.rows.append(row)
         if not proxy:
             mine_row = row
     auction.current_price = steps[-1][1]
@@ -346,15 +422,13 @@ def _accept(auction: Auction, bid: Bid, now: datetime) -> dict:
         "auctionId": str(auction.id),
         "bidId": bid.bid_id,
         "accepted": True,
-        "amount": money_str(mine_row.amount),
+        "amount": money_str(mine_row["amount"]),
         "leading": new_leader == bid.user_id,
         "currentPrice": money_str(auction.current_price),
         "bidCount": auction.bid_count,
         "endsAt": iso(auction.ends_at),
         "version": auction.version,
     }
-    mine_row.answer = answer
-    outbid = [user for user in (leader, bid.user_id) if user is not None and user != new_leader]
-    after_commit(events.announce_bid, auction.id, [str(user) for user in outbid])
-    after_commit(ending.arm_current, auction.id)  # this process now knows the auction: watch its end
+    mine_row["answer"] = answer
+    written.outbid.update(user for user in (leader, bid.user_id) if user is not None)
     return answer

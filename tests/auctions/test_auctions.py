@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from dorami_api.auctions import ending
 from dorami_api.auctions.models import Auction
+from dorami_api.errors import ApiError
 from dorami_api.extensions import db
 from dorami_api.jobs import runner
 from dorami_api.orders.models import OrderItem
@@ -173,6 +174,88 @@ def test_concurrent_retries_of_one_bid_id_are_one_bid(app, client, shop):
     assert {response.status_code for response in answers} == {200}
     assert len({response.get_json()["data"]["version"] for response in answers}) == 1
     assert len(history(app, auction["id"])) == 1
+
+
+def test_bidders_at_the_same_moment_in_one_process_each_get_their_own_answer(app, client, shop):
+    """Bids arriving together in one process are decided together (one transaction); each
+    bidder still hears its own answer, a suspended bidder among them is refused alone, and every
+    retry, in the same moment or later, hears the first answer."""
+    auction = _running(client, shop)
+    people = [signed_in(app, profile=True) for _ in range(12)]
+    suspended, suspended_headers = signed_in(app, profile=True)
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.id == suspended.id).values(status="SUSPENDED"))
+        db.session.commit()
+    barrier = threading.Barrier(len(people) * 2 + 1)
+    answers, errors = {}, []
+
+    def place(index, headers, bid_id, amount):
+        try:
+            with app.test_client() as own:
+                barrier.wait(timeout=30)
+                answers[(index, bid_id, threading.get_ident())] = bid(own, headers, auction["id"], amount, bid_id)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=place, args=(i, headers, f"b{i}", f"{10 + i}.00"))
+        for i, (_, headers) in enumerate(people)
+        for _ in range(2)  # each bid twice at once: the same bidId, one bid
+    ]
+    threads.append(threading.Thread(target=place, args=(-1, suspended_headers, "s", "99.00")))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    by_bid: dict[str, set] = {}
+    for (index, bid_id, _), response in answers.items():
+        body = response.get_json()
+        if index == -1:
+            assert response.status_code in (401, 403), body
+            continue
+        assert response.status_code in (200, 409), body
+        by_bid.setdefault(bid_id, set()).add(_heard(response))
+    assert all(len(seen) == 1 for seen in by_bid.values()), by_bid
+    rows = history(app, auction["id"])
+    amounts = [row.amount for row in rows]
+    assert rows and all(a < b for a, b in zip(amounts, amounts[1:], strict=False))
+    assert suspended.id not in {row.bidder_id for row in rows}
+    for i, (_, headers) in enumerate(people):  # later retries: the same answers
+        assert by_bid[f"b{i}"] == {_heard(bid(client, headers, auction["id"], f"{10 + i}.00", f"b{i}"))}
+
+
+def _heard(response) -> str:
+    """What a bidder heard, comparable across retries: the answer without its serverTime, or the code."""
+    body = response.get_json()
+    if response.status_code != 200:
+        return body["errorCode"]
+    return str({k: v for k, v in body["data"].items() if k != "serverTime"})
+
+
+def test_a_bid_that_fails_its_batch_fails_alone(app, client, shop):
+    """A batch whose transaction PostgreSQL refuses because of one bid (here a bidId too long for
+    its column, which the API's validation never lets through) is decided again bid by bid: the
+    others are answered as usual, only that bid gets the error, and nothing of it is stored."""
+    from dorami_api.auctions import service
+
+    auction = _running(client, shop)
+    people = [signed_in(app, profile=True).user for _ in range(3)]
+    with app.app_context():
+        auction_id = uuid_of(auction)
+        bids = [
+            service.Bid(auction_id, people[0].id, Decimal("10.00"), "first"),
+            service.Bid(auction_id, people[1].id, Decimal("30.00"), "x" * 65),
+            service.Bid(auction_id, people[2].id, Decimal("11.00"), "third"),
+        ]
+        first, poisoned, third = service.decide_bids(bids)
+        assert first["accepted"] is True and first["amount"] == "10.00"
+        assert isinstance(poisoned, Exception) and not isinstance(poisoned, ApiError)
+        assert third["accepted"] is True and third["amount"] == "11.00"
+        db.session.remove()
+    assert [row.amount for row in history(app, auction["id"])] == [Decimal("10.00"), Decimal("11.00")]
+    _, later = signed_in(app, profile=True)
+    accepted(bid(client, later, auction["id"], "12.00"))
 
 
 def test_proxy_bids_answer_by_the_increment(app, client, shop):

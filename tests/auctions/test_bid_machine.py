@@ -4,7 +4,8 @@ the end moving close (anti-sniping), cancels and ends, by four bidders on one au
 every step checks what must always be true:
 
 - the accepted history is strictly increasing, and the auction's price and leader are its last row;
-- the same bidId always got the same answer;
+- the same bidId always got the same answer, whether it was decided alone or in a batch with
+  other bidders' bids (one transaction), retried in the same batch or in a later one;
 - units are conserved: the product's stock plus the units of an open auction plus those sold in
   the auction's order equal what the product started with;
 - once ended: the winner is the last accepted bid's bidder at its amount, with exactly one order
@@ -107,6 +108,49 @@ class BidMachine(RuleBasedStateMachine):
         amount, max_amount, first = self.answers[(user_id, bid_id)]
         assert _comparable(self._ask(user_id, amount, bid_id, max_amount)) == first
 
+    @rule(
+        entries=st.lists(
+            st.one_of(
+                st.tuples(st.just("new"), bidder, steps, st.none() | st.integers(0, 8)),
+                st.tuples(st.just("retry"), st.integers(0, 1000)),
+                st.tuples(st.just("again"), st.integers(0, 1000)),
+            ),
+            min_size=2,
+            max_size=6,
+        ),
+    )
+    def batch(self, entries):
+        """Several bidders' bids decided in one transaction, as a process decides the bids that
+        arrive together: new bids, retries of earlier bidIds, the same bidId twice in one batch."""
+        asked: list[tuple[uuid.UUID, Decimal, str, Decimal | None]] = []
+        least = self._least()
+        for entry in entries:
+            if entry[0] == "new":
+                _, who, above, proxy = entry
+                amount = max(least + Decimal("1.50") * above, Decimal("0.00"))
+                max_amount = None if proxy is None else amount + Decimal("1.50") * proxy
+                asked.append((self.users[who], amount, uuid.uuid4().hex, max_amount))
+            elif entry[0] == "retry" and self.answers:
+                keys = sorted(self.answers, key=str)
+                user_id, bid_id = keys[entry[1] % len(keys)]
+                amount, max_amount, _ = self.answers[(user_id, bid_id)]
+                asked.append((user_id, amount, bid_id, max_amount))
+            elif entry[0] == "again" and asked:
+                asked.append(asked[entry[1] % len(asked)])
+        bids = [service.Bid(self.auction_id, user, amount, bid_id, top) for user, amount, bid_id, top in asked]
+        outcomes = service.decide_bids(bids)
+        assert len(outcomes) == len(bids)
+        in_batch: dict[tuple[uuid.UUID, str], object] = {}
+        for (user_id, amount, bid_id, max_amount), outcome in zip(asked, outcomes, strict=True):
+            answer = _outcome(outcome)
+            key = (user_id, bid_id)
+            if key in self.answers:
+                assert answer == self.answers[key][2], (answer, self.answers[key][2])
+            elif key in in_batch:
+                assert answer == in_batch[key]
+            in_batch[key] = answer
+            self.answers.setdefault(key, (amount, max_amount, answer))
+
     @precondition(lambda self: not self.done)
     @rule()
     def end_draws_near(self):
@@ -161,6 +205,16 @@ class BidMachine(RuleBasedStateMachine):
         assert product.stock + held + sold == STOCK
         assert len(orders) == (1 if auction.status == "ENDED" and auction.winner_id else 0)
         db.session.rollback()
+
+
+def _outcome(outcome):
+    """An outcome of service.decide_bids as _ask gives it: the answer, or the error code."""
+    if isinstance(outcome, ApiError):
+        assert 400 <= outcome.status < 500, outcome.code
+        return outcome.code
+    if "errorCode" in outcome:
+        return outcome["errorCode"]
+    return _comparable(outcome)
 
 
 def _comparable(answer):
