@@ -42,14 +42,16 @@ def line_json(line: CartLine, stream_key: str | None = None) -> dict:
 
 def cart_json(lines: list[CartLine]) -> dict:
     """The cart of cart_lines(): the lines came with their stream's key and shipping terms, so only
-    the shop's default fee is read here."""
+    the shop's default fee is read here, and only for a cart with something to ship."""
     keys = {line.product.stream_id: line.stream_key for line in lines if line.stream_key is not None}
     priced = [
         (line.product.stream_id, pricing.unit_price(line.product, line.variant) * line.hold.quantity) for line in lines
     ]
     subtotal = sum((amount for _, amount in priced), Decimal("0.00"))
-    streams = {line.product.stream_id: line.shipping for line in lines if line.shipping is not None}
-    fee = pricing.ShippingTerms(Decimal(system_config().default_shipping_fee).quantize(CENT), streams).fee(priced)
+    fee = Decimal("0.00")
+    if subtotal > 0:  # nothing to ship costs nothing (ShippingTerms.fee's rule): no settings read
+        streams = {line.product.stream_id: line.shipping for line in lines if line.shipping is not None}
+        fee = pricing.ShippingTerms(Decimal(system_config().default_shipping_fee).quantize(CENT), streams).fee(priced)
     expiries = [line.hold.expires_at for line in lines if line.hold.expires_at]
     return {
         "items": [line_json(line, keys.get(line.product.stream_id)) for line in lines],

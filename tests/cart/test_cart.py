@@ -194,6 +194,8 @@ def test_the_cart_waives_shipping_only_when_every_streams_terms_do(app, client):
     threshold = live_stream(app, {"price": "30.00"}, mode="THRESHOLD", threshold="50.00")
     store_product = make_product(app, price="1.00")
     _, alice = signed_in(app, profile=True)
+    empty = client.get(CART, headers=alice).get_json()["data"]
+    assert (empty["items"], empty["subtotal"], empty["shippingFee"], empty["total"]) == ([], "0.00", "0.00", "0.00")
 
     add(client, alice, free.product_ids[0], 1)
     add(client, alice, threshold.product_ids[0], 2)  # 60.00 of that stream: its threshold is reached
