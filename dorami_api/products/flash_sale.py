@@ -71,12 +71,35 @@ class Batches:
                 self.selling.add(product_id)
                 ticket.leads = True
         if not ticket.leads:
-            ticket.done.wait()  # until its batch is sold, or it is handed the next one
+            try:
+                ticket.done.wait()  # until its batch is sold, or it is handed the next one
+            except BaseException:  # this request is being killed while it waits
+                self._leave(product_id, ticket)
+                raise
         if ticket.leads:
             self._sell_next(product_id, ticket, sell)
         if ticket.error is not None:
             raise ticket.error
         return ticket.outcome
+
+    def _leave(self, product_id: uuid.UUID, ticket: _Ticket) -> None:
+        """Take a buyer that stops waiting out of the queue; if it had just been handed the next
+        batch, hand it on, so that the product's queue never waits for a seller that is gone."""
+        with self.guard:
+            queue = self.waiting.get(product_id)
+            if queue is None or ticket not in queue:
+                return  # already taken into a batch
+            queue.remove(ticket)
+            if not ticket.leads:
+                return
+            successor = queue[0] if queue else None
+            if successor is not None:
+                successor.leads = True
+            else:
+                del self.waiting[product_id]
+                self.selling.discard(product_id)
+        if successor is not None:
+            successor.done.set()
 
     def _sell_next(self, product_id: uuid.UUID, leader: _Ticket, sell: Callable[[list], Sequence]) -> None:
         with self.guard:

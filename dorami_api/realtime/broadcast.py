@@ -101,13 +101,16 @@ def product_added(stream_key: str | None, product: dict) -> None:
 
 
 def product_updated(stream_key: str | None, product: dict) -> None:
+    """In order across processes (with the sold-out): in a flash sale two processes' batches
+    commit moments apart, and an update one of them read before the other's sold-out must not
+    reach a viewer after it."""
     if stream_key:
-        _emit("live:product:updated", product, stream_room(stream_key))
+        _emit_in_order("live:product:updated", product, stream_room(stream_key), f"product:{product['id']}")
 
 
 def product_soldout(stream_key: str | None, product: dict) -> None:
     if stream_key:
-        _emit("live:product:soldout", product, stream_room(stream_key))
+        _emit_in_order("live:product:soldout", product, stream_room(stream_key), f"product:{product['id']}")
 
 
 def product_deleted(stream_key: str | None, product: dict) -> None:
