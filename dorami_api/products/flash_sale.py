@@ -90,16 +90,20 @@ class Batches:
             if queue is None or ticket not in queue:
                 return  # already taken into a batch
             queue.remove(ticket)
-            if not ticket.leads:
-                return
-            successor = queue[0] if queue else None
-            if successor is not None:
-                successor.leads = True
-            else:
-                del self.waiting[product_id]
-                self.selling.discard(product_id)
+            successor = self._next_seller(product_id) if ticket.leads else None
         if successor is not None:
             successor.done.set()
+
+    def _next_seller(self, product_id: uuid.UUID) -> _Ticket | None:
+        """Under the guard: make the first buyer waiting the next batch's seller (None: nobody
+        waits, the product has no batch going any more). The caller wakes it."""
+        queue = self.waiting[product_id]
+        if not queue:
+            del self.waiting[product_id]
+            self.selling.discard(product_id)
+            return None
+        queue[0].leads = True
+        return queue[0]
 
     def _sell_next(self, product_id: uuid.UUID, leader: _Ticket, sell: Callable[[list], Sequence]) -> None:
         with self.guard:
@@ -120,13 +124,7 @@ class Batches:
             # Hand the next batch to the first buyer waiting (it sells in its own request), so
             # this request can answer instead of selling for ever.
             with self.guard:
-                queue = self.waiting[product_id]
-                successor = queue[0] if queue else None
-                if successor is not None:
-                    successor.leads = True
-                else:
-                    del self.waiting[product_id]
-                    self.selling.discard(product_id)
+                successor = self._next_seller(product_id)
             for ticket in batch:
                 if ticket is not leader:
                     ticket.done.set()
