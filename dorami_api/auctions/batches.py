@@ -1,25 +1,11 @@
-"""The bids of one auction that reach this process together, decided together: per process and
-per auction, the bids that arrive while a batch is being decided wait, and the next batch takes
-them all at once — one locked transaction for many bidders instead of one each.
-
-No extra greenlet or thread: the first bidder of an idle auction decides its own batch; when it
-is done and more bids have queued meanwhile, it hands the lead to the first of them, which
-decides the next batch in its own request (its own app context and session) and so on, so no
-bidder waits for more than the batch being decided and its own. Each bidder gets its own outcome
-(an answer, or the error of its own bid); an error of the whole batch reaches every bidder of
-that batch and no other.
-"""
+"""This process's bid batches (dorami_api/batches.py), one line per auction: the bids that reach
+the process together are decided in one locked transaction (auctions/service.py decide_bids)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
-from typing import Any
-
 from flask import Flask, current_app
 
-from dorami_api.realtime.timers import LateLock
+from dorami_api.batches import Batches
 
 _EXTENSION = "dorami_auction_batches"
 # The most bids one transaction decides (one multi-row INSERT); more wait for the next batch.
@@ -27,93 +13,8 @@ MAX_BATCH = 200
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[_EXTENSION] = Batches()
+    app.extensions[_EXTENSION] = Batches(MAX_BATCH)
 
 
 def batches() -> Batches:
     return current_app.extensions[_EXTENSION]
-
-
-@dataclass(eq=False)
-class _Pending:
-    item: Any
-    done: threading.Event = field(default_factory=threading.Event)
-    outcome: Any = None
-    failed: BaseException | None = None
-    lead: bool = False  # handed the lead: this bidder decides the next batch
-    gone: bool = False  # its caller stopped waiting before its batch began: not decided
-
-
-@dataclass(eq=False)
-class _Line:
-    waiting: list[_Pending] = field(default_factory=list)
-    running: bool = False
-
-
-class Batches:
-    def __init__(self) -> None:
-        self._lines: dict[Hashable, _Line] = {}
-        self._lock = LateLock()
-
-    def submit(self, key: Hashable, item: Any, decide: Callable[[list[Any]], list[Any]]) -> Any:
-        """The outcome of `item`. decide(items) decides them in arrival order and returns one
-        outcome per item; if it raises, every item of that batch gets its error."""
-        pending = _Pending(item)
-        with self._lock:
-            line = self._lines.setdefault(key, _Line())
-            line.waiting.append(pending)
-            pending.lead = not line.running
-            line.running = True
-        if not pending.lead:
-            self._wait(key, line, pending)
-        if pending.lead:
-            self._decide_next(key, line, decide)
-        if pending.failed is not None:
-            raise pending.failed
-        return pending.outcome
-
-    def _wait(self, key: Hashable, line: _Line, pending: _Pending) -> None:
-        try:
-            pending.done.wait()
-        except BaseException:  # killed while waiting: a lead handed to it must not be lost
-            with self._lock:
-                pending.gone = True
-                handed = pending.lead
-            if handed:
-                self._hand_on(key, line, [])
-            raise
-
-    def _decide_next(self, key: Hashable, line: _Line, decide: Callable[[list[Any]], list[Any]]) -> None:
-        with self._lock:
-            batch = line.waiting[:MAX_BATCH]
-            del line.waiting[:MAX_BATCH]
-        try:
-            outcomes = decide([pending.item for pending in batch])
-            for pending, outcome in zip(batch, outcomes, strict=True):
-                pending.outcome = outcome
-        except Exception as error:
-            for pending in batch:
-                pending.failed = error
-        except BaseException:  # this greenlet is being killed: the others hear a plain error
-            for pending in batch:
-                pending.failed = RuntimeError("the batch of bids was interrupted")
-            self._hand_on(key, line, batch)
-            raise
-        self._hand_on(key, line, batch)
-
-    def _hand_on(self, key: Hashable, line: _Line, batch: list[_Pending]) -> None:
-        """Wake the batch's bidders, and hand the lead to the first bidder still waiting (those
-        who stopped waiting are dropped undecided: a retry of their bidIds is decided then)."""
-        with self._lock:
-            line.waiting = [pending for pending in line.waiting if not pending.gone]
-            following = line.waiting[0] if line.waiting else None
-            if following is None:
-                line.running = False
-                if self._lines.get(key) is line:
-                    del self._lines[key]
-            else:
-                following.lead = True
-        for pending in batch:
-            pending.done.set()
-        if following is not None:
-            following.done.set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import redis
 
@@ -219,6 +221,34 @@ def test_other_events_share_a_budget_of_100_per_10_seconds(server, connect, app,
     answers = [viewer.call("chat:delete-message", request, CHAT) for _ in range(101)]
     assert {answer["errorCode"] for answer in answers[:100]} == {"FORBIDDEN"}
     assert answers[100]["errorCode"] == "RATE_LIMIT_EXCEEDED"
+
+
+def test_events_sent_at_once_are_counted_exactly_and_per_user(server, connect, app, stream_key):
+    """The hits of events a process receives together are counted in one Redis call: 150 events
+    of one user sent at once from three tabs still leave exactly 100 within the budget, and
+    another user's events in the same burst are counted on their own budget."""
+    alice, bob = signed_in(app).token, signed_in(app).token
+    tabs = [connect(server.url, token=alice, namespaces=[CHAT]) for _ in range(3)]
+    other = connect(server.url, token=bob, namespaces=[CHAT])
+    request = {"liveId": stream_key, "messageId": "m"}
+    answers: dict[str, list[str]] = {"alice": [], "bob": []}
+    done = threading.Semaphore(0)
+
+    def answered(who):
+        def record(answer):
+            answers[who].append(answer["errorCode"])
+            done.release()
+
+        return record
+
+    for i in range(150):
+        tabs[i % 3].client.emit("chat:delete-message", request, namespace=CHAT, callback=answered("alice"))
+        if i % 3 == 0:
+            other.client.emit("chat:delete-message", request, namespace=CHAT, callback=answered("bob"))
+    for _ in range(200):
+        assert done.acquire(timeout=10), answers
+    assert sorted(answers["alice"]) == ["FORBIDDEN"] * 100 + ["RATE_LIMIT_EXCEEDED"] * 50
+    assert answers["bob"] == ["FORBIDDEN"] * 50
 
 
 def test_refused_messages_count_against_the_limit_and_are_neither_kept_nor_sent(app, server, connect, stream_key):
