@@ -69,5 +69,12 @@ def emitted(app, monkeypatch) -> Emitted:
     def record_emit(event, data, room, namespace=broadcast.ROOT, local_only=False):
         record.append((event, data, room, namespace))
 
+    def record_emit_in_order(event, data, room, order_key, window_ms=0):
+        record.append((event, data, room, broadcast.ROOT))
+        return "sent", 0
+
     monkeypatch.setattr(broadcast, "_emit", record_emit)
+    # Product updates and sold-outs go out in version order through the queue (tested on real
+    # processes); here only what was sent, and to which room, is recorded.
+    monkeypatch.setattr(broadcast, "_emit_in_order", record_emit_in_order)
     return record

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -38,7 +39,14 @@ def test_the_javascript_client_connects_chats_and_receives_broadcasts(app, app_e
             step = json.loads(line) if line.startswith("{") else {"step": "output", "line": line}
             steps.append(step)
             if step["step"] == "ready-for-product":
-                product = {"id": "p-js", "name": "Lamp", "price": "10.00", "available": 2}
+                # With its version, as the service sends it (product updates are ordered by it).
+                product = {
+                    "id": f"p-{uuid.uuid4().hex[:8]}",
+                    "name": "Lamp",
+                    "price": "10.00",
+                    "available": 2,
+                    "version": 2,
+                }
                 broadcast_from_another_process(app_env, f"product_updated({stream_key!r}, {product!r})")
             if time.monotonic() > deadline:
                 break

@@ -7,6 +7,8 @@ and a revoked session loses its sockets wherever they are."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import requests
 
@@ -22,7 +24,8 @@ from tests.support.sockets import (
 )
 
 CHAT = "/chat"
-PRODUCT = {"id": "p-1", "name": "Silk scarf", "price": "29.50", "available": 3}
+# Product updates carry the version they are ordered by across processes (as the service sends).
+PRODUCT = {"id": f"p-{uuid.uuid4().hex[:8]}", "name": "Silk scarf", "price": "29.50", "available": 3, "version": 2}
 
 
 def _join_everything(viewer, stream_key):
