@@ -120,13 +120,15 @@ def test_rest_changes_reach_the_stream_room_and_nowhere_else(app, live_server, v
     assert product_events(elsewhere) == [("live:product:added", barrier["id"])]
     assert product_events(lobby) == []
     assert ("live:product:added", barrier["id"]) not in product_events(watcher)
-    assert [event for event, _ in product_events(watcher)] == [
+    seen = [event for event, _ in product_events(watcher)]
+    # A low-stock notice is not versioned: it goes out at once, while the update of the same change
+    # is delivered in version order through the queue, so the two may arrive either way round.
+    assert seen.count("product:low-stock") == 2 and seen.index("product:low-stock") > 0
+    assert [event for event in seen if event != "product:low-stock"] == [
         "live:product:added",
         "live:product:updated",
-        "product:low-stock",
         "live:product:soldout",
         "live:product:updated",
-        "product:low-stock",
         "stream:featured-product:updated",
         "stream:featured-product:updated",  # the deleted product is no longer featured
         "live:product:deleted",
