@@ -1,7 +1,7 @@
 """Work that reaches a process together, done together: per key, the items that arrive while a
 batch is being done wait, and the next batch takes them all at once — one locked transaction for
-many bidders (auctions/service.py), one Redis round trip for many socket events' rate-limit hits
-(realtime/socket_limits.py).
+many bidders (auctions/service.py) or many buyers of one product (products/flash_sale.py), one
+Redis round trip for many socket events' rate-limit hits (realtime/socket_limits.py).
 
 No extra greenlet or thread: the first caller of an idle key does its own batch; when it is done
 and more items have queued meanwhile, it hands the lead to the first of them, which does the next
@@ -25,8 +25,7 @@ class _Pending:
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Any = None
     failed: BaseException | None = None
-    lead: bool = False  # handed the lead: this bidder decides the next batch
-    gone: bool = False  # its caller stopped waiting before its batch began: not decided
+    lead: bool = False  # handed the lead: this caller decides the next batch
 
 
 @dataclass(eq=False)
@@ -36,8 +35,10 @@ class _Line:
 
 
 class Batches:
-    def __init__(self, max_batch: int) -> None:
+    def __init__(self, max_batch: int, interrupted: Callable[[], BaseException]) -> None:
         self.max_batch = max_batch  # the most items one batch takes; more wait for the next one
+        # The error the others of a batch get when the caller deciding it is killed meanwhile.
+        self.interrupted = interrupted
         self._lines: dict[Hashable, _Line] = {}
         # Made in an init_app, which runs after gevent's monkey-patching in a worker: a caller
         # waiting for it yields to the other greenlets.
@@ -63,9 +64,10 @@ class Batches:
     def _wait(self, key: Hashable, line: _Line, pending: _Pending) -> None:
         try:
             pending.done.wait()
-        except BaseException:  # killed while waiting: a lead handed to it must not be lost
+        except BaseException:  # killed while waiting: out of the line, and a lead handed to it passed on
             with self._lock:
-                pending.gone = True
+                if pending in line.waiting:  # else already taken into a batch being decided
+                    line.waiting.remove(pending)
                 handed = pending.lead
             if handed:
                 self._hand_on(key, line, [])
@@ -82,18 +84,17 @@ class Batches:
         except Exception as error:
             for pending in batch:
                 pending.failed = error
-        except BaseException:  # this greenlet is being killed: the others hear a plain error
+        except BaseException:  # this greenlet is being killed: the others hear `interrupted`
             for pending in batch:
-                pending.failed = RuntimeError("the batch of bids was interrupted")
+                pending.failed = self.interrupted()
             self._hand_on(key, line, batch)
             raise
         self._hand_on(key, line, batch)
 
     def _hand_on(self, key: Hashable, line: _Line, batch: list[_Pending]) -> None:
-        """Wake the batch's bidders, and hand the lead to the first bidder still waiting (those
-        who stopped waiting are dropped undecided: a retry of their bidIds is decided then)."""
+        """Wake the batch's callers, and hand the lead to the first caller still waiting (one that
+        stopped waiting has left the line undecided: a retry of its item is decided then)."""
         with self._lock:
-            line.waiting = [pending for pending in line.waiting if not pending.gone]
             following = line.waiting[0] if line.waiting else None
             if following is None:
                 line.running = False

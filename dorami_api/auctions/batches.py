@@ -13,7 +13,9 @@ MAX_BATCH = 200
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[_EXTENSION] = Batches(MAX_BATCH)
+    app.extensions[_EXTENSION] = Batches(
+        MAX_BATCH, interrupted=lambda: RuntimeError("the batch of bids was interrupted")
+    )
 
 
 def batches() -> Batches:

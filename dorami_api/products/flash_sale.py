@@ -28,11 +28,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from dorami_api.batches import Batches
 from dorami_api.errors import NotFound, service_busy
 from dorami_api.extensions import db
 from dorami_api.products import availability
@@ -44,100 +44,12 @@ SEEN_EMPTY_MAX = 10_000
 BATCH_MAX = 100  # buyers sold in one locked transaction at most
 
 
-@dataclass(eq=False)
-class _Ticket:
-    """One buyer queued for a batch: what it asks, and its answer once its batch is sold."""
-
-    request: object
-    done: threading.Event = field(default_factory=threading.Event)
-    leads: bool = False  # this buyer sells the next batch (the queue's first)
-    outcome: object = None
-    error: BaseException | None = None
-
-
-class Batches:
-    """Per product: the buyers waiting for the batch being sold to end, and whether one is."""
-
-    def __init__(self) -> None:
-        self.guard = threading.Lock()
-        self.waiting: dict[uuid.UUID, list[_Ticket]] = {}
-        self.selling: set[uuid.UUID] = set()
-
-    def submit(self, product_id: uuid.UUID, request: object, sell: Callable[[list], Sequence]) -> object:
-        ticket = _Ticket(request)
-        with self.guard:
-            self.waiting.setdefault(product_id, []).append(ticket)
-            if product_id not in self.selling:
-                self.selling.add(product_id)
-                ticket.leads = True
-        if not ticket.leads:
-            try:
-                ticket.done.wait()  # until its batch is sold, or it is handed the next one
-            except BaseException:  # this request is being killed while it waits
-                self._leave(product_id, ticket)
-                raise
-        if ticket.leads:
-            self._sell_next(product_id, ticket, sell)
-        if ticket.error is not None:
-            raise ticket.error
-        return ticket.outcome
-
-    def _leave(self, product_id: uuid.UUID, ticket: _Ticket) -> None:
-        """Take a buyer that stops waiting out of the queue; if it had just been handed the next
-        batch, hand it on, so that the product's queue never waits for a seller that is gone."""
-        with self.guard:
-            queue = self.waiting.get(product_id)
-            if queue is None or ticket not in queue:
-                return  # already taken into a batch
-            queue.remove(ticket)
-            successor = self._next_seller(product_id) if ticket.leads else None
-        if successor is not None:
-            successor.done.set()
-
-    def _next_seller(self, product_id: uuid.UUID) -> _Ticket | None:
-        """Under the guard: make the first buyer waiting the next batch's seller (None: nobody
-        waits, the product has no batch going any more). The caller wakes it."""
-        queue = self.waiting[product_id]
-        if not queue:
-            del self.waiting[product_id]
-            self.selling.discard(product_id)
-            return None
-        queue[0].leads = True
-        return queue[0]
-
-    def _sell_next(self, product_id: uuid.UUID, leader: _Ticket, sell: Callable[[list], Sequence]) -> None:
-        with self.guard:
-            queue = self.waiting[product_id]
-            batch, queue[:] = queue[:BATCH_MAX], queue[BATCH_MAX:]
-        try:
-            outcomes = sell([ticket.request for ticket in batch])
-            for ticket, outcome in zip(batch, outcomes, strict=True):
-                ticket.outcome = outcome
-        except Exception as error:  # the batch's one transaction failed: so did every buy in it
-            for ticket in batch:
-                ticket.error = error
-        except BaseException:  # the leader's greenlet is being killed: the others are answered busy
-            for ticket in batch:
-                ticket.error = service_busy("Too many orders are being placed right now; try again")
-            raise
-        finally:
-            # Hand the next batch to the first buyer waiting (it sells in its own request), so
-            # this request can answer instead of selling for ever.
-            with self.guard:
-                successor = self._next_seller(product_id)
-            for ticket in batch:
-                if ticket is not leader:
-                    ticket.done.set()
-            if successor is not None:
-                successor.done.set()
-
-
 class FlashSale:
     """This process's gate locks, its batches and its memory of products read at zero stock."""
 
     def __init__(self) -> None:
         self.gates = [threading.Lock() for _ in range(GATE_STRIPES)]
-        self.batches = Batches()
+        self.batches = Batches(BATCH_MAX, interrupted=_busy)
         # product id -> the latest monotonic moment a read that saw it at zero stock began
         self.seen_empty: dict[uuid.UUID, float] = {}
 
@@ -263,3 +175,8 @@ def sell_in_batch(product_id: uuid.UUID, request: object, sell: Callable[[list],
     sell(requests) -> one outcome per request, run by the first buyer of the batch, in its own
     request, holding no other batch of the product (raises what sell raised for the whole batch)."""
     return _state().batches.submit(product_id, request, sell)
+
+
+def _busy() -> BaseException:
+    """What the other buyers of a batch hear when the buyer selling it is killed meanwhile."""
+    return service_busy("Too many orders are being placed right now; try again")

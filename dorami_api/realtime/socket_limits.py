@@ -75,7 +75,9 @@ def init_app(app: Flask) -> None:
     # so a socket event costs no connection of a pool of its own.
     storage = RedisStorage("redis://", connection_pool=redis_store.client.connection_pool, key_prefix=KEY_PREFIX)
     app.extensions["socket_limits"] = FixedWindowRateLimiter(storage)
-    app.extensions[_HITS] = Batches(MAX_HITS_PER_CALL)
+    app.extensions[_HITS] = Batches(
+        MAX_HITS_PER_CALL, interrupted=lambda: RuntimeError("the batch of rate-limit hits was interrupted")
+    )
 
 
 def _limiter() -> FixedWindowRateLimiter:
