@@ -10,6 +10,10 @@ within one TTL (45 s by default, SOCKET_PRESENCE_TTL).
 `stream:viewer:update` is coalesced across processes: a change takes a one-second Redis "tick";
 the taker broadcasts at once and once more a second later if anything changed meanwhile, so a
 room gets at most one update per second however many viewers join.
+
+The joins and leaves that reach one process together are made in one script call, in arrival
+order (dorami_api/batches.py): when 10,000 sockets closed at once, a round trip per leave timed
+out on Redis and left the leavers counted until their TTL ran out.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ import socket
 import time
 import uuid
 
+import redis
 from flask import Flask
 from flask_socketio import join_room, leave_room
 
+from dorami_api.batches import Batches
 from dorami_api.extensions import redis_store, socketio
 from dorami_api.presence import schemas
 from dorami_api.realtime import broadcast, connections, socket_limits
@@ -37,50 +43,79 @@ log = logging.getLogger(__name__)
 PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 UPDATE_INTERVAL_SECONDS = 1.0
 
-# KEYS: viewers, holders. ARGV: participant, process, expiry, now, holder TTL. Sets `count`.
-_ENTER_LUA = """
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-local current = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if (not current) or tonumber(current) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+# The three moves of the counts, as Lua functions the scripts below share.
+# enter: stamp `participant` as held by `process` until `expiry`; leave: drop this process's
+# holding, keeping the participant while another process holds them. Both return the count.
+# changed: the count changed — take the stream's one-second tick (1: this process broadcasts
+# now) or leave a dirty mark for the taker's trailing broadcast (0).
+_MOVES_LUA = """
+local function enter(viewers, holders, participant, process, expiry, now, holder_ttl)
+  redis.call('ZADD', holders, expiry, process)
+  redis.call('EXPIRE', holders, holder_ttl)
+  local current = redis.call('ZSCORE', viewers, participant)
+  if (not current) or tonumber(current) < tonumber(expiry) then
+    redis.call('ZADD', viewers, expiry, participant)
+  end
+  redis.call('EXPIRE', viewers, 86400)
+  redis.call('ZREMRANGEBYSCORE', viewers, '-inf', now)
+  return redis.call('ZCARD', viewers)
 end
-redis.call('EXPIRE', KEYS[1], 86400)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
-local count = redis.call('ZCARD', KEYS[1])
+local function leave(viewers, holders, participant, process, now)
+  redis.call('ZREM', holders, process)
+  redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
+  local rest = redis.call('ZRANGE', holders, -1, -1, 'WITHSCORES')
+  if #rest == 0 then
+    redis.call('ZREM', viewers, participant)
+  else
+    redis.call('ZADD', viewers, rest[2], participant)
+  end
+  redis.call('ZREMRANGEBYSCORE', viewers, '-inf', now)
+  return redis.call('ZCARD', viewers)
+end
+local function changed(tick, dirty, process)
+  if redis.call('SET', tick, process, 'NX', 'PX', 1500) then
+    return 1
+  end
+  redis.call('SET', dirty, '1', 'PX', 10000)
+  return 0
+end
 """
 
-# KEYS: viewers, holders. ARGV: participant, process, now. Sets `count`.
-_LEAVE_LUA = """
-redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
-local rest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-if #rest == 0 then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-else
-  redis.call('ZADD', KEYS[1], rest[2], ARGV[1])
+# Re-stamp one participant (the refresher, many in a pipeline). KEYS: viewers, holders.
+# ARGV: participant, process, expiry, now, holder TTL.
+_ENTER = _MOVES_LUA + "return enter(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])\n"
+# KEYS: tick, dirty. ARGV: process. Returns announce.
+_CHANGED = _MOVES_LUA + "return changed(KEYS[1], KEYS[2], ARGV[1])\n"
+# The joins and leaves one process receives together, in arrival order, with their viewer
+# updates, in one round trip. KEYS: per move viewers, holders, tick, dirty. ARGV: process, now,
+# expiry, holder TTL, then per move 'enter' or 'leave' and the participant. {count, announce} each.
+_MOVES = (
+    _MOVES_LUA
+    + """
+local process, now, expiry, holder_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local moved, updated = {}, {}
+for i = 1, #KEYS / 4 do
+  local k, kind, participant = (i - 1) * 4, ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  local count
+  if kind == 'enter' then
+    count = enter(KEYS[k + 1], KEYS[k + 2], participant, process, expiry, now, holder_ttl)
+  else
+    count = leave(KEYS[k + 1], KEYS[k + 2], participant, process, now)
+  end
+  -- One update per stream and call: the broadcast, made after the call, counts its every move.
+  local announce = 0
+  if not updated[KEYS[k + 3]] then
+    updated[KEYS[k + 3]] = true
+    announce = changed(KEYS[k + 3], KEYS[k + 4], process)
+  end
+  moved[i] = {count, announce}
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-local count = redis.call('ZCARD', KEYS[1])
+return moved
 """
-
-# The count changed. The last two KEYS are the stream's tick and dirty mark, the last ARGV this
-# process. `announce` = 1: this process broadcasts now; 0: someone broadcast within the second,
-# leave a dirty mark for their trailing broadcast.
-_CHANGED_LUA = """
-local announce = 0
-if redis.call('SET', KEYS[#KEYS - 1], ARGV[#ARGV], 'NX', 'PX', 1500) then
-  announce = 1
-else
-  redis.call('SET', KEYS[#KEYS], '1', 'PX', 10000)
-end
-"""
-
-_ENTER = _ENTER_LUA + "return count\n"
-_CHANGED = "local count = 0\n" + _CHANGED_LUA + "return {count, announce}\n"
-# A join or a leave, and its viewer update, in one round trip.
-_ENTER_CHANGED = _ENTER_LUA + _CHANGED_LUA + "return {count, announce}\n"
-_LEAVE_CHANGED = _LEAVE_LUA + _CHANGED_LUA + "return {count, announce}\n"
+)
+# The most moves one script call makes; more wait for the next call. When 10,000 sockets close
+# at once, a move per round trip held Redis replies past the client's 2 s timeout.
+MAX_MOVES_PER_CALL = 500
 
 # After its second: broadcast again (and keep the tick) if changes came meanwhile, else release.
 _TRAIL = """
@@ -104,6 +139,9 @@ class Presence:
         # stream key -> participant -> sids of this process; sid -> stream keys.
         self.local: dict[str, dict[str, set[str]]] = {}
         self.sid_streams: dict[str, set[str]] = {}
+        self.moves = Batches(
+            MAX_MOVES_PER_CALL, interrupted=lambda: RuntimeError("the batch of viewer joins and leaves was interrupted")
+        )
 
 
 def init_app(app: Flask) -> None:
@@ -129,33 +167,37 @@ def viewer_count(stream_key: str) -> int:
     return int(redis_store.zcount(viewers_key(stream_key), f"({time.time()}", "+inf"))
 
 
-def _enter_args(stream_key: str, participant: str) -> tuple[list, list]:
-    now, ttl = time.time(), _state().ttl
-    keys = [viewers_key(stream_key), _holders_key(stream_key, participant)]
-    return keys, [participant, PROCESS_ID, now + ttl, now, ttl]
-
-
 def _enter(stream_key: str, participant: str, client=None) -> int:
     """Re-stamp a participant (the refresher, in a pipeline)."""
-    keys, args = _enter_args(stream_key, participant)
-    return redis_store.run_script(_ENTER, keys, args, client=client)
-
-
-def _enter_and_announce(stream_key: str, participant: str) -> int:
-    keys, args = _enter_args(stream_key, participant)
-    return _changed_by(_ENTER_CHANGED, stream_key, keys, args)
-
-
-def _leave_and_announce(stream_key: str, participant: str) -> int:
+    now, ttl = time.time(), _state().ttl
     keys = [viewers_key(stream_key), _holders_key(stream_key, participant)]
-    return _changed_by(_LEAVE_CHANGED, stream_key, keys, [participant, PROCESS_ID, time.time()])
+    return redis_store.run_script(_ENTER, keys, [participant, PROCESS_ID, now + ttl, now, ttl], client=client)
 
 
-def _changed_by(script: str, stream_key: str, keys: list, args: list) -> int:
-    count, announce = redis_store.run_script(script, [*keys, *_tick_keys(stream_key)], [*args, PROCESS_ID])
-    if announce:
-        socketio.start_background_task(_announce_loop, stream_key)
-    return int(count)
+def _move(kind: str, stream_key: str, participant: str) -> int:
+    """Count `participant` in ('enter') or out ('leave') of the stream, with the joins and leaves
+    that reach this process meanwhile; the count after it. A Redis error reaches every caller
+    whose move was in that script call."""
+    return _state().moves.submit(_MOVES, (kind, stream_key, participant), _make_moves)
+
+
+def _make_moves(moves: list[tuple[str, str, str]]) -> list[int]:
+    now, ttl = time.time(), _state().ttl
+    keys, args = [], [PROCESS_ID, now, now + ttl, ttl]
+    for kind, stream_key, participant in moves:
+        keys += [viewers_key(stream_key), _holders_key(stream_key, participant), *_tick_keys(stream_key)]
+        args += [kind, participant]
+    try:
+        moved = redis_store.run_script(_MOVES, keys, args)
+    except redis.exceptions.TimeoutError:
+        # Moves can be made twice (a ZADD or ZREM again; a tick already taken leaves a dirty
+        # mark, one more update). When thousands of sockets close at once the worker can be too
+        # busy to read a reply within the client's 2 s read timeout while Redis itself is idle.
+        moved = redis_store.run_script(_MOVES, keys, args)
+    for (_, stream_key, _), (_, announce) in zip(moves, moved, strict=True):
+        if announce:
+            socketio.start_background_task(_announce_loop, stream_key)
+    return [int(count) for count, _ in moved]
 
 
 # --- coalesced viewer updates ------------------------------------------------------------------
@@ -166,7 +208,8 @@ def _tick_keys(stream_key: str) -> list[str]:
 
 
 def count_changed(stream_key: str) -> None:
-    _changed_by(_CHANGED, stream_key, [], [])
+    if redis_store.run_script(_CHANGED, _tick_keys(stream_key), [PROCESS_ID]):
+        socketio.start_background_task(_announce_loop, stream_key)
 
 
 def _announce(stream_key: str) -> None:
@@ -229,7 +272,7 @@ def _remove_local(stream_key: str, client: SocketClient) -> bool:
 
 def _stop_watching(stream_key: str, client: SocketClient) -> None:
     if _remove_local(stream_key, client):
-        _leave_and_announce(stream_key, client.participant)
+        _move("leave", stream_key, client.participant)
 
 
 def refresh_local_participants(state: Presence | None = None) -> None:
@@ -290,7 +333,7 @@ def viewer_join(client: SocketClient, payload: schemas.Watch) -> dict:
         raise SocketError("STREAM_NOT_FOUND", "No stream has this key")
     join_room(broadcast.stream_room(stream_key))
     if _add_local(stream_key, client):
-        count = _enter_and_announce(stream_key, client.participant)
+        count = _move("enter", stream_key, client.participant)
     else:
         count = viewer_count(stream_key)
     return {"streamKey": stream_key, "viewerCount": count}
