@@ -27,11 +27,12 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from cachetools import FIFOCache
-from flask import Flask, current_app, has_app_context
-from sqlalchemy import event, inspect
+from flask import Flask, current_app
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from dorami_api.cart.models import CartHold
+from dorami_api.db import committed_changes
 from dorami_api.products.models import Product, ProductVariant
 from dorami_api.streaming.models import LiveStream
 
@@ -41,7 +42,6 @@ MAX_PAGES = 512
 BUILD_WAIT_SECONDS = 5.0
 EVERY_STREAM = "*"
 _EXTENSION = "dorami_product_list_cache"
-_PENDING = "dorami_product_list_changes"
 
 
 @dataclass
@@ -112,9 +112,7 @@ class ListCache:
 def init_app(app: Flask) -> None:
     """The app's cache, and the listeners on every SQLAlchemy session that notice changes."""
     app.extensions[_EXTENSION] = ListCache()
-    for name, listener in (("after_flush", _note_changes), ("after_commit", _invalidate_committed)):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    committed_changes.watch(_EXTENSION, (Product, ProductVariant, CartHold, LiveStream), _streams_touched, _invalidate)
 
 
 def cache() -> ListCache:
@@ -140,15 +138,6 @@ def _streams_touched(session: Session, instance) -> set:
     return {product.stream_id} if product is not None else {EVERY_STREAM}
 
 
-def _note_changes(session: Session, _context) -> None:
-    for instance in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(instance, Product | ProductVariant | CartHold | LiveStream):
-            session.info.setdefault(_PENDING, set()).update(_streams_touched(session, instance))
-
-
-def _invalidate_committed(session: Session) -> None:
-    # Changes of a rolled-back attempt stay noted until the next commit: dropping a page too
-    # many costs one rebuild, keeping a stale one is what this module must not do.
-    streams = session.info.pop(_PENDING, None)
-    if streams and has_app_context() and _EXTENSION in current_app.extensions:
+def _invalidate(streams: set) -> None:
+    if _EXTENSION in current_app.extensions:
         cache().invalidate(streams)

@@ -19,10 +19,9 @@ import threading
 from collections.abc import Callable
 
 from cachetools import TTLCache
-from flask import Flask, current_app, has_app_context
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from flask import Flask, current_app
 
+from dorami_api.db import committed_changes
 from dorami_api.extensions import db
 from dorami_api.streaming.models import LiveStream
 
@@ -31,7 +30,7 @@ PUBLIC_SECONDS = 1.0
 _CACHE_SIZE = 10_000
 _UNKNOWN = object()  # None is a status too: no stream has the key
 _EXTENSION = "stream_status"
-_CHANGED = "dorami_stream_changed"
+_CHANGED = "changed"  # all a change to a stream tells: every kept status goes
 
 
 class _StatusCache:
@@ -63,9 +62,7 @@ class _StatusCache:
 
 def init_app(app: Flask) -> None:
     app.extensions[_EXTENSION] = _StatusCache()
-    if not event.contains(Session, "after_flush", _note_change):  # on every session: once per process
-        event.listen(Session, "after_flush", _note_change)
-        event.listen(Session, "after_commit", _forget_committed)
+    committed_changes.watch(_EXTENSION, (LiveStream,), lambda _session, _stream: {_CHANGED}, _forget_committed)
 
 
 def _cache() -> _StatusCache:
@@ -89,17 +86,8 @@ def public_status(stream_key: str, read: Callable[[], str | None]) -> str | None
     return cache.kept(cache.public, stream_key, read, keep_missing=False)
 
 
-def _note_change(session: Session, _context) -> None:
-    for instance in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(instance, LiveStream):
-            session.info[_CHANGED] = True
-            return
-
-
-def _forget_committed(session: Session) -> None:
-    # A rolled-back attempt's change stays noted until the next commit: forgetting once too often
-    # costs one read, keeping a stale status is what this module must not do.
-    if session.info.pop(_CHANGED, False) and has_app_context() and _EXTENSION in current_app.extensions:
+def _forget_committed(_changes: set) -> None:
+    if _EXTENSION in current_app.extensions:
         _cache().changed()
 
 
