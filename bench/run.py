@@ -719,6 +719,13 @@ def scenario_rest(s: Session) -> None:
                 "stream_status": f"/api/v1/streaming/streams/key/{stream['streamKey']}/status",
                 # A signed-in buyer's own cart: the token, the session, the user's holds.
                 "cart_signed_in": "/api/v1/cart",
+                # The same list read by a browser, which keeps the cookies of its first read: its
+                # csrf-token and session cookies are sent back, so the token is checked, not
+                # minted and signed again on every read (wrk keeps no cookies: product_list).
+                "product_list_browser": f"/api/v1/products?streamId={stream['id']}",
+                # The service's own floor: its request hooks (id, access line, metrics, security
+                # headers) around a view that reads nothing, against flask-ref's same route.
+                "health_live": "/api/v1/health/live",
             }
             headers["cart_signed_in"] = {"Authorization": f"Bearer {s.setup['accounts'][0]['token']}"}
         else:
@@ -728,6 +735,10 @@ def scenario_rest(s: Session) -> None:
             # second would measure the limiter.
             with s.serving(target, "rest", ratelimit=False, part=name) as server:
                 url = server.url + path
+                if name == "product_list_browser":
+                    first = requests.get(url, timeout=30)
+                    cookies = "; ".join(f"{k}={v}" for k, v in first.cookies.items())
+                    headers[name] = {"Cookie": cookies}
                 probe = requests.get(url, headers=headers.get(name), timeout=30)
                 if probe.status_code != 200:
                     s.not_run("rest", target, f"{name}: GET {url} -> {probe.status_code}")
