@@ -119,9 +119,11 @@ def test_a_browser_session_outlives_its_short_access_token(make_app):
 
 
 def test_an_expired_access_token_is_401_token_expired(make_app):
-    client = make_app(JWT_EXPIRATION="1s").test_client(use_cookies=False)
+    # A token's exp is whole seconds (iat + lifetime, truncated): a 1 s token may live only a few
+    # milliseconds, too short for the renewed one to be used under load. 3 s lives at least 2 s.
+    client = make_app(JWT_EXPIRATION="3s").test_client(use_cookies=False)
     tokens = register(client)
-    time.sleep(1.5)
+    time.sleep(3.2)
     response = client.get("/api/v1/auth/me", headers=auth_header(tokens["accessToken"]))
     assert (response.status_code, response.get_json()["errorCode"]) == (401, "TOKEN_EXPIRED")
     renewed = _refresh(client, tokens["refreshToken"]).get_json()["data"]
