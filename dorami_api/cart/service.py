@@ -31,9 +31,10 @@ MAX_LINE_QUANTITY = 100
 
 @dataclass(frozen=True)
 class CartLine:
-    hold: CartHold
-    product: Product
-    variant: ProductVariant | None
+    # Session objects (cart_line), or the cart read's plain values (cart_lines).
+    hold: CartHold | HeldLine
+    product: Product | ProductOfLine
+    variant: ProductVariant | VariantOfLine | None
     # Read with the line by cart_lines (one query for the whole cart), else None: the product's
     # stream key and its free-shipping terms (mode, threshold).
     stream_key: str | None = None
@@ -192,28 +193,96 @@ def clear_cart(user_id: uuid.UUID) -> None:
         transactions.atomic(work)
 
 
+@dataclass(frozen=True)
+class HeldLine:
+    """A cart hold as the cart read returns it: the fields line_json shows, named as on CartHold."""
+
+    id: uuid.UUID
+    quantity: int
+    source: str
+    status: str
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ProductOfLine:
+    """A line's product, named as on Product (what pricing and line_json read)."""
+
+    id: uuid.UUID
+    name: str
+    image_url: str | None
+    stream_id: uuid.UUID | None
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class VariantOfLine:
+    """A line's variant, named as on ProductVariant (what pricing reads)."""
+
+    id: uuid.UUID
+    price: Decimal
+    label: str | None
+    color: str | None
+    size: str | None
+
+
+# The whole cart in one Core statement built once per process: `GET /cart` is a signed-in
+# client's most frequent read, and building the ORM statement, its cache key and the ORM result
+# (entities in the identity map that nothing edits) was most of its CPU. The live-hold rule is
+# stock.live_hold_filter's, with the clock as a parameter so the statement can be reused.
+_CART_READ = (
+    sa.select(
+        CartHold.id,
+        CartHold.quantity,
+        CartHold.source,
+        CartHold.status,
+        CartHold.expires_at,
+        CartHold.created_at,
+        CartHold.updated_at,
+        Product.id.label("product_id"),
+        Product.name,
+        Product.image_url,
+        Product.stream_id,
+        Product.price,
+        ProductVariant.id.label("variant_id"),
+        ProductVariant.price.label("variant_price"),
+        ProductVariant.label,
+        ProductVariant.color,
+        ProductVariant.size,
+        LiveStream.stream_key,
+        LiveStream.free_shipping_mode,
+        LiveStream.free_shipping_threshold,
+    )
+    .join(Product, Product.id == CartHold.product_id)
+    .outerjoin(ProductVariant, ProductVariant.id == CartHold.variant_id)
+    .outerjoin(LiveStream, LiveStream.id == Product.stream_id)
+    .where(
+        CartHold.user_id == sa.bindparam("user_id"),
+        CartHold.status == "ACTIVE",
+        sa.or_(CartHold.expires_at.is_(None), CartHold.expires_at > sa.bindparam("now")),
+    )
+    .order_by(CartHold.created_at, CartHold.id)
+)
+
+
 def cart_lines(user_id: uuid.UUID, now: datetime | None = None) -> list[CartLine]:
     """The user's live holds, oldest first (expired ones no longer hold anything), each with its
-    product, variant and stream terms: one query for the whole cart."""
-    rows = db.session.execute(
-        sa.select(
-            CartHold,
-            Product,
-            ProductVariant,
-            LiveStream.stream_key,
-            LiveStream.free_shipping_mode,
-            LiveStream.free_shipping_threshold,
-        )
-        .join(Product, Product.id == CartHold.product_id)
-        .outerjoin(ProductVariant, ProductVariant.id == CartHold.variant_id)
-        .outerjoin(LiveStream, LiveStream.id == Product.stream_id)
-        .where(CartHold.user_id == user_id, stock.live_hold_filter(now or utcnow()))
-        .order_by(CartHold.created_at, CartHold.id)
-    ).all()
-    return [
-        CartLine(hold, product, variant, key, (mode, threshold) if key is not None else None)
-        for hold, product, variant, key, mode, threshold in rows
-    ]
+    product, variant and stream terms: one query for the whole cart, read-only (the lines are
+    plain values, not session objects)."""
+    rows = db.session.connection().execute(_CART_READ, {"user_id": user_id, "now": now or utcnow()})
+    return [_line_of(row) for row in rows]
+
+
+def _line_of(row) -> CartLine:
+    hold = HeldLine(row.id, row.quantity, row.source, row.status, row.expires_at, row.created_at, row.updated_at)
+    product = ProductOfLine(row.product_id, row.name, row.image_url, row.stream_id, row.price)
+    variant = None
+    if row.variant_id is not None:
+        variant = VariantOfLine(row.variant_id, row.variant_price, row.label, row.color, row.size)
+    shipping = (row.free_shipping_mode, row.free_shipping_threshold) if row.stream_key is not None else None
+    return CartLine(hold, product, variant, row.stream_key, shipping)
 
 
 def cart_line(user_id: uuid.UUID, hold_id: uuid.UUID) -> CartLine:
