@@ -230,8 +230,8 @@ class VariantOfLine:
 
 # The whole cart in one Core statement built once per process: `GET /cart` is a signed-in
 # client's most frequent read, and building the ORM statement, its cache key and the ORM result
-# (entities in the identity map that nothing edits) was most of its CPU. The live-hold rule is
-# stock.live_hold_filter's, with the clock as a parameter so the statement can be reused.
+# (entities in the identity map that nothing edits) was most of its CPU. The clock is a
+# parameter of the live-hold rule so that the statement can be reused.
 _CART_READ = (
     sa.select(
         CartHold.id,
@@ -260,8 +260,7 @@ _CART_READ = (
     .outerjoin(LiveStream, LiveStream.id == Product.stream_id)
     .where(
         CartHold.user_id == sa.bindparam("user_id"),
-        CartHold.status == "ACTIVE",
-        sa.or_(CartHold.expires_at.is_(None), CartHold.expires_at > sa.bindparam("now")),
+        stock.live_hold_filter(sa.bindparam("now")),
     )
     .order_by(CartHold.created_at, CartHold.id)
 )

@@ -38,8 +38,11 @@ from dorami_api.products.models import Product, ProductVariant
 LOW_STOCK_BELOW = 5
 
 
-def live_hold_filter(now: datetime | None = None):
-    now = now or utcnow()
+def live_hold_filter(now=None):
+    """Holds that still hold: ACTIVE and not past their expiry at `now` (a datetime, or a bind
+    parameter for a statement built once and run with each request's clock)."""
+    if now is None:
+        now = utcnow()
     return sa.and_(
         CartHold.status == "ACTIVE",
         sa.or_(CartHold.expires_at.is_(None), CartHold.expires_at > now),
