@@ -66,10 +66,74 @@ def _x(ratio) -> str:
     return "–" if ratio is None else f"{ratio:.2f}×"
 
 
+def _x3(ratio) -> str:
+    return "–" if ratio is None else f"{ratio:.3f}×"
+
+
 def not_run(rows: list[dict]) -> dict[str, str]:
     """Targets that did not run, unless a later re-run into the same run id measured them."""
     measured = {r.get("target") for r in rows if "not_run" not in r}
     return {r["target"]: r["not_run"] for r in rows if "not_run" in r and r["target"] not in measured}
+
+
+# The REST reads against flask-ref's floors under the contract (bench/reference/flask_ref.py):
+# key -> (label, (target, endpoint) measured, (target, endpoint) it is divided by).
+REST_FLOORS = {
+    "service_list_per_ref_list_csrf": (
+        "service list ÷ flask-ref list-with-CSRF",
+        ("service", "product_list"),
+        ("flask-ref", "product_list_csrf"),
+    ),
+    "service_browser_list_per_ref_browser_list_csrf": (
+        "service browser list ÷ flask-ref browser list-with-CSRF",
+        ("service", "product_list_browser"),
+        ("flask-ref", "product_list_csrf_browser"),
+    ),
+    "service_status_per_ref_list_csrf": (
+        "service status ÷ flask-ref list-with-CSRF",
+        ("service", "stream_status"),
+        ("flask-ref", "product_list_csrf"),
+    ),
+    "service_cart_per_ref_signed_in_floor": (
+        "service cart ÷ flask-ref signed-in floor",
+        ("service", "cart_signed_in"),
+        ("flask-ref", "signed_in_floor"),
+    ),
+    "ref_signed_in_floor_per_ref_health": (
+        "flask-ref signed-in floor ÷ flask-ref health",
+        ("flask-ref", "signed_in_floor"),
+        ("flask-ref", "health_live"),
+    ),
+    "ref_list_csrf_per_ref_list": (
+        "flask-ref list-with-CSRF ÷ flask-ref list",
+        ("flask-ref", "product_list_csrf"),
+        ("flask-ref", "product_list"),
+    ),
+    "ref_browser_list_csrf_per_ref_list": (
+        "flask-ref browser list-with-CSRF ÷ flask-ref list",
+        ("flask-ref", "product_list_csrf_browser"),
+        ("flask-ref", "product_list"),
+    ),
+}
+
+
+def rest_floors(rest: dict) -> dict:
+    """Connections level -> {REST_FLOORS key: ratio of the medians (3 places), None if a side is
+    missing}."""
+
+    def rate(target: str, endpoint: str, c: str):
+        return rest.get(target, {}).get(endpoint, {}).get(c, {}).get("requests_per_s")
+
+    levels = sorted({c for endpoints in rest.values() for levels in endpoints.values() for c in levels}, key=int)
+    out = {}
+    for c in levels:
+        ratios = {}
+        for key, (_, over, under) in REST_FLOORS.items():
+            a, b = rate(*over, c), rate(*under, c)
+            ratios[key] = round(a / b, 3) if a is not None and b else None
+        if any(v is not None for v in ratios.values()):
+            out[c] = ratios
+    return out
 
 
 def summarise(run_dir: Path) -> dict:
@@ -178,6 +242,7 @@ def summarise(run_dir: Path) -> dict:
         }
     out["rest"] = rest
     out["rest_not_run"] = not_run(rows)
+    out["rest_floors"] = rest_floors(rest)
 
     # capacity
     rows = _rows(run_dir, "capacity")
@@ -420,6 +485,24 @@ def render(summary: dict) -> str:
         *skipped("rest"),
         "",
     ]
+    floors = summary.get("rest_floors") or {}
+    if floors:
+        parts += [
+            "**REST against flask-ref's floors under the contract** — flask-ref's list with the"
+            " contract's CSRF cookie (`/ref/products-csrf`, without and with a browser's cookies sent"
+            " back) and its signed-in read at its least (`/ref/signed-in`: the JWT, one Redis MGET,"
+            " one PostgreSQL read).",
+            "",
+            _table(
+                ["ratio", *(f"c={c}" for c in floors)],
+                [
+                    [label, *(_x3(floors[c][key]) for c in floors)]
+                    for key, (label, _, _) in REST_FLOORS.items()
+                    if any(floors[c][key] is not None for c in floors)
+                ],
+            ),
+            "",
+        ]
 
     # capacity
     cap = summary["capacity"]

@@ -376,7 +376,14 @@ class Session:
                 ],
                 cpus,
             )
-            env = {"REF_REDIS_URL": self.redis_url, "REF_CHANNEL": f"bench-ref-{self.run_id}"}
+            env = {
+                "REF_REDIS_URL": self.redis_url,
+                "REF_CHANNEL": f"bench-ref-{self.run_id}",
+                # For the contract floors: the service's JWT secret (its tokens, and the session
+                # cookie's key, as the service's SECRET_KEY is its JWT secret) and its database.
+                "REF_JWT_SECRET": self.service_env(ratelimit=False)["JWT_SECRET"],
+                "REF_DATABASE_URL": self.database_url or "",
+            }
             return Server(target, cmd, env, BENCH / "reference", port, log_path, "/api/v1/health/live")
         if target == "node-ref":
             cmd = pin(["node", "reference/node_ref.mjs", "--port", str(port)], cpus)
@@ -729,13 +736,28 @@ def scenario_rest(s: Session) -> None:
             }
             headers["cart_signed_in"] = {"Authorization": f"Bearer {s.setup['accounts'][0]['token']}"}
         else:
-            endpoints = {"product_list": "/ref/products", "health_live": "/api/v1/health/live"}
+            endpoints = {
+                "product_list": "/ref/products",
+                "health_live": "/api/v1/health/live",
+                # The floors under the contract (bench/reference/flask_ref.py): the same page with
+                # the CSRF cookie a GET gets, for a client without cookies and for a browser that
+                # sends them back; a signed-in read at its least (JWT, one Redis MGET, one
+                # PostgreSQL read of the user's cart lines) with the bench account's token.
+                "product_list_csrf": "/ref/products-csrf",
+                "product_list_csrf_browser": "/ref/products-csrf",
+                "signed_in_floor": "/ref/signed-in",
+            }
+            if s.setup:
+                headers["signed_in_floor"] = {"Authorization": f"Bearer {s.setup['accounts'][0]['token']}"}
+            else:
+                s.not_run("rest", target, "signed_in_floor: no bench account (the service's setup did not run)")
+                del endpoints["signed_in_floor"]
         for name, path in endpoints.items():
             # A fresh server per endpoint; limiter off: one address at thousands of requests per
             # second would measure the limiter.
             with s.serving(target, "rest", ratelimit=False, part=name) as server:
                 url = server.url + path
-                if name == "product_list_browser":
+                if name.endswith("_browser"):
                     first = requests.get(url, timeout=30)
                     cookies = "; ".join(f"{k}={v}" for k, v in first.cookies.items())
                     headers[name] = {"Cookie": cookies}

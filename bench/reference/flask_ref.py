@@ -10,7 +10,30 @@ when the last unit goes. No database, no accounts, no order rows.
 
     gunicorn -k geventwebsocket.gunicorn.workers.GeventWebSocketWorker -w 2 --worker-connections 10000 \
         -b 127.0.0.1:3102 --chdir bench/reference flask_ref:app
-    env: REF_REDIS_URL (redis://127.0.0.1:6379/0), REF_CHANNEL (bench-ref-flask)
+    env: REF_REDIS_URL (redis://127.0.0.1:6379/0), REF_CHANNEL (bench-ref-flask),
+         REF_JWT_SECRET (the service's JWT_SECRET: `/ref/signed-in` verifies its tokens, and it signs
+         the session cookie of `/ref/products-csrf`, as the service's SECRET_KEY is its JWT secret),
+         REF_DATABASE_URL (the service's database, for `/ref/signed-in`; without it that route
+         answers 503 and everything else runs as before)
+
+Two routes are the least the service's contract requires of a read, on the same libraries (the
+floor of a contract route on this stack, not a copy of the service):
+
+- `GET /ref/products-csrf`: the `/ref/products` page plus the contract's CSRF cookie, issued as the
+  service issues it on a GET (dorami_api/auth/csrf.py): a client without valid cookies gets a
+  Flask-WTF token (`generate_csrf()`, its raw half in Flask's signed session cookie
+  `dorami-session`, permanent, 24 h) and the `csrf-token` cookie (24 h, path /, SameSite=Lax, not
+  HttpOnly, not Secure: the bench runs the service as development); a client that sends both
+  cookies back gets its token checked (`validate_csrf`), not minted again.
+- `GET /ref/signed-in`: a signed-in read at its least (what the service re-checks on every
+  signed-in request, then one read): the bearer JWT verified (HS256, PyJWT, type `access` with
+  `jti`, `sid`, `sub`), one Redis round trip (MGET of the keys the service reads: the blocklist
+  entry `auth:blocklist:<jti>` and the user's session epoch `auth:session-epoch:<sub>`), one
+  PostgreSQL round trip through SQLAlchemy Core on a pooled engine (the user's live cart lines:
+  a parameterised SELECT on the service's `cart_holds` table, outside a transaction, as the
+  service's read), and a small JSON answer. It reads the epoch but compares it with nothing: it
+  remembers no sessions (the service's comparison is a dict lookup in the process). It verifies
+  the signature on every request; the service remembers tokens it has verified.
 """
 
 from gevent import monkey
@@ -23,8 +46,11 @@ from datetime import UTC, datetime  # noqa: E402
 
 import gevent  # noqa: E402
 import redis  # noqa: E402
-from flask import Flask, jsonify, request  # noqa: E402
+from flask import Flask, jsonify, request, session  # noqa: E402
+from flask.sessions import SecureCookieSessionInterface  # noqa: E402
 from flask_socketio import SocketIO, join_room  # noqa: E402
+from flask_wtf.csrf import generate_csrf, validate_csrf  # noqa: E402
+from wtforms.validators import ValidationError  # noqa: E402
 
 app = Flask(__name__)
 # A blocking pool, as the service uses: hundreds of greenlets wait for a connection instead of
@@ -88,6 +114,147 @@ def live():
 def products():
     page = {"items": _PRODUCTS, "page": 1, "limit": 20, "total": len(_PRODUCTS), "totalPages": 1}
     return jsonify(success=True, data=page, timestamp=_now())
+
+
+# ---- the contract's least: the CSRF cookie of a GET, a signed-in read ---------------------------
+
+CSRF_COOKIE = "csrf-token"
+TOKEN_SECONDS = 24 * 3600
+_CSRF_PATH = "/ref/products-csrf"
+# The service's session cookie and token settings (dorami_api/auth/csrf.py init_app).
+app.config.update(
+    SECRET_KEY=os.environ.get("REF_JWT_SECRET") or "bench-ref-secret-" + "x" * 40,
+    WTF_CSRF_TIME_LIMIT=TOKEN_SECONDS,
+    SESSION_COOKIE_NAME="dorami-session",
+    SESSION_COOKIE_HTTPONLY=True,
+    SESSION_COOKIE_SAMESITE="Lax",
+    SESSION_COOKIE_SECURE=False,
+    PERMANENT_SESSION_LIFETIME=TOKEN_SECONDS,
+    SESSION_REFRESH_EACH_REQUEST=False,
+)
+
+
+class _SessionOnCsrfRoute(SecureCookieSessionInterface):
+    """Flask's own signed session cookie, opened only on the CSRF route: every other route keeps
+    the null session it had before this app had a secret key (nothing to build, sign or save),
+    so the existing routes cost what they cost before."""
+
+    def open_session(self, app, request):
+        if request.path != _CSRF_PATH:
+            return None  # Flask makes its null session, as without a secret key
+        return super().open_session(app, request)
+
+
+app.session_interface = _SessionOnCsrfRoute()
+
+
+def _csrf_valid(token: str) -> bool:
+    try:
+        validate_csrf(token)  # the signed token, its age, and its match with the session's half
+    except ValidationError:
+        return False
+    return True
+
+
+@app.get(_CSRF_PATH)
+def products_csrf():
+    """The product page with the contract's CSRF cookie, decided as the service decides
+    (current_csrf_token): a valid `csrf-token` cookie is kept, anything else gets a new token."""
+    response = products()
+    existing = request.cookies.get(CSRF_COOKIE)
+    if not (existing and _csrf_valid(existing)):
+        session.permanent = True  # the session cookie lives as long as the token
+        response.set_cookie(
+            CSRF_COOKIE, generate_csrf(), max_age=TOKEN_SECONDS, path="/", secure=False, httponly=False, samesite="Lax"
+        )
+    return response
+
+
+# Built on the first signed-in read, not at import: PyJWT (with cryptography), SQLAlchemy and
+# psycopg2 add ~24 MB to each worker, which the other scenarios (capacity's RSS) must not carry.
+_signed_in: dict = {}
+
+
+def _signed_in_parts() -> dict | None:
+    if not _signed_in:
+        url, secret = os.environ.get("REF_DATABASE_URL"), os.environ.get("REF_JWT_SECRET")
+        if not url or not secret:
+            return None
+        import jwt
+        import sqlalchemy as sa
+        from psycogreen.gevent import patch_psycopg
+
+        patch_psycopg()  # psycopg2 waits yield to other greenlets, as in the service (wsgi.py)
+        holds = sa.table(
+            "cart_holds",
+            *(sa.column(c) for c in ("id", "user_id", "product_id", "variant_id", "quantity", "status")),
+            sa.column("expires_at", sa.DateTime(timezone=True)),
+            sa.column("created_at", sa.DateTime(timezone=True)),
+        )
+        now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+        _signed_in.update(
+            jwt=jwt,
+            secret=secret,
+            # The service's pool settings (dorami_api/__init__.py _engine_options); autocommit, so
+            # the SELECT is the only round trip (no BEGIN before it, no ROLLBACK after it).
+            engine=sa.create_engine(
+                url,
+                pool_size=20,
+                max_overflow=10,
+                pool_pre_ping=False,
+                pool_recycle=1800,
+                pool_timeout=10,
+                isolation_level="AUTOCOMMIT",
+                connect_args={"connect_timeout": 5, "application_name": "bench-flask-ref"},
+            ),
+            # The user's live holds (ACTIVE, not past their expiry), oldest first.
+            cart=sa.select(holds.c.id, holds.c.product_id, holds.c.variant_id, holds.c.quantity, holds.c.expires_at)
+            .where(
+                holds.c.user_id == sa.bindparam("user_id"),
+                holds.c.status == "ACTIVE",
+                sa.or_(holds.c.expires_at.is_(None), holds.c.expires_at > now),
+            )
+            .order_by(holds.c.created_at, holds.c.id),
+        )
+    return _signed_in
+
+
+def _unauthorized(code: str):
+    return jsonify(success=False, errorCode=code), 401
+
+
+@app.get("/ref/signed-in")
+def signed_in():
+    parts = _signed_in_parts()
+    if parts is None:
+        return jsonify(success=False, errorCode="NOT_CONFIGURED", message="REF_DATABASE_URL, REF_JWT_SECRET"), 503
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _unauthorized("UNAUTHORIZED")
+    jwt = parts["jwt"]
+    try:
+        claims = jwt.decode(token.strip(), parts["secret"], algorithms=["HS256"])
+    except jwt.ExpiredSignatureError:
+        return _unauthorized("TOKEN_EXPIRED")
+    except jwt.PyJWTError:
+        return _unauthorized("UNAUTHORIZED")
+    if claims.get("type") != "access" or not (claims.get("jti") and claims.get("sid") and claims.get("sub")):
+        return _unauthorized("UNAUTHORIZED")
+    blocked, _epoch = _redis.mget([f"auth:blocklist:{claims['jti']}", f"auth:session-epoch:{claims['sub']}"])
+    if blocked is not None:
+        return _unauthorized("TOKEN_REVOKED")
+    with parts["engine"].connect() as conn:
+        rows = conn.execute(parts["cart"], {"user_id": claims["sub"], "now": datetime.now(UTC)}).all()
+    items = [
+        {
+            "id": str(r.id),
+            "productId": str(r.product_id),
+            "quantity": r.quantity,
+            "expiresAt": r.expires_at.isoformat() if r.expires_at else None,
+        }
+        for r in rows
+    ]
+    return jsonify(success=True, data={"userId": claims["sub"], "items": items, "count": len(items)}, timestamp=_now())
 
 
 @app.post("/ref/flash")
