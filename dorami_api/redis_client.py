@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import redis
 from redis.backoff import ExponentialBackoff
+from redis.driver_info import DriverInfo
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
@@ -13,6 +14,12 @@ from dorami_api.config import RedisTarget
 # Commands never wait longer than this on a hung Redis: a request fails fast (503) instead of
 # tying up a worker.
 DEFAULT_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0, "health_check_interval": 30}
+
+# What every new connection tells Redis about itself (CLIENT SETINFO: redis-py and its version),
+# made once per process. Without it redis-py asks importlib.metadata for its own version on each
+# new connection, ~0.5 ms of CPU: while a burst grows a fresh worker's pool to MAX_CONNECTIONS
+# that was 6 % of the HTTP requests' samples in a flash sale's profile.
+DRIVER_INFO = DriverInfo()
 
 
 def outage_retry() -> Retry:
@@ -31,7 +38,13 @@ POOL_WAIT_SECONDS = 5.0
 
 
 def build_redis(target: RedisTarget | None, **overrides) -> redis.Redis:
-    options = {**DEFAULT_TIMEOUTS, "decode_responses": True, "retry": outage_retry(), **overrides}
+    options = {
+        **DEFAULT_TIMEOUTS,
+        "decode_responses": True,
+        "retry": outage_retry(),
+        "driver_info": DRIVER_INFO,
+        **overrides,
+    }
     if target is None:
         import fakeredis  # only the embedded development mode needs it
 

@@ -1,0 +1,24 @@
+"""A new Redis connection costs no lookup of redis-py's version in the package metadata: the
+clients share the one DriverInfo each process makes (redis_client.DRIVER_INFO), which a burst
+that grows a fresh worker's pool would otherwise pay for on each of its connections."""
+
+from __future__ import annotations
+
+import redis.utils
+
+from dorami_api.redis_client import build_redis
+
+
+def test_new_connections_do_not_look_up_the_library_version(app, monkeypatch):
+    def looked_up():
+        raise AssertionError("a new connection asked importlib.metadata for redis-py's version")
+
+    monkeypatch.setattr(redis.utils, "get_lib_version", looked_up)
+    target = app.config["DORAMI"].redis
+    for client in (build_redis(target), build_redis(target, socket_timeout=1.0, retry=None)):
+        try:
+            # Each client's pool is new: its first commands open new connections.
+            answers = [client.ping(), client.set("dorami-test:driver-info", "1", ex=5)]
+            assert answers == [True, True]
+        finally:
+            client.close()
