@@ -1,6 +1,7 @@
 """A new Redis connection costs no lookup of redis-py's version in the package metadata: the
-clients share the one DriverInfo each process makes (redis_client.DRIVER_INFO), which a burst
-that grows a fresh worker's pool would otherwise pay for on each of its connections."""
+service's clients and the rate limiter's pool share the one DriverInfo each process makes
+(redis_client.DRIVER_INFO), which a burst that grows a fresh worker's pools would otherwise pay
+for on each of their connections."""
 
 from __future__ import annotations
 
@@ -22,3 +23,16 @@ def test_new_connections_do_not_look_up_the_library_version(app, monkeypatch):
             assert answers == [True, True]
         finally:
             client.close()
+
+
+def test_the_rate_limiters_new_connections_do_not_look_it_up_either(make_app, monkeypatch):
+    """The limiter counts in a pool of its own: a fresh app's first limited request opens it."""
+    app = make_app(RATELIMIT_ENABLED="true")
+
+    def looked_up():
+        raise AssertionError("a new connection asked importlib.metadata for redis-py's version")
+
+    monkeypatch.setattr(redis.utils, "get_lib_version", looked_up)
+    response = app.test_client().get("/api/v1/products")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "X-RateLimit-Limit" in response.headers
