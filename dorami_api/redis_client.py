@@ -16,7 +16,7 @@ from dorami_api.config import RedisTarget
 DEFAULT_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0, "health_check_interval": 30}
 
 # What every new connection tells Redis about itself (CLIENT SETINFO: redis-py and its version),
-# made once per process and given to every pool (the rate limiter's too, web/rate_limits.py).
+# made once per process and given to every pool (blocking_pool, the rate limiter's too).
 # Without it redis-py asks importlib.metadata for its own version on each new connection, ~0.5 ms
 # of CPU: while a burst grows a fresh worker's pools to MAX_CONNECTIONS that was 6 % of the HTTP
 # requests' samples in a flash sale's profile, most of it in the rate limiter's pool.
@@ -38,14 +38,17 @@ MAX_CONNECTIONS = 200
 POOL_WAIT_SECONDS = 5.0
 
 
+def blocking_pool(url: str, **options) -> redis.BlockingConnectionPool:
+    """The pool every plain-URL client of the service uses (its own, the rate limiter's): at most
+    MAX_CONNECTIONS, a greenlet waits POOL_WAIT_SECONDS for a free one, and every connection
+    describes itself with the process's DRIVER_INFO."""
+    return redis.BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, driver_info=DRIVER_INFO, **options
+    )
+
+
 def build_redis(target: RedisTarget | None, **overrides) -> redis.Redis:
-    options = {
-        **DEFAULT_TIMEOUTS,
-        "decode_responses": True,
-        "retry": outage_retry(),
-        "driver_info": DRIVER_INFO,
-        **overrides,
-    }
+    options = {**DEFAULT_TIMEOUTS, "decode_responses": True, "retry": outage_retry(), **overrides}
     if target is None:
         import fakeredis  # only the embedded development mode needs it
 
@@ -62,12 +65,10 @@ def build_redis(target: RedisTarget | None, **overrides) -> redis.Redis:
             db=target.db,
             password=target.password,
             username=target.username,
+            driver_info=DRIVER_INFO,
             **{k: v for k, v in options.items() if k != "health_check_interval"},
         )
-    pool = redis.BlockingConnectionPool.from_url(
-        target.url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, **options
-    )
-    return redis.Redis(connection_pool=pool)
+    return redis.Redis(connection_pool=blocking_pool(target.url, **options))
 
 
 _SERVER = None

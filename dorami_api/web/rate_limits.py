@@ -26,14 +26,13 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import FixedWindowRateLimiter, RateLimiter
 from limits.util import WindowStats
-from redis import BlockingConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from dorami_api.auth import tokens
 from dorami_api.auth.guards import request_token
 from dorami_api.config import RedisTarget
 from dorami_api.errors import REDIS_OUTAGE, error_response, service_busy, service_unavailable
-from dorami_api.redis_client import DRIVER_INFO, MAX_CONNECTIONS, POOL_WAIT_SECONDS, outage_retry
+from dorami_api.redis_client import blocking_pool, outage_retry
 
 log = logging.getLogger(__name__)
 
@@ -204,14 +203,7 @@ def storage_options(target: RedisTarget | None) -> dict:
     # outage rule above took for a Redis outage: a burst of 500 buyers had every order refused
     # with 503 for REDIS_RETRY_SECONDS. A blocking pool makes a request wait its turn instead,
     # like the service's own Redis client.
-    pool = BlockingConnectionPool.from_url(
-        target.url,
-        max_connections=MAX_CONNECTIONS,
-        timeout=POOL_WAIT_SECONDS,
-        driver_info=DRIVER_INFO,  # as the service's own clients (redis_client.py)
-        **STORAGE_OPTIONS,
-    )
-    return {"connection_pool": pool, "retry": outage_retry()}
+    return {"connection_pool": blocking_pool(target.url, **STORAGE_OPTIONS), "retry": outage_retry()}
 
 
 def client_ip() -> str:
