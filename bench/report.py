@@ -11,7 +11,8 @@ from pathlib import Path
 
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
-TARGETS = ("service", "flask-ref", "node-ref")
+# flask-ref-floor: flask-ref's flash sale under the contract (a row of the flash-sale table only).
+TARGETS = ("service", "flask-ref", "flask-ref-floor", "node-ref")
 TARGETS_START = "<!-- targets:start -->"
 TARGETS_END = "<!-- targets:end -->"
 
@@ -426,6 +427,7 @@ def render(summary: dict) -> str:
         ),
         *skipped("flashsale"),
         "",
+        *flash_floor_table(flash),
     ]
 
     # REST
@@ -564,6 +566,45 @@ def render(summary: dict) -> str:
         + ".",
     ]
     return "\n".join(parts) + "\n"
+
+
+def flash_floor_table(flash: dict) -> list[str]:
+    """The service's sale against flask-ref's sale under the contract (`flask-ref-floor`), and that
+    floor against flask-ref's bare sale: how much of the service's ratio the contract itself costs."""
+    rows = []
+    for buyers, floor in (flash.get("flask-ref-floor") or {}).items():
+        bare = (flash.get("flask-ref") or {}).get(buyers, {})
+        service = (flash.get("service") or {}).get(buyers, {})
+        rows.append(
+            [
+                buyers,
+                _x(_ratio(floor["p99_ms"], bare.get("p99_ms"))),
+                _x(_ratio(service.get("p99_ms"), floor["p99_ms"])),
+                _x(_ratio(floor["orders_per_s"], bare.get("orders_per_s"))),
+                _x(_ratio(service.get("orders_per_s"), floor["orders_per_s"])),
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        "**Flash sale against flask-ref's floor under the contract** — `flask-ref-floor` is flask-ref's"
+        " sale with the least the contract asks of an order (bench/reference/flask_ref.py"
+        " `/ref/orders-floor`: the token verified, blocklist, session epoch and rate-limit windows in one"
+        " Redis round trip, the gate, and a winner's unit recorded in PostgreSQL as pgbench's hot row"
+        " does), on the same server, each repeat next to the bare sale.",
+        "",
+        _table(
+            [
+                "buyers",
+                "p99: floor ÷ bare",
+                "p99: service ÷ floor",
+                "orders/s: floor ÷ bare",
+                "orders/s: service ÷ floor",
+            ],
+            rows,
+        ),
+        "",
+    ]
 
 
 def _verdict(ok: bool | None) -> str:

@@ -566,9 +566,10 @@ def scenario_saturation(s: Session) -> None:
                 )
 
 
-def flash_product(s: Session, server: Server, target: str, label: str) -> str:
+def flash_product(s: Session, server: Server, target: str, label: str, floor: bool = False) -> str:
     """A fresh product with 100 units on the live stream: through the admin API on the service,
-    through the references' own stand-in route on them."""
+    through the references' own stand-in route on them (`floor`: also its stock row in
+    PostgreSQL, for flask-ref's sale under the contract)."""
     if target == "service":
         product = s.node(
             "setup.mjs",
@@ -576,9 +577,8 @@ def flash_product(s: Session, server: Server, target: str, label: str) -> str:
             *("--stream-id", s.setup["stream"]["id"], "--stock", 100, "--name", label),
         )
         return product["id"]
-    answer = requests.post(
-        f"{server.url}/ref/flash", json={"stock": 100, "room": s.setup["stream"]["streamKey"]}, timeout=10
-    )
+    body = {"stock": 100, "room": s.setup["stream"]["streamKey"], "floor": floor}
+    answer = requests.post(f"{server.url}/ref/flash", json=body, timeout=10)
     answer.raise_for_status()
     return answer.json()["data"]["id"]
 
@@ -604,23 +604,32 @@ def scenario_flashsale(s: Session) -> None:
                     continue
                 # 2,000 viewers take minutes to connect on 2 shared cores: fewer repeats above 500.
                 for r in range(repeats if buyers <= 500 else max(1, repeats - 1) if buyers <= 2000 else 1):
-                    product = flash_product(s, server, target, f"Flash {buyers}-{r}")
-                    spread: dict = {}
-                    with profiled(s, server, target, f"flashsale-{buyers}-{r}", 600), watch_spread(server, spread):
-                        row = s.node(
-                            "flashsale.mjs",
-                            *("--url", server.url, "--accounts", s.accounts_path, "--product", product),
-                            *("--room", s.setup["stream"]["streamKey"], "--buyers", buyers, "--server-pid", server.pid),
-                            timeout=600,
-                        )
-                    s.record("flashsale", {**row, **spread, "target": target, "repeat": r})
-                    log(
-                        f"  flashsale {target} {buyers}: sold {row['units_sold']} 5xx {row['five_xx']}"
-                        f" p99 {row['order_latency_ms']['p99_ms']} ms,"
-                        f" soldout seen {row['soldout_seen_by']}/{row['viewers_connected']},"
-                        f" connections per worker {spread['worker_connections']}"
-                    )
-                    time.sleep(3)
+                    flash_repeat(s, server, target, buyers, r)
+                    if target == "flask-ref":
+                        # The same server's sale under the contract (bench/reference/flask_ref.py
+                        # `/ref/orders-floor`), each repeat next to the bare one.
+                        flash_repeat(s, server, "flask-ref-floor", buyers, r, "/ref/orders-floor")
+
+
+def flash_repeat(s: Session, server: Server, target: str, buyers: int, r: int, order_path: str | None = None) -> None:
+    product = flash_product(s, server, target, f"Flash {buyers}-{r}", floor=order_path is not None)
+    spread: dict = {}
+    with profiled(s, server, target, f"flashsale-{buyers}-{r}", 600), watch_spread(server, spread):
+        row = s.node(
+            "flashsale.mjs",
+            *("--url", server.url, "--accounts", s.accounts_path, "--product", product),
+            *("--room", s.setup["stream"]["streamKey"], "--buyers", buyers, "--server-pid", server.pid),
+            *(("--order-path", order_path) if order_path else ()),
+            timeout=600,
+        )
+    s.record("flashsale", {**row, **spread, "target": target, "repeat": r})
+    log(
+        f"  flashsale {target} {buyers}: sold {row['units_sold']} 5xx {row['five_xx']}"
+        f" p99 {row['order_latency_ms']['p99_ms']} ms,"
+        f" soldout seen {row['soldout_seen_by']}/{row['viewers_connected']},"
+        f" connections per worker {spread['worker_connections']}"
+    )
+    time.sleep(3)
 
 
 WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}

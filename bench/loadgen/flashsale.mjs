@@ -5,6 +5,7 @@
 //
 //   node loadgen/flashsale.mjs --url http://127.0.0.1:3001 --accounts accounts.json \
 //        --product ID --room STREAMKEY --buyers 2000 [--viewers 2000] [--server-pid PID]
+//        [--order-path /api/v1/orders/direct]   (flask-ref's sale under the contract: /ref/orders-floor)
 import { readFileSync } from "node:fs";
 import {
   Histogram,
@@ -28,6 +29,7 @@ const setup = JSON.parse(readFileSync(args.accounts, "utf8"));
 const buyers = setup.accounts.slice(0, args.buyers);
 if (buyers.length < args.buyers) throw new Error(`only ${buyers.length} accounts for ${args.buyers} buyers`);
 const viewerCount = args.viewers ?? args.buyers;
+const orderUrl = `${args.url}${args["order-path"] ?? "/api/v1/orders/direct"}`;
 
 async function main() {
   // 1. Viewers in the stream's commerce room, waiting for the sold-out event.
@@ -62,7 +64,7 @@ async function main() {
   const t0 = nowMs();
   const results = await Promise.all(
     buyers.map((b) =>
-      request(api("/orders/direct"), { method: "POST", token: b.token, body: { items: [{ productId: args.product, quantity: 1 }] } }),
+      request(orderUrl, { method: "POST", token: b.token, body: { items: [{ productId: args.product, quantity: 1 }] } }),
     ),
   );
   const lastResponseAt = Math.max(...results.map((r) => r.at));

@@ -34,6 +34,17 @@ floor of a contract route on this stack, not a copy of the service):
   service's read), and a small JSON answer. It reads the epoch but compares it with nothing: it
   remembers no sessions (the service's comparison is a dict lookup in the process). It verifies
   the signature on every request; the service remembers tokens it has verified.
+- `POST /ref/orders-floor`: a flash-sale order at its least under the contract (run by `bench/run.py
+  flashsale` as the target `flask-ref-floor`, on products made by `POST /ref/flash` with
+  `"floor": true`): the bearer JWT verified as above, then one Redis round trip (a pipeline: the
+  MGET of the blocklist entry and the session epoch, and the three default rate-limit windows of the
+  user counted in one script, as RATELIMIT_DEFAULT's 20/s, 100/10 s, 500/min), then the sale's
+  gate: the same Redis counter as the bare sale. A loser is answered 409 there. A winner's unit is
+  recorded in PostgreSQL in one statement, committed on its own (the stock row's decrement and an
+  order row: tables `ref_floor_stock`/`ref_floor_orders` in the service's database), before the
+  same two broadcasts as the bare sale. It reads no session
+  row (as if every session were remembered), checks no profile and writes one order row: a floor
+  below anything the service may do, not a copy of it.
 """
 
 from gevent import monkey
@@ -207,6 +218,7 @@ def _signed_in_parts() -> dict | None:
                 isolation_level="AUTOCOMMIT",
                 connect_args={"connect_timeout": 5, "application_name": "bench-flask-ref"},
             ),
+            text=sa.text,
             # The user's live holds (ACTIVE, not past their expiry), oldest first.
             cart=sa.select(holds.c.id, holds.c.product_id, holds.c.variant_id, holds.c.quantity, holds.c.expires_at)
             .where(
@@ -223,11 +235,12 @@ def _unauthorized(code: str):
     return jsonify(success=False, errorCode=code), 401
 
 
-@app.get("/ref/signed-in")
-def signed_in():
-    parts = _signed_in_parts()
-    if parts is None:
-        return jsonify(success=False, errorCode="NOT_CONFIGURED", message="REF_DATABASE_URL, REF_JWT_SECRET"), 503
+def _not_configured():
+    return jsonify(success=False, errorCode="NOT_CONFIGURED", message="REF_DATABASE_URL, REF_JWT_SECRET"), 503
+
+
+def _verified_claims(parts: dict):
+    """The claims of the request's bearer access token (signature, expiry, type), or the 401."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return _unauthorized("UNAUTHORIZED")
@@ -240,7 +253,23 @@ def signed_in():
         return _unauthorized("UNAUTHORIZED")
     if claims.get("type") != "access" or not (claims.get("jti") and claims.get("sid") and claims.get("sub")):
         return _unauthorized("UNAUTHORIZED")
-    blocked, _epoch = _redis.mget([f"auth:blocklist:{claims['jti']}", f"auth:session-epoch:{claims['sub']}"])
+    return claims
+
+
+def _auth_keys(claims: dict) -> list[str]:
+    """The keys the service reads for every signed-in request: blocklist entry, session epoch."""
+    return [f"auth:blocklist:{claims['jti']}", f"auth:session-epoch:{claims['sub']}"]
+
+
+@app.get("/ref/signed-in")
+def signed_in():
+    parts = _signed_in_parts()
+    if parts is None:
+        return _not_configured()
+    claims = _verified_claims(parts)
+    if not isinstance(claims, dict):
+        return claims
+    blocked, _epoch = _redis.mget(_auth_keys(claims))
     if blocked is not None:
         return _unauthorized("TOKEN_REVOKED")
     with parts["engine"].connect() as conn:
@@ -262,9 +291,35 @@ def flash_product():
     """A product for one flash sale: {stock, room} -> {id}."""
     body = request.get_json()
     product_id = str(uuid.uuid4())
+    if body.get("floor"):  # the floor's sale also records its units in PostgreSQL
+        parts = _signed_in_parts()
+        if parts is None:
+            return _not_configured()
+        with parts["engine"].connect() as conn:  # autocommit: each statement commits
+            for statement in _FLOOR_TABLES:
+                conn.execute(parts["text"](statement))
+            conn.execute(
+                parts["text"]("INSERT INTO ref_floor_stock (product_id, stock) VALUES (:p, :n)"),
+                {"p": product_id, "n": int(body["stock"])},
+            )
     _redis.set(_PREFIX + product_id, int(body["stock"]))
     _redis.set(_PREFIX + product_id + ":room", body["room"])
     return jsonify(success=True, data={"id": product_id}), 201
+
+
+# A winner's unit, recorded in one round trip: the stock row's lock, the unit taken and the order
+# row, committed together (bench/pgbench/hot_row.sql does the same in four).
+_FLOOR_SALE = (
+    "WITH taken AS (UPDATE ref_floor_stock SET stock = stock - 1, version = version + 1"
+    " WHERE product_id = :p AND stock > 0 RETURNING product_id)"
+    " INSERT INTO ref_floor_orders (id, product_id, user_id, quantity) SELECT :o, product_id, :u, 1 FROM taken"
+)
+_FLOOR_TABLES = (
+    "CREATE TABLE IF NOT EXISTS ref_floor_stock (product_id uuid PRIMARY KEY, stock integer NOT NULL,"
+    " version integer NOT NULL DEFAULT 1)",
+    "CREATE TABLE IF NOT EXISTS ref_floor_orders (id uuid PRIMARY KEY, product_id uuid NOT NULL,"
+    " user_id uuid NOT NULL, quantity integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
+)
 
 
 def _product(product_id: str, stock: int) -> dict:
@@ -285,14 +340,62 @@ def flash_order():
     left = _take(keys=[_PREFIX + product_id])
     if left < 0:
         return jsonify(success=False, errorCode="PRODUCT_SOLD_OUT", message="This product is sold out"), 409
+    return _announce_sale(product_id, left, str(uuid.uuid4()))
+
+
+def _announce_sale(product_id: str, left: int, order_id: str):
+    """What the service sends the stream's room for a sale, and the buyer's 201."""
     room = f"stream:{_redis.get(_PREFIX + product_id + ':room').decode()}"
     notice = {"streamKey": room[7:], "displayName": "viewer", "productName": "Flash"}
     socketio.emit("order:purchase:notification", {"type": "order:purchase:notification", "data": notice}, to=room)
     if left == 0:
         data = _product(product_id, 0)
         socketio.emit("live:product:soldout", {"type": "live:product:soldout", "data": data}, to=room)
-    order = {"id": str(uuid.uuid4()), "items": [{"productId": product_id, "quantity": 1}]}
+    order = {"id": order_id, "items": [{"productId": product_id, "quantity": 1}]}
     return jsonify(success=True, data=order), 201
+
+
+# RATELIMIT_DEFAULT's windows (seconds, amount), counted per user as the service counts them
+# (fixed windows; the count stops at the first window breached).
+_FLOOR_WINDOWS = ((1, 20), (10, 100), (60, 500))
+_count_windows = _redis.register_script(
+    "for i, key in ipairs(KEYS) do "
+    "  local n = redis.call('INCR', key) "
+    "  if n == 1 then redis.call('EXPIRE', key, ARGV[2 * i - 1]) end "
+    "  if n > tonumber(ARGV[2 * i]) then return 0 end "
+    "end return 1"
+)
+
+
+@app.post("/ref/orders-floor")
+def flash_order_floor():
+    parts = _signed_in_parts()
+    if parts is None:
+        return _not_configured()
+    claims = _verified_claims(parts)
+    if not isinstance(claims, dict):
+        return claims
+    user = claims["sub"]
+    checks = _redis.pipeline(transaction=False)
+    checks.mget(_auth_keys(claims))
+    _count_windows(
+        keys=[f"{_PREFIX}rl:{seconds}:{user}" for seconds, _ in _FLOOR_WINDOWS],
+        args=[value for window in _FLOOR_WINDOWS for value in window],
+        client=checks,
+    )
+    (blocked, _epoch), within = checks.execute()
+    if blocked is not None:
+        return _unauthorized("TOKEN_REVOKED")
+    if not within:
+        return jsonify(success=False, errorCode="RATE_LIMIT_EXCEEDED"), 429
+    product_id = request.get_json()["items"][0]["productId"]
+    left = _take(keys=[_PREFIX + product_id])
+    if left < 0:
+        return jsonify(success=False, errorCode="PRODUCT_SOLD_OUT", message="This product is sold out"), 409
+    order_id = str(uuid.uuid4())
+    with parts["engine"].connect() as conn:  # one statement, committed on its own
+        conn.execute(parts["text"](_FLOOR_SALE), {"o": order_id, "p": product_id, "u": user})
+    return _announce_sale(product_id, left, order_id)
 
 
 # Its auction is the least one can do on this stack: the price is a Redis hash changed by one
