@@ -23,7 +23,7 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     from dorami_api.auctions import ending as auction_ending
     from dorami_api.auctions import events as auction_events
     from dorami_api.auctions import sockets as auctions  # noqa: F401 - registers the auction:bid handler on /
-    from dorami_api.auth import csrf, kakao, remembered_sessions, sessions, tokens
+    from dorami_api.auth import csrf, kakao, sessions, tokens
     from dorami_api.chat import service as chat  # also registers the /chat socket handlers
     from dorami_api.db import after_commit, connection_check, read_only, transactions
     from dorami_api.extensions import db, migrate, redis_store
@@ -61,7 +61,6 @@ def create_app(config: Config | None = None, **overrides) -> Flask:
     redis_store.init_app(app)
     tokens.init_app(app)
     sessions.init_app(app)  # who hears a revocation
-    remembered_sessions.init_app(app)
     rate_limits.init_app(app)
     csrf.init_app(app)
     kakao.init_app(app)

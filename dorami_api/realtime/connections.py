@@ -2,9 +2,9 @@
 
 The token comes from the handshake `auth` ({token}), else `Authorization: Bearer`, else the
 `accessToken` cookie, and goes through the same check as HTTP (auth/remembered_sessions.py: the
-blocklist and the user's session epoch in one Redis round trip, the session row only when this
-process does not remember it under that epoch, so a revocation refuses the next connect on every
-process at once). A refusal is a
+blocklist, the user's session epoch and the remembered session in one Redis round trip, the
+session row only when nothing is remembered under that epoch, so a revocation refuses the next
+connect on every process at once). A refusal is a
 `connect_error` whose message is the error code — never a connect-then-kick. With
 SOCKET_ALLOW_GUESTS=true a client that presents no token at all may join `/` and `/streaming` as a
 read-only guest; a bad token is still refused, so the client knows to refresh it.

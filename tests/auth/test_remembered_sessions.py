@@ -1,9 +1,20 @@
-"""A signed-in request is checked against a session this process remembers, yet revoking the
-session takes effect at once on every process. Two apps on the same PostgreSQL and Redis stand for
-two processes (two workers, two hosts): one has just served the token, the other revokes it."""
+"""A signed-in request is checked against a session remembered in Redis for every process, yet
+revoking the session takes effect at once on every process. Apps on the same PostgreSQL and Redis
+stand for processes (workers, hosts): one has just served the token, another revokes it."""
 
 from __future__ import annotations
 
+import uuid
+
+import redis
+import sqlalchemy as sa
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from dorami_api.auth import remembered_sessions, sessions
+from dorami_api.extensions import db
+from dorami_api.users.models import User
 from tests.support import services
 from tests.support.auth import signed_in
 
@@ -54,3 +65,147 @@ def test_after_a_redis_flush_a_revocation_still_takes_effect_at_once(make_app, r
     assert logout.status_code == 200, logout.get_json()
 
     assert _me(serving, session.headers) == (401, "TOKEN_REVOKED")
+
+
+def _session_reads(app) -> list[str]:
+    """The statements of this app that read auth sessions, from now on (a list that grows)."""
+    reads: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if "auth_sessions" in statement:
+            reads.append(statement)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+    return reads
+
+
+def test_a_session_one_process_has_read_is_not_read_again_by_another(make_app):
+    """A buyer whose socket was checked on one worker and whose order reaches another: the second
+    process trusts what the first remembered in Redis instead of reading PostgreSQL again."""
+    first, second = make_app(), make_app()
+    session = signed_in(first)
+    assert _me(first, session.headers) == (200, None)  # read once, remembered for every process
+    reads = _session_reads(second)
+
+    assert _me(second, session.headers) == (200, None)
+    assert _me(second, session.headers) == (200, None)
+    assert reads == []
+
+
+def test_a_remembered_session_is_read_again_once_it_has_expired(make_app, redis_url):
+    first, second = make_app(), make_app()
+    session = signed_in(first)
+    assert _me(first, session.headers) == (200, None)
+    reads = _session_reads(second)
+    # What REMEMBER_SECONDS does, without waiting for it: Redis drops the remembered session.
+    redis.Redis.from_url(redis_url).delete(remembered_sessions.session_key(session.session_id))
+
+    assert _me(second, session.headers) == (200, None)
+    assert len(reads) == 1
+
+
+def test_what_is_remembered_is_checked_against_the_token_and_garbage_is_ignored(make_app, redis_url):
+    app = make_app()
+    mine, theirs = signed_in(app), signed_in(app)
+    assert _me(app, theirs.headers) == (200, None)
+    store = redis.Redis.from_url(redis_url, decode_responses=True)
+    # Someone else's remembered session under my session's key does not make me them.
+    store.set(
+        remembered_sessions.session_key(mine.session_id),
+        store.get(remembered_sessions.session_key(theirs.session_id)),
+    )
+    response = app.test_client().get("/api/v1/auth/me", headers=mine.headers)
+    assert response.status_code == 200
+    assert response.get_json()["data"]["id"] == str(mine.user.id)
+
+    store.set(remembered_sessions.session_key(mine.session_id), "{not json")
+    assert _me(app, mine.headers) == (200, None)
+
+
+def test_a_suspension_refuses_a_session_every_process_remembers(make_app):
+    processes = [make_app() for _ in range(3)]
+    session = signed_in(processes[0])
+    for process in processes:
+        assert _me(process, session.headers) == (200, None)
+
+    admin = signed_in(processes[1], role="ADMIN").headers
+    suspended = (
+        processes[2]
+        .test_client()
+        .patch(
+            f"/api/v1/admin/users/{session.user.id}/status", json={"status": "SUSPENDED", "reason": "t"}, headers=admin
+        )
+    )
+    assert suspended.status_code == 200, suspended.get_json()
+
+    for process in processes:
+        assert _me(process, session.headers) == (401, "ACCOUNT_SUSPENDED")
+
+
+class SessionsAcrossProcesses(RuleBasedStateMachine):
+    """Random sequences of logouts, per-session revocations and a suspension on any of three
+    processes, Redis flushes and expiries of what is remembered; after every step each session is
+    asked for on every process (so something is always remembered somewhere): it is served exactly
+    until it is revoked (or its user suspended), on every process."""
+
+    def __init__(self, apps, redis_url):
+        super().__init__()
+        self.apps = apps
+        self.store = redis.Redis.from_url(redis_url)
+        user = signed_in(apps[0]).user
+        self.sessions = [signed_in(apps[0], user=user) for _ in range(2)]
+        self.revoked: set[int] = set()
+        self.suspended = False
+
+    @invariant()
+    def each_session_is_served_exactly_until_revoked(self):
+        for which, session in enumerate(self.sessions):
+            refusals = {"ACCOUNT_SUSPENDED"} if self.suspended else set()
+            if which in self.revoked:  # either code when both are true: both are the truth
+                refusals.add("TOKEN_REVOKED")
+            for process in self.apps:
+                answer = _me(process, session.headers)
+                if refusals:
+                    assert answer[0] == 401 and answer[1] in refusals, answer
+                else:
+                    assert answer == (200, None)
+
+    @rule(process=st.integers(0, 2), which=st.integers(0, 1))
+    def log_out(self, process, which):
+        if which in self.revoked or self.suspended:
+            return
+        answer = self.apps[process].test_client().post("/api/v1/auth/logout", headers=self.sessions[which].headers)
+        assert answer.status_code == 200, answer.get_json()
+        self.revoked.add(which)
+
+    @rule(process=st.integers(0, 2), which=st.integers(0, 1))
+    def revoke_one(self, process, which):
+        session = self.sessions[which]
+        with self.apps[process].app_context():
+            sessions.revoke_sessions(session.user.id, [uuid.UUID(session.session_id)], "session-deleted")
+        self.revoked.add(which)
+
+    @rule(process=st.integers(0, 2))
+    def suspend(self, process):
+        with self.apps[process].app_context():
+            user = db.session.get(User, self.sessions[0].user.id)
+            user.status = "SUSPENDED"
+            db.session.commit()
+            sessions.revoke_sessions(user.id, None, "suspended")
+        self.suspended = True
+
+    @rule()
+    def flush_redis(self):
+        self.store.flushdb()
+
+    @rule(which=st.integers(0, 1))
+    def forget(self, which):
+        """What REMEMBER_SECONDS does to a remembered session, without waiting for it."""
+        self.store.delete(remembered_sessions.session_key(self.sessions[which].session_id))
+
+
+def test_sessions_across_processes_are_served_exactly_until_revoked(make_app, redis_url):
+    apps = [make_app() for _ in range(3)]
+    profile = settings(max_examples=15, stateful_step_count=10, derandomize=True, database=None, deadline=None)
+    run_state_machine_as_test(lambda: SessionsAcrossProcesses(apps, redis_url), settings=profile)
