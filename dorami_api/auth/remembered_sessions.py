@@ -29,6 +29,7 @@ from datetime import datetime
 
 from dorami_api.auth.blocklist import blocklist_key
 from dorami_api.auth.principal import LiveSession, Principal, decoded_claims, live_session, principal_of, unauthorized
+from dorami_api.errors import REDIS_OUTAGE
 from dorami_api.extensions import redis_store
 
 log = logging.getLogger(__name__)
@@ -67,16 +68,25 @@ def checked_session(claims: dict) -> LiveSession:
     if session is not None:
         return session
     session = live_session(claims)  # raises when revoked, expired, gone or suspended
+    _remember(session, epoch)
+    return session
+
+
+def _remember(session: LiveSession, epoch: str | None) -> None:
+    """Best effort: the session has been checked in PostgreSQL, and a Redis that fails now (a
+    failover, a write refused) only costs the next request a read."""
     writes = redis_store.pipeline(transaction=False)
     if epoch is None:
         # The first remembered session of the user since the epoch expired or Redis was flushed.
         # If another process set one meanwhile, or a revocation did, it differs from ours, and the
         # next request reads PostgreSQL again.
         epoch = uuid.uuid4().hex
-        writes.set(epoch_key(user_id), epoch, nx=True, ex=EPOCH_TTL_SECONDS)
-    writes.set(session_key(session_id), _remembered_text(session, epoch), ex=REMEMBER_SECONDS)
-    writes.execute()
-    return session
+        writes.set(epoch_key(session.user_id), epoch, nx=True, ex=EPOCH_TTL_SECONDS)
+    writes.set(session_key(session.session_id), _remembered_text(session, epoch), ex=REMEMBER_SECONDS)
+    try:
+        writes.execute()
+    except REDIS_OUTAGE as error:
+        log.warning("session %s checked but not remembered (%s)", session.session_id, type(error).__name__)
 
 
 def _trusted(remembered: str | None, epoch: str | None, user_id: str, session_id: str) -> LiveSession | None:
