@@ -32,8 +32,8 @@ floor of a contract route on this stack, not a copy of the service):
   PostgreSQL round trip through SQLAlchemy Core on a pooled engine (the user's live cart lines:
   a parameterised SELECT on the service's `cart_holds` table, outside a transaction, as the
   service's read), and a small JSON answer. It reads the epoch but compares it with nothing: it
-  remembers no sessions (the service's comparison is a dict lookup in the process). It verifies
-  the signature on every request; the service remembers tokens it has verified.
+  remembers no sessions (the service reads its remembered session as a third key of the same
+  MGET). It verifies the signature on every request; the service remembers tokens it has verified.
 - `POST /ref/orders-floor`: a flash-sale order at its least under the contract (run by `bench/run.py
   flashsale` as the target `flask-ref-floor`, on products made by `POST /ref/flash` with
   `"floor": true`): the bearer JWT verified as above, then one Redis round trip (a pipeline: the
