@@ -57,7 +57,7 @@ from datetime import UTC, datetime  # noqa: E402
 
 import gevent  # noqa: E402
 import redis  # noqa: E402
-from flask import Flask, jsonify, request, session  # noqa: E402
+from flask import Flask, abort, jsonify, make_response, request, session  # noqa: E402
 from flask.sessions import SecureCookieSessionInterface  # noqa: E402
 from flask_socketio import SocketIO, join_room  # noqa: E402
 from flask_wtf.csrf import generate_csrf, validate_csrf  # noqa: E402
@@ -232,28 +232,35 @@ def _signed_in_parts() -> dict | None:
 
 
 def _unauthorized(code: str):
-    return jsonify(success=False, errorCode=code), 401
+    return make_response(jsonify(success=False, errorCode=code), 401)
 
 
 def _not_configured():
-    return jsonify(success=False, errorCode="NOT_CONFIGURED", message="REF_DATABASE_URL, REF_JWT_SECRET"), 503
+    return make_response(
+        jsonify(success=False, errorCode="NOT_CONFIGURED", message="REF_DATABASE_URL, REF_JWT_SECRET"), 503
+    )
 
 
-def _verified_claims(parts: dict):
-    """The claims of the request's bearer access token (signature, expiry, type), or the 401."""
+def _verified_claims() -> tuple[dict, dict]:
+    """The contract routes' parts and the claims of the request's bearer access token (signature,
+    expiry, type); a request that has none is answered here (abort with the 401, or 503 when the
+    routes are not configured)."""
+    parts = _signed_in_parts()
+    if parts is None:
+        abort(_not_configured())
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return _unauthorized("UNAUTHORIZED")
+        abort(_unauthorized("UNAUTHORIZED"))
     jwt = parts["jwt"]
     try:
         claims = jwt.decode(token.strip(), parts["secret"], algorithms=["HS256"])
     except jwt.ExpiredSignatureError:
-        return _unauthorized("TOKEN_EXPIRED")
+        abort(_unauthorized("TOKEN_EXPIRED"))
     except jwt.PyJWTError:
-        return _unauthorized("UNAUTHORIZED")
+        abort(_unauthorized("UNAUTHORIZED"))
     if claims.get("type") != "access" or not (claims.get("jti") and claims.get("sid") and claims.get("sub")):
-        return _unauthorized("UNAUTHORIZED")
-    return claims
+        abort(_unauthorized("UNAUTHORIZED"))
+    return parts, claims
 
 
 def _auth_keys(claims: dict) -> list[str]:
@@ -263,12 +270,7 @@ def _auth_keys(claims: dict) -> list[str]:
 
 @app.get("/ref/signed-in")
 def signed_in():
-    parts = _signed_in_parts()
-    if parts is None:
-        return _not_configured()
-    claims = _verified_claims(parts)
-    if not isinstance(claims, dict):
-        return claims
+    parts, claims = _verified_claims()
     blocked, _epoch = _redis.mget(_auth_keys(claims))
     if blocked is not None:
         return _unauthorized("TOKEN_REVOKED")
@@ -369,12 +371,7 @@ _count_windows = _redis.register_script(
 
 @app.post("/ref/orders-floor")
 def flash_order_floor():
-    parts = _signed_in_parts()
-    if parts is None:
-        return _not_configured()
-    claims = _verified_claims(parts)
-    if not isinstance(claims, dict):
-        return claims
+    parts, claims = _verified_claims()
     user = claims["sub"]
     checks = _redis.pipeline(transaction=False)
     checks.mget(_auth_keys(claims))
