@@ -95,6 +95,16 @@ REST_FLOORS = {
         ("service", "stream_status"),
         ("flask-ref", "product_list_csrf"),
     ),
+    "service_list_per_ref_list_contract": (
+        "service list ÷ flask-ref contract list",
+        ("service", "product_list"),
+        ("flask-ref", "product_list_contract"),
+    ),
+    "service_status_per_ref_list_contract": (
+        "service status ÷ flask-ref contract list",
+        ("service", "stream_status"),
+        ("flask-ref", "product_list_contract"),
+    ),
     "service_cart_per_ref_signed_in_floor": (
         "service cart ÷ flask-ref signed-in floor",
         ("service", "cart_signed_in"),
@@ -108,6 +118,11 @@ REST_FLOORS = {
     "ref_list_csrf_per_ref_list": (
         "flask-ref list-with-CSRF ÷ flask-ref list",
         ("flask-ref", "product_list_csrf"),
+        ("flask-ref", "product_list"),
+    ),
+    "ref_list_contract_per_ref_list": (
+        "flask-ref contract list ÷ flask-ref list",
+        ("flask-ref", "product_list_contract"),
         ("flask-ref", "product_list"),
     ),
     "ref_browser_list_csrf_per_ref_list": (
@@ -492,8 +507,9 @@ def render(summary: dict) -> str:
         parts += [
             "**REST against flask-ref's floors under the contract** — flask-ref's list with the"
             " contract's CSRF cookie (`/ref/products-csrf`, without and with a browser's cookies sent"
-            " back) and its signed-in read at its least (`/ref/signed-in`: the JWT, one Redis MGET,"
-            " one PostgreSQL read).",
+            " back), the same list with every other duty of a public read (`/ref/products-contract`:"
+            " request id, HTTP metrics, access line, security headers, CORS) and its signed-in read at"
+            " its least (`/ref/signed-in`: the JWT, one Redis MGET, one PostgreSQL read).",
             "",
             _table(
                 ["ratio", *(f"c={c}" for c in floors)],

@@ -383,6 +383,9 @@ class Session:
                 # cookie's key, as the service's SECRET_KEY is its JWT secret) and its database.
                 "REF_JWT_SECRET": self.service_env(ratelimit=False)["JWT_SECRET"],
                 "REF_DATABASE_URL": self.database_url or "",
+                # The contract read's metrics, in prometheus_client's multiprocess mode as the
+                # service's (each worker writes its own files): a fresh directory per server.
+                "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(dir=self.tmp, prefix="flask-ref-metrics-"),
             }
             return Server(target, cmd, env, BENCH / "reference", port, log_path, "/api/v1/health/live")
         if target == "node-ref":
@@ -754,6 +757,9 @@ def scenario_rest(s: Session) -> None:
                 # PostgreSQL read of the user's cart lines) with the bench account's token.
                 "product_list_csrf": "/ref/products-csrf",
                 "product_list_csrf_browser": "/ref/products-csrf",
+                # The same, with every other duty the contract puts on a public read (request id,
+                # HTTP metrics, access line, security headers, CORS), inline and at their least.
+                "product_list_contract": "/ref/products-contract",
                 "signed_in_floor": "/ref/signed-in",
             }
             if s.setup:

@@ -14,9 +14,10 @@ when the last unit goes. No database, no accounts, no order rows.
          REF_JWT_SECRET (the service's JWT_SECRET: `/ref/signed-in` verifies its tokens, and it signs
          the session cookie of `/ref/products-csrf`, as the service's SECRET_KEY is its JWT secret),
          REF_DATABASE_URL (the service's database, for `/ref/signed-in`; without it that route
-         answers 503 and everything else runs as before)
+         answers 503 and everything else runs as before), PROMETHEUS_MULTIPROC_DIR (a writable
+         directory, for `/ref/products-contract`), REF_CORS_ORIGINS (comma-separated)
 
-Two routes are the least the service's contract requires of a read, on the same libraries (the
+Some routes are the least the service's contract requires of a request, on the same libraries (the
 floor of a contract route on this stack, not a copy of the service):
 
 - `GET /ref/products-csrf`: the `/ref/products` page plus the contract's CSRF cookie, issued as the
@@ -25,6 +26,12 @@ floor of a contract route on this stack, not a copy of the service):
   `dorami-session`, permanent, 24 h) and the `csrf-token` cookie (24 h, path /, SameSite=Lax, not
   HttpOnly, not Secure: the bench runs the service as development); a client that sends both
   cookies back gets its token checked (`validate_csrf`), not minted again.
+- `GET /ref/products-contract`: `/ref/products-csrf` plus every other duty the contract puts on a
+  public read, inline in the view: a request id (a sane `X-Request-Id` kept, else a new one)
+  echoed back, the HTTP metrics (requests by method, route and status, and the latency histogram,
+  in prometheus_client's multiprocess mode under PROMETHEUS_MULTIPROC_DIR), one access line with
+  the id to stdout, the security headers, and CORS for REF_CORS_ORIGINS (`Vary: Origin`; the
+  allow headers for a listed origin). No redaction or escaping of the line, no hooks.
 - `GET /ref/signed-in`: a signed-in read at its least (what the service re-checks on every
   signed-in request, then one read): the bearer JWT verified (HS256, PyJWT, type `access` with
   `jti`, `sid`, `sub`), one Redis round trip (MGET of the keys the service reads: the blocklist
@@ -51,7 +58,11 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import logging  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
@@ -132,6 +143,7 @@ def products():
 CSRF_COOKIE = "csrf-token"
 TOKEN_SECONDS = 24 * 3600
 _CSRF_PATH = "/ref/products-csrf"
+_CONTRACT_PATH = "/ref/products-contract"
 # The service's session cookie and token settings (dorami_api/auth/csrf.py init_app).
 app.config.update(
     SECRET_KEY=os.environ.get("REF_JWT_SECRET") or "bench-ref-secret-" + "x" * 40,
@@ -151,7 +163,7 @@ class _SessionOnCsrfRoute(SecureCookieSessionInterface):
     so the existing routes cost what they cost before."""
 
     def open_session(self, app, request):
-        if request.path != _CSRF_PATH:
+        if request.path not in (_CSRF_PATH, _CONTRACT_PATH):
             return None  # Flask makes its null session, as without a secret key
         return super().open_session(app, request)
 
@@ -178,6 +190,69 @@ def products_csrf():
         response.set_cookie(
             CSRF_COOKIE, generate_csrf(), max_age=TOKEN_SECONDS, path="/", secure=False, httponly=False, samesite="Lax"
         )
+    return response
+
+
+# The per-request duties the contract puts on every response, at their least. Built on the first
+# request of the route (prometheus_client reads PROMETHEUS_MULTIPROC_DIR at import, and the other
+# routes must not carry it).
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SECURITY_HEADERS = (
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+)
+# The service's text line (dorami_api/observability/logging.py TEXT_FORMAT), to stdout as there.
+_ACCESS_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s [%(rid)s] %(message)s"
+_CORS_ORIGINS = frozenset(filter(None, os.environ.get("REF_CORS_ORIGINS", "http://localhost:3000").split(",")))
+_duties: dict = {}
+
+
+def _duty_parts() -> dict:
+    if not _duties:
+        from prometheus_client import Counter, Histogram
+
+        access = logging.getLogger("ref.access")
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter(_ACCESS_FORMAT))
+        access.handlers[:], access.propagate = [handler], False
+        access.setLevel(logging.INFO)
+        _duties.update(
+            access=access,
+            requests=Counter("ref_http_requests_total", "HTTP requests", ["method", "route", "status"]),
+            latency=Histogram("ref_http_request_duration_seconds", "HTTP request latency", ["method", "route"]),
+        )
+    return _duties
+
+
+@app.get(_CONTRACT_PATH)
+def products_contract():
+    """The list with the CSRF cookie (products_csrf) and every duty the contract puts on a public
+    read: a request id (a sane X-Request-Id kept, else a new one) echoed back; the HTTP metrics
+    (requests by method, route and status, the latency histogram; multiprocess mode); one access
+    line with the id; the security headers; CORS for the configured origins (`Vary: Origin`, and the
+    allow headers for a listed origin). Inline in the view, no hooks: the least each costs."""
+    started = time.perf_counter()
+    duties = _duty_parts()
+    header = request.headers.get("X-Request-Id")
+    request_id = header if header and _SANE_REQUEST_ID.match(header) else uuid.uuid4().hex
+    response = products_csrf()
+    headers = response.headers
+    headers["X-Request-Id"] = request_id
+    for name, value in _SECURITY_HEADERS:
+        headers[name] = value
+    headers.add("Vary", "Origin")
+    origin = request.headers.get("Origin")
+    if origin in _CORS_ORIGINS:
+        headers["Access-Control-Allow-Origin"] = origin
+        headers["Access-Control-Allow-Credentials"] = "true"
+    seconds = time.perf_counter() - started
+    duties["requests"].labels("GET", _CONTRACT_PATH, "200").inc()
+    duties["latency"].labels("GET", _CONTRACT_PATH).observe(seconds)
+    duties["access"].info(
+        "GET %s 200 %.1fms %s", request.path, seconds * 1000, request.remote_addr, extra={"rid": request_id}
+    )
     return response
 
 
