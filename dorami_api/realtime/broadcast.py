@@ -100,17 +100,28 @@ def product_added(stream_key: str | None, product: dict) -> None:
         _emit("live:product:added", product, stream_room(stream_key))
 
 
+def _product_order(product: dict, event_rank: int) -> tuple[str, int]:
+    """The order key and rank of a product broadcast: its version, and at the same version a
+    sold-out above an update. Another process's coalesced update reads the product when it is
+    sent, so it can carry the very version that sold out and reach Redis before the sold-out;
+    ranked by version alone, the sold-out was then dropped as stale and no viewer heard it (seen
+    in a 2,000-buyer flash sale: 0 of 2,000 viewers)."""
+    return f"product-event:{product['id']}", product["version"] * 2 + event_rank
+
+
 def product_updated(stream_key: str | None, product: dict) -> None:
     """In order across processes (with the sold-out): in a flash sale two processes' batches
     commit moments apart, and an update one of them read before the other's sold-out must not
     reach a viewer after it."""
     if stream_key:
-        _emit_in_order("live:product:updated", product, stream_room(stream_key), f"product:{product['id']}")
+        key, rank = _product_order(product, 0)
+        _emit_in_order("live:product:updated", product, stream_room(stream_key), key, rank=rank)
 
 
 def product_soldout(stream_key: str | None, product: dict) -> None:
     if stream_key:
-        _emit_in_order("live:product:soldout", product, stream_room(stream_key), f"product:{product['id']}")
+        key, rank = _product_order(product, 1)
+        _emit_in_order("live:product:soldout", product, stream_room(stream_key), key, rank=rank)
 
 
 def product_deleted(stream_key: str | None, product: dict) -> None:
@@ -150,11 +161,13 @@ def notice_updated(notice: dict) -> None:
 # --- auctions (to the stream's room in `/`, and the bidders' rooms) --------------------------
 
 
-def _emit_in_order(event: str, data: dict, room: str, order_key: str, window_ms: int = 0) -> tuple[str, int]:
-    """Emit an event whose `data["version"]` must reach every viewer in increasing order, across
-    processes: published by the message queue only when the version is above the last one
-    published for `order_key`, and (window_ms) at most once per window — the check and the
-    PUBLISH in one Redis call, and delivered to every process (this one too) from the queue, so
+def _emit_in_order(
+    event: str, data: dict, room: str, order_key: str, window_ms: int = 0, rank: int | None = None
+) -> tuple[str, int]:
+    """Emit an event whose rank (`data["version"]` unless given) must reach every viewer in
+    increasing order, across processes: published by the message queue only when the rank is
+    above the last one published for `order_key`, and (window_ms) at most once per window — the
+    check and the PUBLISH in one Redis call, and delivered to every process (this one too) from the queue, so
     every viewer gets them in the one order Redis published them. ("sent" | "stale" | "wait",
     milliseconds to wait.) In the embedded mode (one process, no queue) it is a plain emit."""
     if getattr(socketio, "server", None) is None:
@@ -165,7 +178,7 @@ def _emit_in_order(event: str, data: dict, room: str, order_key: str, window_ms:
     record(ROOT, event, message)
     try:
         if hasattr(manager, "publish_in_order"):
-            version = data["version"]
+            version = data["version"] if rank is None else rank
             return manager.publish_in_order(event, message, ROOT, room, order_key, version, window_ms)
         socketio.emit(event, message, to=room, namespace=ROOT)
     except Exception:  # a broadcast must never fail the committed change that caused it

@@ -69,7 +69,7 @@ def emitted(app, monkeypatch) -> Emitted:
     def record_emit(event, data, room, namespace=broadcast.ROOT, local_only=False):
         record.append((event, data, room, namespace))
 
-    def record_emit_in_order(event, data, room, order_key, window_ms=0):
+    def record_emit_in_order(event, data, room, order_key, window_ms=0, rank=None):
         record.append((event, data, room, broadcast.ROOT))
         return "sent", 0
 
