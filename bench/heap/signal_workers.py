@@ -1,0 +1,37 @@
+"""Ask each gunicorn worker for a heap snapshot (SIGRTMIN+1, bench/heap/sitecustomize.py) the first
+time its established connections pass each threshold, for at most SECONDS.
+
+    python bench/heap/signal_workers.py 450,1450 600"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+SETTLE_SECONDS = 3  # let the step that crossed the threshold finish connecting
+
+
+def main() -> None:
+    thresholds = [int(x) for x in sys.argv[1].split(",")]
+    deadline = time.monotonic() + float(sys.argv[2])
+    signalled: dict[int, set[int]] = {}
+    while time.monotonic() < deadline:
+        listing = subprocess.run(["ss", "-Htnp", "state", "established"], capture_output=True, text=True).stdout
+        counts: dict[int, int] = {}
+        for pid in re.findall(r'"gunicorn",pid=(\d+)', listing):
+            counts[int(pid)] = counts.get(int(pid), 0) + 1
+        for pid, count in counts.items():
+            done = signalled.setdefault(pid, set())
+            for threshold in thresholds:
+                if count >= threshold and threshold not in done:
+                    done.add(threshold)
+                    time.sleep(SETTLE_SECONDS)
+                    os.kill(pid, signal.SIGRTMIN + 1)
+                    print(time.strftime("%H:%M:%S"), "snapshot asked of", pid, "at", count, "connections", flush=True)
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()
