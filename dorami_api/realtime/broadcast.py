@@ -167,9 +167,10 @@ def _emit_in_order(
     """Emit an event whose rank (`data["version"]` unless given) must reach every viewer in
     increasing order, across processes: published by the message queue only when the rank is
     above the last one published for `order_key`, and (window_ms) at most once per window — the
-    check and the PUBLISH in one Redis call, and delivered to every process (this one too) from the queue, so
-    every viewer gets them in the one order Redis published them. ("sent" | "stale" | "wait",
-    milliseconds to wait.) In the embedded mode (one process, no queue) it is a plain emit."""
+    check and the PUBLISH in one Redis call, and delivered to every process (this one too) from
+    the queue, so every viewer gets them in the one order Redis published them. ("sent" |
+    "stale" | "wait", milliseconds to wait.) In the embedded mode (one process, no queue) it is
+    a plain emit."""
     if getattr(socketio, "server", None) is None:
         log.debug("socket server not initialised; %s to %s not sent", event, room)
         return "sent", 0
@@ -178,8 +179,8 @@ def _emit_in_order(
     record(ROOT, event, message)
     try:
         if hasattr(manager, "publish_in_order"):
-            version = data["version"] if rank is None else rank
-            return manager.publish_in_order(event, message, ROOT, room, order_key, version, window_ms)
+            rank = data["version"] if rank is None else rank
+            return manager.publish_in_order(event, message, ROOT, room, order_key, rank, window_ms)
         socketio.emit(event, message, to=room, namespace=ROOT)
     except Exception:  # a broadcast must never fail the committed change that caused it
         log.exception("could not emit %s to %s", event, room)

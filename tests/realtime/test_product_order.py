@@ -12,14 +12,12 @@ from tests.support.commerce import live_stream
 from tests.support.sockets import broadcast_from_another_process
 
 ROOT = "/"
+PRODUCT_ID = f"p-{uuid.uuid4().hex}"
 
 
 def _product(version: int, available: int) -> dict:
     status = "SOLD_OUT" if available == 0 else "AVAILABLE"
     return {"id": PRODUCT_ID, "name": "Silk scarf", "available": available, "status": status, "version": version}
-
-
-PRODUCT_ID = f"p-{uuid.uuid4().hex}"
 
 
 def _products_heard(viewer) -> list[tuple[str, int]]:
