@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from dorami_api import create_app
 from dorami_api.config import Config
 from dorami_api.extensions import db
+from dorami_api.realtime import timers
 from dorami_api.server import shutdown
 from tests.support import services
 from tests.support.server import start_gunicorn
@@ -108,9 +109,14 @@ def make_app(app_env, clean_state):
     build.each = each
     yield build
     for app in apps:
+        shutdown.notify_shutdown(app)  # what its coalescers and pacers still hold goes out now
+    # A timer left sleeping would read the database during the next test's TRUNCATE (a deadlock).
+    left = timers.finish_threads(10)
+    for app in apps:
         with app.app_context():
             db.session.remove()
         shutdown.close_database(app)  # every pool of the app, the order counter's too
+    assert not left, f"timer threads outlived the test: {left}"
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ def main() -> int:
         return 2
     from dorami_api import create_app
     from dorami_api.jobs.runner import install_signal_handlers, run_auction_ends_forever, run_forever
+    from dorami_api.realtime import timers
+    from dorami_api.server import shutdown
 
     app = create_app(config)
     logging.getLogger("dorami_api").setLevel(config.log_level)
@@ -31,6 +33,11 @@ def main() -> int:
     print(f"dorami-jobs: ready at {datetime.now(UTC).isoformat()}", flush=True)
     run_forever(app, stop)
     auctions.join(timeout=10)
+    # Broadcasts still held back (a coalesced stock update, paced purchase notices) go out now.
+    shutdown.notify_shutdown(app)
+    left = timers.finish_threads(10)
+    if left:
+        print(f"dorami-jobs: timers still running at exit: {', '.join(left)}", flush=True)
     print("dorami-jobs: stopped", flush=True)
     return 0
 

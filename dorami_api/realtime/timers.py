@@ -1,6 +1,7 @@
 """Background timers for broadcasts that go out later (coalesced, paced): a Socket.IO background
-task — a greenlet in a gevent worker — or a thread where no socket server runs (the jobs process
-emits through the Redis queue without one), so the same code runs in either."""
+task — a greenlet in a gevent worker — or a thread elsewhere (the jobs process, which emits
+through the Redis queue, or an app built in-process), so the same code runs in either. Threads are
+counted so that a process can wait for them before it closes the database (finish_threads)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from collections.abc import Callable
 from dorami_api.extensions import socketio
 
 log = logging.getLogger(__name__)
+
+# Thread mode only: the timer threads still running, and the event that cuts their sleeps short
+# when the process shuts down (finish_threads). A gevent worker's greenlets end with the worker.
+_threads: set[threading.Thread] = set()
+_hurry = threading.Event()
 
 
 class LateLock:
@@ -37,21 +43,49 @@ def run_safely(run: Callable[[], None]) -> None:
         log.exception("delayed broadcast failed")
 
 
-def _socket_server():
-    return socketio if getattr(socketio, "server", None) is not None else None
+def _greenlet_server():
+    """The socket server when it runs on greenlets (a gevent worker); None where timers are threads:
+    no socket server (the jobs process) or one in threading mode (an app built in-process)."""
+    server = getattr(socketio, "server", None)
+    return server if server is not None and server.async_mode != "threading" else None
 
 
 def spawn(target: Callable, *args) -> None:
-    server = _socket_server()
+    server = _greenlet_server()
     if server is not None:
         server.start_background_task(target, *args)
     else:
-        threading.Thread(target=target, args=args, daemon=True).start()
+        thread = threading.Thread(target=_tracked, args=(target, args), name=f"timer:{target.__name__}", daemon=True)
+        _threads.add(thread)
+        thread.start()
+
+
+def _tracked(target: Callable, args: tuple) -> None:
+    try:
+        target(*args)
+    finally:
+        _threads.discard(threading.current_thread())
 
 
 def sleep(seconds: float) -> None:
-    server = _socket_server()
+    server = _greenlet_server()
     if server is not None:
         server.sleep(seconds)
     else:
-        time.sleep(seconds)
+        _hurry.wait(seconds)
+
+
+def finish_threads(seconds: float) -> list[str]:
+    """Wake every timer thread from its sleep and wait up to `seconds` for all to end; the names of
+    those still running. Run it after the shutdown callbacks have flushed what the timers wait
+    for, so that they wake to nothing left to send, and none runs after the database is closed."""
+    deadline = time.monotonic() + seconds
+    _hurry.set()
+    try:
+        # Until none is left: a timer may start another as it ends (a retry after a window).
+        while (running := [thread for thread in list(_threads) if thread.is_alive()]) and time.monotonic() < deadline:
+            for thread in running:
+                thread.join(max(deadline - time.monotonic(), 0.0))
+    finally:
+        _hurry.clear()
+    return sorted(thread.name for thread in list(_threads) if thread.is_alive())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from dorami_api.products import events
+from dorami_api.realtime import timers
 from dorami_api.realtime.coalesce import Coalescer
 from dorami_api.server import shutdown
 from tests.products.helpers import API
@@ -88,6 +89,16 @@ def test_pending_updates_are_sent_at_shutdown(app):  # the app registers its shu
     assert ran == ["lead", "trail 2"]  # the latest only, once
     coalescer.flush()
     assert ran == ["lead", "trail 2"]
+
+
+def test_at_shutdown_a_sleeping_timer_ends_and_what_it_held_went_out_once():
+    ran = []
+    coalescer = Coalescer(window=60)  # its trailing timer would sleep for a minute
+    for _ in range(2):
+        coalescer.submit("p", lambda: ran.append("lead"), lambda: ran.append("trail"))
+    coalescer.flush()
+    assert timers.finish_threads(5) == []  # woken and ended, not still asleep
+    assert ran == ["lead", "trail"]
 
 
 def test_a_cancelled_update_is_not_sent_and_the_next_change_goes_out_at_once():
