@@ -480,13 +480,15 @@ class Session:
 
 @contextlib.contextmanager
 def profiled(s: Session, server: Server, target: str, name: str, seconds: float):
-    """With --profile, py-spy samples the service's workers during the measured window and writes
-    collapsed stacks to results/<run>/profile-<name>.txt.gz (bench/profile_top.py summarises them)."""
+    """With --profile, py-spy samples the workers of the service (and of flask-ref, the same stack,
+    for a profile to set beside it) during the measured window and writes collapsed stacks to
+    results/<run>/profile-<name>.txt.gz, profile-flask-ref-<name>.txt.gz for flask-ref
+    (bench/profile_top.py summarises them)."""
     spy = shutil.which("py-spy") or str(VENV_BIN / "py-spy")
-    if not s.args.profile or target != "service" or not Path(spy).exists():
+    if not s.args.profile or target not in ("service", "flask-ref") or not Path(spy).exists():
         yield
         return
-    out = s.dir / f"profile-{name}.txt"
+    out = s.dir / (f"profile-{name}.txt" if target == "service" else f"profile-{target}-{name}.txt")
     cmd = [spy, "record", "--pid", str(server.pid), "--subprocesses", "--nonblocking", "--format", "raw"]
     cmd += ["--rate", "200", "--duration", str(int(seconds)), "--output", str(out)]
     spy_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -952,7 +954,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database, Redis index and accounts")
     parser.add_argument("--service-dir", help="the service checkout to measure (default: this one)")
     parser.add_argument(
-        "--profile", action="store_true", help="py-spy the service (fan-out, flash sale, REST, auction)"
+        "--profile", action="store_true", help="py-spy the service and flask-ref (fan-out, flash sale, REST, auction)"
     )
     args = parser.parse_args()
 
