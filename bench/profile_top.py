@@ -26,7 +26,8 @@ def main() -> None:
     args = parser.parse_args()
     own, inclusive, total = Counter(), Counter(), 0
     # py-spy's collapsed stacks, gzipped by run.py once recorded (profile-*.txt.gz) or plain.
-    text = gzip.decompress(args.path.read_bytes()).decode() if args.path.suffix == ".gz" else args.path.read_text()
+    raw = gzip.decompress(args.path.read_bytes()) if args.path.suffix == ".gz" else args.path.read_bytes()
+    text = raw.decode(errors="replace")  # py-spy may cut a frame's name in the middle of a character
     for line in text.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():

@@ -312,7 +312,7 @@ def render(summary: dict) -> str:
     # fan-out
     fan = summary["fanout"]
     rows = []
-    for target in ("service", "flask-ref", "node-ref"):
+    for target in ("service", "flask-ref", "flask-ref-floor", "node-ref"):
         for viewers, f in fan.get(target, {}).items():
             ref_f = fan.get("flask-ref", {}).get(viewers, {})
             ref_n = fan.get("node-ref", {}).get(viewers, {})
@@ -362,6 +362,7 @@ def render(summary: dict) -> str:
         ),
         *skipped("fanout"),
         "",
+        *fanout_floor_table(fan),
     ]
 
     # saturation
@@ -582,6 +583,38 @@ def render(summary: dict) -> str:
         + ".",
     ]
     return "\n".join(parts) + "\n"
+
+
+def fanout_floor_table(fan: dict) -> list[str]:
+    """The service's fan-out against flask-ref's chat under the contract (`flask-ref-floor`), and
+    that floor against flask-ref's bare chat."""
+    rows = []
+    for viewers, floor in (fan.get("flask-ref-floor") or {}).items():
+        bare = (fan.get("flask-ref") or {}).get(viewers, {})
+        service = (fan.get("service") or {}).get(viewers, {})
+        rows.append(
+            [
+                viewers,
+                _x(_ratio(floor["p99_ms"], bare.get("p99_ms"))),
+                _x(_ratio(service.get("p99_ms"), floor["p99_ms"])),
+                _x(_ratio(floor["server_cpu_pct"], bare.get("server_cpu_pct"))),
+                _x(_ratio(service.get("server_cpu_pct"), floor["server_cpu_pct"])),
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        "**Fan-out against flask-ref's chat under the contract** — `flask-ref-floor` is flask-ref's"
+        " chat with the least the contract asks (bench/reference/flask_ref.py `/chat-floor`: the"
+        " socket's token verified at connect with one MGET; the joiner's history and `chat:user-joined`"
+        " to the room; each message's limit, ban and mute checks and history append in one script), on"
+        " the same server, after the bare chat.",
+        "",
+        _table(
+            ["viewers", "p99: floor ÷ bare", "p99: service ÷ floor", "CPU: floor ÷ bare", "CPU: service ÷ floor"], rows
+        ),
+        "",
+    ]
 
 
 def flash_floor_table(flash: dict) -> list[str]:

@@ -513,7 +513,10 @@ def fanout_sizes(s: Session) -> list[int]:
 def run_fanout(s: Session, server: Server, target: str, viewers: int, duration: float, *extra_args) -> list[dict]:
     """One connected room, one or more measured steps (--rates a,b or --search): one row each."""
     room = s.setup["stream"]["streamKey"] if target == "service" else "bench-room"
-    tokens = ["--tokens", s.accounts_path] if target == "service" else []
+    # flask-ref-floor: flask-ref's chat under the contract (its /chat-floor), the service's tokens.
+    tokens = ["--tokens", s.accounts_path] if target in ("service", "flask-ref-floor") else []
+    if target == "flask-ref-floor":
+        extra_args = ("--namespace", "/chat-floor", *extra_args)
     spread: dict = {}
     with (
         profiled(s, server, target, f"fanout-{viewers}-{'-'.join(map(str, extra_args))}", 900),
@@ -538,13 +541,15 @@ def scenario_fanout(s: Session) -> None:
     for target in s.targets():
         with s.serving(target, "fanout") as server:
             for viewers in fanout_sizes(s):
-                for row in run_fanout(s, server, target, viewers, duration, "--rates", rates):
-                    s.record("fanout", {**row, "repeat": row["step"]})
-                    log(
-                        f"  fanout {target} {viewers}x50: delivered {row['delivery_ratio']}"
-                        f" p99 {row['latency_ms']['p99_ms']} ms, {row['connections_failed']} not connected"
-                    )
-                time.sleep(2)
+                # On flask-ref, its chat under the contract too, on the same server after the bare one.
+                for label in (target, "flask-ref-floor") if target == "flask-ref" else (target,):
+                    for row in run_fanout(s, server, label, viewers, duration, "--rates", rates):
+                        s.record("fanout", {**row, "repeat": row["step"]})
+                        log(
+                            f"  fanout {label} {viewers}x50: delivered {row['delivery_ratio']}"
+                            f" p99 {row['latency_ms']['p99_ms']} ms, {row['connections_failed']} not connected"
+                        )
+                    time.sleep(2)
 
 
 def scenario_saturation(s: Session) -> None:

@@ -52,12 +52,18 @@ floor of a contract route on this stack, not a copy of the service):
   same two broadcasts as the bare sale. It reads no session
   row (as if every session were remembered), checks no profile and writes one order row: a floor
   below anything the service may do, not a copy of it.
+- namespace `/chat-floor`: the chat at its least under the contract (run by `bench/run.py fanout`
+  as the target `flask-ref-floor`, with the service's tokens): the socket's token verified at
+  connect with one MGET (blocklist entry, session epoch); a join sends the joiner the room's
+  history and the room `chat:user-joined`; a message is counted against its sender's limit (20 per
+  10 s), refused when banned or muted and appended to the history in one script, then sent.
 """
 
 from gevent import monkey
 
 monkey.patch_all()
 
+import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
@@ -589,6 +595,91 @@ def chat_send(payload):
         "timestamp": _now(),
     }
     socketio.emit("chat:message", {"type": "chat:message", "data": data}, to=f"live:{live_id}", namespace="/chat")
+    return {"success": True, "data": data}
+
+
+# The chat under the contract, at its least (namespace /chat-floor, run by `bench/run.py fanout` as
+# the target `flask-ref-floor`): the socket's access token verified at connect (as `_verified_claims`)
+# with one MGET of its blocklist entry and session epoch; a join that sends the joiner the room's
+# history and the room `chat:user-joined`; a message counted against the sender's limit (20 per
+# 10 s), refused when banned or muted, and appended to the history in one script, then sent to the
+# room. No stream lookup, no sanitising, no moderation restore, no metrics: a floor, not a copy.
+CHAT_FLOOR = "/chat-floor"
+_chat_users: dict[str, str] = {}  # sid -> the user id of its verified token
+_chat_send_floor = _redis.register_script(
+    "local n = redis.call('INCR', KEYS[1]) "
+    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
+    "if n > tonumber(ARGV[2]) then return 'RATE_LIMITED' end "
+    "if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then return 'CHAT_MUTED' end "
+    "redis.call('RPUSH', KEYS[4], ARGV[3]) "
+    "redis.call('LTRIM', KEYS[4], -tonumber(ARGV[4]), -1) "
+    "redis.call('EXPIRE', KEYS[4], ARGV[5]) "
+    "return 'OK'"
+)
+
+
+def _chat_key(*parts: str) -> str:
+    return _PREFIX + "chat:" + ":".join(parts)
+
+
+@socketio.on("connect", namespace=CHAT_FLOOR)
+def chat_floor_connect(auth=None):
+    parts = _signed_in_parts()
+    token = (auth or {}).get("token") if isinstance(auth, dict) else None
+    if parts is None or not token:
+        return False
+    try:
+        claims = parts["jwt"].decode(token, parts["secret"], algorithms=["HS256"])
+    except parts["jwt"].PyJWTError:
+        return False
+    if claims.get("type") != "access" or not (claims.get("jti") and claims.get("sid") and claims.get("sub")):
+        return False
+    blocked, _epoch = _redis.mget(_auth_keys(claims))
+    if blocked is not None:
+        return False
+    _chat_users[request.sid] = claims["sub"]
+    return True
+
+
+@socketio.on("disconnect", namespace=CHAT_FLOOR)
+def chat_floor_disconnect(*_reason):
+    _chat_users.pop(request.sid, None)
+
+
+@socketio.on("chat:join-room", namespace=CHAT_FLOOR)
+def chat_floor_join(payload):
+    live_id = str((payload or {}).get("liveId"))
+    room = f"live:{live_id}"
+    join_room(room)
+    messages = [json.loads(m) for m in _redis.lrange(_chat_key(live_id, "history"), -100, -1)]
+    history = {"type": "chat:history", "data": {"liveId": live_id, "messages": messages}}
+    socketio.emit("chat:history", history, to=request.sid, namespace=CHAT_FLOOR)
+    joined = {"userId": _chat_users.get(request.sid), "liveId": live_id, "timestamp": _now()}
+    socketio.emit("chat:user-joined", {"type": "chat:user-joined", "data": joined}, to=room, namespace=CHAT_FLOOR)
+    return {"success": True, "data": {"liveId": live_id, "roomName": room}}
+
+
+@socketio.on("chat:send-message", namespace=CHAT_FLOOR)
+def chat_floor_send(payload):
+    payload = payload or {}
+    live_id, user = str(payload.get("liveId")), _chat_users.get(request.sid, "")
+    data = {
+        "id": str(uuid.uuid4()),
+        "liveId": live_id,
+        "userId": user,
+        "username": "viewer",
+        "message": payload.get("message"),
+        "clientMessageId": payload.get("clientMessageId"),
+        "timestamp": _now(),
+    }
+    outcome = _chat_send_floor(
+        keys=[_chat_key("rl", user), _chat_key(live_id, "ban", user), _chat_key(live_id, "mute", user)]
+        + [_chat_key(live_id, "history")],
+        args=[10, 20, json.dumps(data), 100, 86400],
+    )
+    if outcome != b"OK":
+        return {"success": False, "errorCode": outcome.decode()}
+    socketio.emit("chat:message", {"type": "chat:message", "data": data}, to=f"live:{live_id}", namespace=CHAT_FLOOR)
     return {"success": True, "data": data}
 
 
