@@ -585,22 +585,23 @@ def render(summary: dict) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _floor_rows(by_target: dict, measures: tuple[str, ...]) -> list[list]:
+    """Per size that flask-ref-floor ran: for each measure, floor ÷ bare flask-ref, service ÷ floor."""
+    rows = []
+    for size, floor in (by_target.get("flask-ref-floor") or {}).items():
+        bare = (by_target.get("flask-ref") or {}).get(size, {})
+        service = (by_target.get("service") or {}).get(size, {})
+        row = [size]
+        for measure in measures:
+            row += [_x(_ratio(floor[measure], bare.get(measure))), _x(_ratio(service.get(measure), floor[measure]))]
+        rows.append(row)
+    return rows
+
+
 def fanout_floor_table(fan: dict) -> list[str]:
     """The service's fan-out against flask-ref's chat under the contract (`flask-ref-floor`), and
     that floor against flask-ref's bare chat."""
-    rows = []
-    for viewers, floor in (fan.get("flask-ref-floor") or {}).items():
-        bare = (fan.get("flask-ref") or {}).get(viewers, {})
-        service = (fan.get("service") or {}).get(viewers, {})
-        rows.append(
-            [
-                viewers,
-                _x(_ratio(floor["p99_ms"], bare.get("p99_ms"))),
-                _x(_ratio(service.get("p99_ms"), floor["p99_ms"])),
-                _x(_ratio(floor["server_cpu_pct"], bare.get("server_cpu_pct"))),
-                _x(_ratio(service.get("server_cpu_pct"), floor["server_cpu_pct"])),
-            ]
-        )
+    rows = _floor_rows(fan, ("p99_ms", "server_cpu_pct"))
     if not rows:
         return []
     return [
@@ -620,19 +621,7 @@ def fanout_floor_table(fan: dict) -> list[str]:
 def flash_floor_table(flash: dict) -> list[str]:
     """The service's sale against flask-ref's sale under the contract (`flask-ref-floor`), and that
     floor against flask-ref's bare sale: how much of the service's ratio the contract itself costs."""
-    rows = []
-    for buyers, floor in (flash.get("flask-ref-floor") or {}).items():
-        bare = (flash.get("flask-ref") or {}).get(buyers, {})
-        service = (flash.get("service") or {}).get(buyers, {})
-        rows.append(
-            [
-                buyers,
-                _x(_ratio(floor["p99_ms"], bare.get("p99_ms"))),
-                _x(_ratio(service.get("p99_ms"), floor["p99_ms"])),
-                _x(_ratio(floor["orders_per_s"], bare.get("orders_per_s"))),
-                _x(_ratio(service.get("orders_per_s"), floor["orders_per_s"])),
-            ]
-        )
+    rows = _floor_rows(flash, ("p99_ms", "orders_per_s"))
     if not rows:
         return []
     return [
