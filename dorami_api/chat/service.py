@@ -11,7 +11,6 @@ Redis keys with the same lifetime, which is what a message is checked against.
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 from datetime import timedelta
 
@@ -33,7 +32,6 @@ from dorami_api.streaming import live_status
 from dorami_api.users.models import User
 from dorami_api.web.responses import iso, now_iso
 
-log = logging.getLogger(__name__)
 HISTORY_LENGTH = 100
 HISTORY_TTL_SECONDS = 24 * 3600
 
@@ -112,8 +110,10 @@ def leave(client: SocketClient, payload: schemas.Room) -> dict:
 
 
 # One round trip per message (in this order of checks): count the sender's rate limit (shared
-# by every process), refuse a banned or muted sender, then append to the room's history.
-# KEYS: rate limit, ban, mute, history. ARGV: window, limit, message JSON, history length, TTL.
+# by every process), refuse a banned or muted sender, then append to the room's history and publish
+# the message on the Socket.IO queue — kept and sent together, or neither.
+# KEYS: rate limit, ban, mute, history. ARGV: window, limit, message JSON, history length, TTL,
+# the queue's channel and the published message ('' and '' without a queue: the embedded mode).
 _SEND = (
     socket_limits.COUNT_HIT_LUA
     + """
@@ -125,6 +125,7 @@ if mute then return {'CHAT_MUTED', mute} end
 redis.call('RPUSH', KEYS[4], ARGV[3])
 redis.call('LTRIM', KEYS[4], -tonumber(ARGV[4]), -1)
 redis.call('EXPIRE', KEYS[4], ARGV[5])
+if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
 return {'OK', ''}
 """
 )
@@ -151,8 +152,9 @@ def _new_message(client: SocketClient, payload: schemas.SendMessage) -> dict:
     }
 
 
-def _store(client: SocketClient, message: dict) -> None:
-    """Count the message against the sender's limit, check ban and mute, keep it in the history."""
+def _store(client: SocketClient, message: dict, publication: broadcast.Publication | None) -> None:
+    """Count the message against the sender's limit, check ban and mute, keep it in the history and
+    publish it (`publication`)."""
     live_id, limit = message["liveId"], socket_limits.CHAT_MESSAGES
     keys = [
         socket_limits.key(limit, client.participant),
@@ -160,8 +162,9 @@ def _store(client: SocketClient, message: dict) -> None:
         moderation_key(live_id, "MUTE", client.user_id),
         history_key(live_id),
     ]
-    args = [limit.window_seconds, limit.count, _stored_form(message)]
-    outcome, detail = redis_store.run_script(_SEND, keys, [*args, HISTORY_LENGTH, HISTORY_TTL_SECONDS])
+    args = [limit.window_seconds, limit.count, _stored_form(message), HISTORY_LENGTH, HISTORY_TTL_SECONDS]
+    args += [publication.channel, publication.payload] if publication is not None else ["", ""]
+    outcome, detail = redis_store.run_script(_SEND, keys, args)
     if outcome == "RATE_LIMITED":
         raise socket_limits.RateLimited(detail)
     if outcome != "OK":
@@ -170,14 +173,6 @@ def _store(client: SocketClient, message: dict) -> None:
 
 def _stored_form(message: dict) -> str:
     return json.dumps(message, ensure_ascii=False)
-
-
-def _unstore(message: dict) -> None:
-    """A message that could not be sent leaves the history too (if Redis still answers)."""
-    try:
-        redis_store.lrem(history_key(message["liveId"]), -1, _stored_form(message))
-    except Exception:
-        log.warning("unsent chat message %s stays in the history", message["id"])
 
 
 @socket_event(
@@ -192,15 +187,16 @@ def _unstore(message: dict) -> None:
 def send_message(client: SocketClient, payload: schemas.SendMessage) -> dict:
     try:
         message = _new_message(client, payload)
-    except SocketError:
+        # Refused here while a process is not subscribed: answered SERVICE_UNAVAILABLE, not sent.
+        publication = broadcast.chat_message_publication(message["liveId"], message)
+    except (SocketError, QueueUnavailable):
         charge(socket_limits.CHAT_MESSAGES, client)  # a refused message counts too, as every event does
         raise
-    _store(client, message)
-    try:
+    _store(client, message, publication)
+    if publication is None:
         broadcast.chat_message(message["liveId"], message)
-    except QueueUnavailable:
-        _unstore(message)
-        raise  # answered SERVICE_UNAVAILABLE: the client knows it was not sent
+    else:
+        publication.published()
     return {"id": message["id"], "clientMessageId": message["clientMessageId"], "timestamp": message["timestamp"]}
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from dorami_api.extensions import socketio
@@ -257,6 +259,35 @@ def chat_user_left(live_id: str, user_id: str, username: str) -> None:
 def chat_message(live_id: str, message: dict) -> None:
     """Raises QueueUnavailable when the message did not go out: the sender hears it was not sent."""
     _emit_confirmed("chat:message", message, chat_room(live_id), CHAT)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A confirmed broadcast that the caller's own Redis script publishes (PUBLISH `channel`
+    `payload`, on the Redis of the message queue), so that a change and its broadcast take one
+    round trip and happen together or not at all; `published()` once the script has run delivers it
+    to this process's sockets."""
+
+    channel: str
+    payload: str
+    published: Callable[[], None]
+
+
+def chat_message_publication(live_id: str, message: dict) -> Publication | None:
+    """`chat:message` as a Publication; None without the message queue (the embedded mode), where
+    chat_message() sends it to this process's sockets. Raises QueueUnavailable when a process of
+    this instance is not subscribed."""
+    manager = socketio.server.manager
+    if not hasattr(manager, "confirmable"):
+        return None
+    data = envelope("chat:message", message)
+    queued = manager.confirmable("chat:message", data, namespace=CHAT, room=chat_room(live_id))
+
+    def published() -> None:
+        record(CHAT, "chat:message", data)
+        manager.deliver_here(queued)
+
+    return Publication(manager.channel, manager.json.dumps(queued), published)
 
 
 def chat_message_deleted(live_id: str, message_id: str, deleted_by: str) -> None:

@@ -12,6 +12,8 @@
 3. `emit_confirmed`: a broadcast the sender must be told about (a chat message) is published
    first, and only once Redis took it delivered here too; when it cannot go out it raises
    QueueUnavailable, so the sender is never told "sent" for a message nobody received.
+   `confirmable` and `deliver_here` are its two halves, for a script of the caller's that does the
+   PUBLISH itself.
 4. `publish_in_order`: a versioned broadcast (an auction's state) published only when newer than
    the last one, and at most once per window, checked and published in one Redis call.
 """
@@ -118,10 +120,20 @@ class RedisQueue(python_socketio.RedisManager):
 
         Refused up front while a process of this instance is not subscribed (its sockets would miss
         it); published first, then delivered to this process's sockets."""
+        message = self.confirmable(event, data, namespace, room)
+        self.publish_or_raise(message)
+        self._handle_emit(message)
+
+    def confirmable(self, event: str, data, namespace: str, room: str) -> dict:
+        """The message emit_confirmed publishes, refused up front as there. A caller whose own Redis
+        script publishes it (`self.channel`, `self.json.dumps(message)`: a chat message, stored and
+        published in one round trip) hands it to deliver_here() once the script has run."""
         if not self.health.every_listener_subscribed():
             raise QueueUnavailable("a process of this instance is not subscribed to the message queue")
-        message = self._emit_message(event, data, namespace, room, self.host_id)
-        self.publish_or_raise(message)
+        return self._emit_message(event, data, namespace, room, self.host_id)
+
+    def deliver_here(self, message: dict) -> None:
+        """This process's sockets, for a confirmable message that has been published."""
         self._handle_emit(message)
 
     def publish_in_order(

@@ -62,7 +62,7 @@ class ChatRoom:
     """Viewers of one stream's chat, several on each worker, and every message sent through them."""
 
     def __init__(self, server, stream_key: str, tokens: list[str]) -> None:
-        self.stream_key = stream_key
+        self.stream_key, self.tokens = stream_key, tokens
         self.viewers: list[Viewer] = []
         self.by_worker: dict[int, list[Viewer]] = defaultdict(list)
         self.sent: list[tuple[str, dict]] = []  # (clientMessageId, ack)
@@ -97,6 +97,18 @@ class ChatRoom:
                 viewer.wait_for(
                     "chat:message", CHAT, match=lambda event, cid=client_id: event["data"]["clientMessageId"] == cid
                 )
+
+    def assert_history_holds_no_refused_message(self, server) -> None:
+        """A viewer who joins now is not shown a message its sender was told was not sent."""
+        refused = {client_id for client_id, ack in self.sent if ack.get("success") is not True}
+        viewer = Viewer(server.url, (CHAT,), token=self.tokens[0])
+        try:
+            assert viewer.call("chat:join-room", {"liveId": self.stream_key}, namespace=CHAT)["success"] is True
+            shown = {m["clientMessageId"] for m in viewer.wait_for("chat:history", CHAT)["data"]["messages"]}
+        finally:
+            viewer.close()
+        assert set(self.acknowledged()[-2:]) <= shown  # the latest ones, sent after the fault
+        assert not shown & refused, shown & refused
 
     def close(self) -> None:
         for viewer in self.viewers:
@@ -140,6 +152,7 @@ class LiveShow:
         for attempt in range(3):
             assert all(ack["success"] for ack in self.room.send_from_each_worker(f"after the fault {attempt}"))
         self.room.assert_every_acknowledged_message_reached_every_viewer()
+        self.room.assert_history_holds_no_refused_message(server)
         assert server.worker_pids() == self.pids
         for pid in sorted(self.pids):
             with only_worker(server, pid, self.pids):
