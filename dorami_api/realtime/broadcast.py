@@ -81,19 +81,6 @@ def _emit(event: str, data: Any, room: str | None, namespace: str = ROOT, local_
         log.exception("could not emit %s to %s", event, room)
 
 
-def _emit_confirmed(event: str, data: Any, room: str, namespace: str) -> None:
-    """Like _emit, for a broadcast the sender is told about: raises QueueUnavailable (from
-    realtime/queue.py) unless the message queue took it. Without the queue (the embedded mode, one
-    process) this process's sockets are everyone."""
-    message = envelope(event, data)
-    record(namespace, event, message)
-    manager = socketio.server.manager
-    if hasattr(manager, "emit_confirmed"):
-        manager.emit_confirmed(event, message, namespace=namespace, room=room)
-    else:
-        socketio.emit(event, message, to=room, namespace=namespace)
-
-
 # --- products and streams (to the stream's room in `/`) -------------------------------------
 
 
@@ -257,8 +244,12 @@ def chat_user_left(live_id: str, user_id: str, username: str) -> None:
 
 
 def chat_message(live_id: str, message: dict) -> None:
-    """Raises QueueUnavailable when the message did not go out: the sender hears it was not sent."""
-    _emit_confirmed("chat:message", message, chat_room(live_id), CHAT)
+    """`chat:message` to this process's sockets, which are everyone in the embedded mode (one
+    process, no queue: chat_message_publication() gives None). Unlike _emit, a failure is raised:
+    the sender must not hear "sent" for a message nobody received."""
+    data = envelope("chat:message", message)
+    record(CHAT, "chat:message", data)
+    socketio.emit("chat:message", data, to=chat_room(live_id), namespace=CHAT)
 
 
 @dataclass(frozen=True)

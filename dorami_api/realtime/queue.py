@@ -9,11 +9,11 @@
 2. The listener subscribes again within about a second of Redis answering after an outage or a
    failover, and says whether it is subscribed (listeners.py), instead of backing off for up to a
    minute while the process silently misses every broadcast of the others.
-3. `emit_confirmed`: a broadcast the sender must be told about (a chat message) is published
-   first, and only once Redis took it delivered here too; when it cannot go out it raises
-   QueueUnavailable, so the sender is never told "sent" for a message nobody received.
-   `confirmable` and `deliver_here` are its two halves, for a script of the caller's that does the
-   PUBLISH itself.
+3. `confirmable` / `deliver_here`: a broadcast the sender must be told about (a chat message) is
+   refused up front with QueueUnavailable while a process of this instance is not subscribed; the
+   caller's own Redis script PUBLISHes it together with the change it announces, and only once
+   that script ran is it delivered here too, so the sender is never told "sent" for a message
+   nobody received.
 4. `publish_in_order`: a versioned broadcast (an auction's state) published only when newer than
    the last one, and at most once per window, checked and published in one Redis call.
 """
@@ -115,19 +115,11 @@ class RedisQueue(python_socketio.RedisManager):
             "host_id": host_id,
         }
 
-    def emit_confirmed(self, event: str, data, namespace: str, room: str) -> None:
-        """Emit to `room` on every process, or raise QueueUnavailable having delivered it nowhere.
-
-        Refused up front while a process of this instance is not subscribed (its sockets would miss
-        it); published first, then delivered to this process's sockets."""
-        message = self.confirmable(event, data, namespace, room)
-        self.publish_or_raise(message)
-        self._handle_emit(message)
-
     def confirmable(self, event: str, data, namespace: str, room: str) -> dict:
-        """The message emit_confirmed publishes, refused up front as there. A caller whose own Redis
-        script publishes it (`self.channel`, `self.json.dumps(message)`: a chat message, stored and
-        published in one round trip) hands it to deliver_here() once the script has run."""
+        """The queue message of an emit to `room` on every process, for the caller's own Redis script
+        to publish (PUBLISH `self.channel` `self.json.dumps(message)`: a chat message, stored and
+        published in one round trip) and then to hand to deliver_here(). Refused up front while a
+        process of this instance is not subscribed (its sockets would miss it)."""
         if not self.health.every_listener_subscribed():
             raise QueueUnavailable("a process of this instance is not subscribed to the message queue")
         return self._emit_message(event, data, namespace, room, self.host_id)
