@@ -332,16 +332,25 @@ def _verified_claims() -> tuple[dict, dict]:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         abort(_unauthorized("UNAUTHORIZED"))
+    claims, refusal = _access_claims(parts, token.strip())
+    if claims is None:
+        abort(_unauthorized(refusal))
+    return parts, claims
+
+
+def _access_claims(parts: dict, token: str) -> tuple[dict | None, str]:
+    """The claims of a valid access token (signature, expiry, type, `jti`/`sid`/`sub`), or None and
+    the refusal's error code."""
     jwt = parts["jwt"]
     try:
-        claims = jwt.decode(token.strip(), parts["secret"], algorithms=["HS256"])
+        claims = jwt.decode(token, parts["secret"], algorithms=["HS256"])
     except jwt.ExpiredSignatureError:
-        abort(_unauthorized("TOKEN_EXPIRED"))
+        return None, "TOKEN_EXPIRED"
     except jwt.PyJWTError:
-        abort(_unauthorized("UNAUTHORIZED"))
+        return None, "UNAUTHORIZED"
     if claims.get("type") != "access" or not (claims.get("jti") and claims.get("sid") and claims.get("sub")):
-        abort(_unauthorized("UNAUTHORIZED"))
-    return parts, claims
+        return None, "UNAUTHORIZED"
+    return claims, ""
 
 
 def _auth_keys(claims: dict) -> list[str]:
@@ -599,7 +608,7 @@ def chat_send(payload):
 
 
 # The chat under the contract, at its least (namespace /chat-floor, run by `bench/run.py fanout` as
-# the target `flask-ref-floor`): the socket's access token verified at connect (as `_verified_claims`)
+# the target `flask-ref-floor`): the socket's access token verified at connect (`_access_claims`)
 # with one MGET of its blocklist entry and session epoch; a join that sends the joiner the room's
 # history and the room `chat:user-joined`; a message counted against the sender's limit (20 per
 # 10 s), refused when banned or muted, and appended to the history in one script, then sent to the
@@ -628,11 +637,8 @@ def chat_floor_connect(auth=None):
     token = (auth or {}).get("token") if isinstance(auth, dict) else None
     if parts is None or not token:
         return False
-    try:
-        claims = parts["jwt"].decode(token, parts["secret"], algorithms=["HS256"])
-    except parts["jwt"].PyJWTError:
-        return False
-    if claims.get("type") != "access" or not (claims.get("jti") and claims.get("sid") and claims.get("sub")):
+    claims, _refusal = _access_claims(parts, token)
+    if claims is None:
         return False
     blocked, _epoch = _redis.mget(_auth_keys(claims))
     if blocked is not None:
