@@ -26,7 +26,9 @@ def test_an_accepted_token_is_refused_as_expired_once_its_expiry_passes(app):
         short = create_access_token(
             identity=str(session.user.id),
             additional_claims={"sid": session.session_id, "role": "USER"},
-            expires_delta=timedelta(seconds=1),
+            # `exp` is a whole second: 1 s from now can be 1 ms from now, and the token would expire
+            # before it was ever accepted. 3 s leaves it at least 2 s, for two in-process requests.
+            expires_delta=timedelta(seconds=3),
         )
         expires_at = decode(short)["exp"]
     assert _me(app, short) == (200, None)
