@@ -33,7 +33,8 @@ def request_token() -> tuple[str | None, str | None]:
 def authenticate_request() -> Principal:
     if "principal" not in g:
         token, via = request_token()
-        g.principal = remembered_sessions.authenticate(token)
+        # What the rate limiter's script read of this token's session, if it ran (one round trip).
+        g.principal = remembered_sessions.authenticate(token, g.pop("session_lookup", None))
         g.auth_via = via
     return g.principal
 

@@ -6,7 +6,8 @@ session row and the user's status in PostgreSQL — one round trip and a pooled 
 most of the cost of a signed-in read. A live session read is remembered for REMEMBER_SECONDS in
 Redis (`auth:live-session:<session id>`, with the user's session epoch it was read under), and
 trusted only while the user's session epoch in Redis is still that one. The epoch and the
-remembered session come in the same round trip as the token's blocklist entry, so a remembered
+remembered session come in the same round trip as the token's blocklist entry — for an HTTP
+request with the rate limiter on, the limiter's own script (web/rate_limits.py) — so a remembered
 session costs no extra round trip at all, on any process or host: a buyer whose socket was
 checked by one worker and whose order reaches another is not read again (each process kept its
 own memory before, which a client spread over N processes hit about 1 time in N).
@@ -25,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from dorami_api.auth.blocklist import blocklist_key
@@ -48,20 +50,38 @@ def session_key(session_id: str) -> str:
     return f"{SESSION_PREFIX}{session_id}"
 
 
-def authenticate(token: str | None) -> Principal:
+def authenticate(token: str | None, looked_up: LookedUp | None = None) -> Principal:
     """Who is calling an HTTP route or a socket connect (auth/principal.py's checks, the session
-    remembered)."""
+    remembered). `looked_up`: what another round trip of this request already read of
+    `lookup_keys` (the rate limiter's, web/rate_limits.py)."""
     claims = decoded_claims(token)
-    return principal_of(claims, checked_session(claims))
+    return principal_of(claims, checked_session(claims, looked_up))
 
 
-def checked_session(claims: dict) -> LiveSession:
+@dataclass(frozen=True)
+class LookedUp:
+    """The values of `lookup_keys(claims)` for the token whose id is `jti`, read earlier in the
+    same request."""
+
+    jti: str
+    values: tuple[str | None, str | None, str | None]
+
+
+def lookup_keys(claims: dict) -> list[str]:
+    """What checking the session of these claims reads in Redis: the token's blocklist entry, the
+    user's epoch, the remembered session — in that order."""
+    return [blocklist_key(claims["jti"]), epoch_key(claims["sub"]), session_key(claims["sid"])]
+
+
+def checked_session(claims: dict, looked_up: LookedUp | None = None) -> LiveSession:
     """The live session of verified-signature claims: the blocklist, the user's epoch and the
-    remembered session in one round trip, then PostgreSQL when nothing trustworthy is remembered."""
+    remembered session in one round trip (none when `looked_up` holds them for this token), then
+    PostgreSQL when nothing trustworthy is remembered."""
     user_id, session_id = claims["sub"], claims["sid"]
-    blocked, epoch, remembered = redis_store.mget(
-        [blocklist_key(claims["jti"]), epoch_key(user_id), session_key(session_id)]
-    )
+    if looked_up is not None and looked_up.jti == claims["jti"]:
+        blocked, epoch, remembered = looked_up.values
+    else:
+        blocked, epoch, remembered = redis_store.mget(lookup_keys(claims))
     if blocked is not None:
         raise unauthorized("TOKEN_REVOKED", "The token has been revoked")
     session = _trusted(remembered, epoch, user_id, session_id)

@@ -6,7 +6,9 @@ PROXY_HOPS). Default tiers apply per route; login, register and refresh get the 
 tier per IP, and login a per-account budget of failures. Health, metrics and CORS preflights are
 never limited. A 429 answers in the error envelope with `Retry-After` and `details.retryAfter`.
 The default windows of a request are counted in one Redis script, which also gives its
-X-RateLimit headers (`CountedInRedis._hit_windows`).
+X-RateLimit headers (`CountedInRedis._hit_windows`) and reads what checking the caller's session
+needs (auth/remembered_sessions.py `lookup_keys`): a signed-in request makes one Redis round trip
+before its view instead of two.
 
 While Redis cannot count (down, hanging, failing over), see `CountedInRedis`: reads are counted in
 the worker's memory and served, anything else is refused with 503.
@@ -28,7 +30,7 @@ from limits.strategies import FixedWindowRateLimiter, RateLimiter
 from limits.util import WindowStats
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from dorami_api.auth import tokens
+from dorami_api.auth import remembered_sessions, tokens
 from dorami_api.auth.guards import request_token
 from dorami_api.config import RedisTarget
 from dorami_api.errors import REDIS_OUTAGE, error_response, service_busy, service_unavailable
@@ -147,7 +149,12 @@ class CountedInRedis(RateLimiter):
             windows = self.default_windows
             keys = [self.shared.storage.prefixed_key(item.key_for(*identifiers)) for item in windows]
             args = [value for item in windows for value in (item.get_expiry(), item.amount)]
-            counted = self._hit_script(keys=keys, args=args)
+            # The route's guard will read these next: read them now, in the same round trip.
+            claims = g.pop("limit_claims", None)
+            lookup = remembered_sessions.lookup_keys(claims) if claims is not None else []
+            counted, looked_up = self._hit_script(keys=keys + lookup, args=args)
+            if lookup:
+                g.session_lookup = remembered_sessions.LookedUp(claims["jti"], tuple(map(_text, looked_up)))
             # Windows after a breach were not counted: zip stops at the shorter list on purpose.
             done[identifiers] = {item: (int(n), int(ttl)) for item, (n, ttl) in zip(windows, counted, strict=False)}
         return done[identifiers]
@@ -157,23 +164,34 @@ class CountedInRedis(RateLimiter):
         self._count("clear", item, *identifiers)
 
 
-# KEYS: the windows' counters, shortest window first; ARGV: expiry and amount of each. Counts one
-# hit in each window up to and including the first one it breaches (limits' own incr_expire per
-# window: INCRBY, and EXPIRE on the first hit of a window); returns {count, ttl} of those.
+# KEYS: the windows' counters, shortest window first, then any keys to read; ARGV: expiry and
+# amount of each window. Counts one hit in each window up to and including the first one it
+# breaches (limits' own incr_expire per window: INCRBY, and EXPIRE on the first hit of a window);
+# returns {{count, ttl} of those windows, {value of each key read}}.
 HIT_WINDOWS = """
+local windows = #ARGV / 2
 local counted = {}
-for i, key in ipairs(KEYS) do
-    local current = redis.call("incrby", key, 1)
+for i = 1, windows do
+    local current = redis.call("incrby", KEYS[i], 1)
     if current == 1 then
-        redis.call("expire", key, ARGV[2 * i - 1])
+        redis.call("expire", KEYS[i], ARGV[2 * i - 1])
     end
-    counted[i] = {current, redis.call("ttl", key)}
+    counted[i] = {current, redis.call("ttl", KEYS[i])}
     if current > tonumber(ARGV[2 * i]) then
         break
     end
 end
-return counted
+local read = {}
+for i = windows + 1, #KEYS do
+    read[#read + 1] = redis.call("get", KEYS[i])
+end
+return {counted, read}
 """
+
+
+def _text(value: bytes | str | None) -> str | None:
+    """A value the limiter's connection read (bytes: it does not decode), as redis_store gives it."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _pool_exhausted(error: Exception) -> bool:
@@ -231,6 +249,8 @@ def _token_user_id() -> str | None:
         return None
     if not claims or claims.get("type") != "access":
         return None
+    if all(isinstance(claims.get(name), str) for name in ("jti", "sub", "sid")):
+        g.limit_claims = claims  # its session keys are read with the windows (`_hit_windows`)
     return claims.get("sub")
 
 

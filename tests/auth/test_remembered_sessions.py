@@ -1,11 +1,16 @@
 """A signed-in request is checked against a session remembered in Redis for every process, yet
 revoking the session takes effect at once on every process. Apps on the same PostgreSQL and Redis
-stand for processes (workers, hosts): one has just served the token, another revokes it."""
+stand for processes (workers, hosts): one has just served the token, another revokes it.
+
+Each of these runs with the rate limiter off and on: when it is on, what the session check reads in
+Redis comes from the limiter's script, before the route's guard runs."""
 
 from __future__ import annotations
 
+import urllib.parse
 import uuid
 
+import pytest
 import redis
 import sqlalchemy as sa
 from hypothesis import settings
@@ -18,14 +23,24 @@ from dorami_api.users.models import User
 from tests.support import services
 from tests.support.auth import signed_in
 
+# Limits no test here reaches: only how the session is read differs.
+LIMITER_ON = {"RATELIMIT_ENABLED": "true", "RATELIMIT_DEFAULT": "100000/second"}
+
+
+@pytest.fixture(params=["limiter off", "limiter on"])
+def process(request, make_app):
+    """Builds one app (a process) with the rate limiter off or on."""
+    env = LIMITER_ON if request.param == "limiter on" else {}
+    return lambda: make_app(**env)
+
 
 def _me(app, headers) -> tuple[int, str | None]:
     response = app.test_client().get("/api/v1/auth/me", headers=headers)
     return response.status_code, (response.get_json() or {}).get("errorCode")
 
 
-def test_a_logout_on_one_process_refuses_the_token_at_once_on_another(make_app):
-    serving, other = make_app(), make_app()
+def test_a_logout_on_one_process_refuses_the_token_at_once_on_another(process):
+    serving, other = process(), process()
     session = signed_in(serving)
     assert _me(serving, session.headers) == (200, None)
     assert _me(serving, session.headers) == (200, None)  # now served from what it remembers
@@ -36,8 +51,8 @@ def test_a_logout_on_one_process_refuses_the_token_at_once_on_another(make_app):
     assert _me(serving, session.headers) == (401, "TOKEN_REVOKED")
 
 
-def test_a_suspension_on_one_process_refuses_the_users_other_sessions_at_once(make_app):
-    serving, other = make_app(), make_app()
+def test_a_suspension_on_one_process_refuses_the_users_other_sessions_at_once(process):
+    serving, other = process(), process()
     phone = signed_in(serving)
     user = phone.user
     laptop = signed_in(serving, user=user)
@@ -54,8 +69,8 @@ def test_a_suspension_on_one_process_refuses_the_users_other_sessions_at_once(ma
     assert _me(serving, laptop.headers) == (401, "ACCOUNT_SUSPENDED")
 
 
-def test_after_a_redis_flush_a_revocation_still_takes_effect_at_once(make_app, redis_url):
-    serving, other = make_app(), make_app()
+def test_after_a_redis_flush_a_revocation_still_takes_effect_at_once(process, redis_url):
+    serving, other = process(), process()
     session = signed_in(serving)
     assert _me(serving, session.headers) == (200, None)
 
@@ -80,10 +95,10 @@ def _session_reads(app) -> list[str]:
     return reads
 
 
-def test_a_session_one_process_has_read_is_not_read_again_by_another(make_app):
+def test_a_session_one_process_has_read_is_not_read_again_by_another(process):
     """A buyer whose socket was checked on one worker and whose order reaches another: the second
     process trusts what the first remembered in Redis instead of reading PostgreSQL again."""
-    first, second = make_app(), make_app()
+    first, second = process(), process()
     session = signed_in(first)
     assert _me(first, session.headers) == (200, None)  # read once, remembered for every process
     reads = _session_reads(second)
@@ -93,8 +108,8 @@ def test_a_session_one_process_has_read_is_not_read_again_by_another(make_app):
     assert reads == []
 
 
-def test_a_remembered_session_is_read_again_once_it_has_expired(make_app, redis_url):
-    first, second = make_app(), make_app()
+def test_a_remembered_session_is_read_again_once_it_has_expired(process, redis_url):
+    first, second = process(), process()
     session = signed_in(first)
     assert _me(first, session.headers) == (200, None)
     reads = _session_reads(second)
@@ -105,8 +120,8 @@ def test_a_remembered_session_is_read_again_once_it_has_expired(make_app, redis_
     assert len(reads) == 1
 
 
-def test_what_is_remembered_is_checked_against_the_token_and_garbage_is_ignored(make_app, redis_url):
-    app = make_app()
+def test_what_is_remembered_is_checked_against_the_token_and_garbage_is_ignored(process, redis_url):
+    app = process()
     mine, theirs = signed_in(app), signed_in(app)
     assert _me(app, theirs.headers) == (200, None)
     store = redis.Redis.from_url(redis_url, decode_responses=True)
@@ -123,8 +138,8 @@ def test_what_is_remembered_is_checked_against_the_token_and_garbage_is_ignored(
     assert _me(app, mine.headers) == (200, None)
 
 
-def test_a_suspension_refuses_a_session_every_process_remembers(make_app):
-    processes = [make_app() for _ in range(3)]
+def test_a_suspension_refuses_a_session_every_process_remembers(process):
+    processes = [process() for _ in range(3)]
     session = signed_in(processes[0])
     for process in processes:
         assert _me(process, session.headers) == (200, None)
@@ -205,7 +220,37 @@ class SessionsAcrossProcesses(RuleBasedStateMachine):
         self.store.delete(remembered_sessions.session_key(self.sessions[which].session_id))
 
 
-def test_sessions_across_processes_are_served_exactly_until_revoked(make_app, redis_url):
-    apps = [make_app() for _ in range(3)]
+def test_sessions_across_processes_are_served_exactly_until_revoked(process, redis_url):
+    apps = [process() for _ in range(3)]
     profile = settings(max_examples=15, stateful_step_count=10, derandomize=True, database=None, deadline=None)
     run_state_machine_as_test(lambda: SessionsAcrossProcesses(apps, redis_url), settings=profile)
+
+
+def _redis_commands_during(redis_url: str, action) -> list[str]:
+    """The commands clients send to this test's database while `action` runs (Redis's MONITOR)."""
+    database = int(urllib.parse.urlparse(redis_url).path.lstrip("/") or 0)
+    marker = f"end-of-action-{uuid.uuid4().hex}"
+    ending = redis.Redis.from_url(redis_url)
+    ending.ping()  # connected (and its database selected) before watching
+    with redis.Redis.from_url(redis_url).monitor() as monitor:
+        action()
+        ending.echo(marker)
+        commands = []
+        while marker not in (entry := monitor.next_command())["command"]:
+            if entry["db"] == database and entry["client_type"] != "lua":  # not a script's own calls
+                commands.append(entry["command"])
+    return commands
+
+
+def test_with_the_limiter_on_a_signed_in_request_reaches_redis_once_before_its_view(make_app, redis_url):
+    """The limiter's script counts the request and reads what the session check needs: the
+    blocklist entry, the epoch and the remembered session."""
+    app = make_app(**LIMITER_ON)
+    session = signed_in(app)
+    assert _me(app, session.headers) == (200, None)  # the session is remembered now
+
+    commands = _redis_commands_during(redis_url, lambda: _me(app, session.headers))
+
+    assert len(commands) == 1, commands
+    assert commands[0].startswith("EVALSHA"), commands
+    assert remembered_sessions.session_key(session.session_id) in commands[0]
