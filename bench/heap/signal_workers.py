@@ -1,7 +1,8 @@
 """Ask each gunicorn worker for a heap snapshot (SIGRTMIN+1, bench/heap/sitecustomize.py) the first
-time its established connections pass each threshold, for at most SECONDS.
+time its established connections pass each threshold, for at most SECONDS; with `census` as a third
+argument, for a greenlet census instead (SIGRTMIN+2).
 
-    python bench/heap/signal_workers.py 450,1450 600"""
+    python bench/heap/signal_workers.py 450,1450 600 [census]"""
 
 import os
 import re
@@ -16,6 +17,7 @@ SETTLE_SECONDS = 3  # let the step that crossed the threshold finish connecting
 def main() -> None:
     thresholds = [int(x) for x in sys.argv[1].split(",")]
     deadline = time.monotonic() + float(sys.argv[2])
+    asked = signal.SIGRTMIN + (2 if sys.argv[3:] == ["census"] else 1)
     signalled: dict[int, set[int]] = {}
     while time.monotonic() < deadline:
         listing = subprocess.run(["ss", "-Htnp", "state", "established"], capture_output=True, text=True).stdout
@@ -28,8 +30,8 @@ def main() -> None:
                 if count >= threshold and threshold not in done:
                     done.add(threshold)
                     time.sleep(SETTLE_SECONDS)
-                    os.kill(pid, signal.SIGRTMIN + 1)
-                    print(time.strftime("%H:%M:%S"), "snapshot asked of", pid, "at", count, "connections", flush=True)
+                    os.kill(pid, asked)
+                    print(time.strftime("%H:%M:%S"), "asked", pid, "at", count, "connections", flush=True)
         time.sleep(1)
 
 
