@@ -57,13 +57,13 @@ class LiveSession:
         return self.expires_at > datetime.now(UTC)
 
 
-def decoded_claims(token: str | None) -> dict:
+def decoded_claims(token: str | None, remember: bool = True) -> dict:
     """The claims of a well-formed, unexpired access token (signature, type); not yet checked
-    against the blocklist."""
+    against the blocklist. `remember`: tokens.decode's."""
     if not token:
         raise unauthorized("UNAUTHORIZED", "Authentication required")
     try:
-        claims = tokens.decode(token)
+        claims = tokens.decode(token, remember=remember)
     except pyjwt.ExpiredSignatureError:
         raise unauthorized("TOKEN_EXPIRED", "The access token has expired") from None
     except Exception:  # any malformed, forged or foreign token

@@ -50,11 +50,12 @@ def session_key(session_id: str) -> str:
     return f"{SESSION_PREFIX}{session_id}"
 
 
-def authenticate(token: str | None, looked_up: LookedUp | None = None) -> Principal:
+def authenticate(token: str | None, looked_up: LookedUp | None = None, remember_token: bool = True) -> Principal:
     """Who is calling an HTTP route or a socket connect (auth/principal.py's checks, the session
     remembered). `looked_up`: what another round trip of this request already read of
-    `lookup_keys` (the rate limiter's, web/rate_limits.py)."""
-    claims = decoded_claims(token)
+    `lookup_keys` (the rate limiter's, web/rate_limits.py). `remember_token`: whether this
+    process keeps the verified token for the caller's next request (tokens.decode)."""
+    claims = decoded_claims(token, remember=remember_token)
     return principal_of(claims, checked_session(claims, looked_up))
 
 

@@ -122,17 +122,19 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def decode(token: str, allow_expired: bool = False) -> dict:
+def decode(token: str, allow_expired: bool = False, remember: bool = True) -> dict:
     """Signature and expiry only; callers check type, blocklist and session (decode_token
     checks neither). A token whose signature this app has verified is remembered until it
-    expires (VerifiedTokens)."""
+    expires (VerifiedTokens), unless `remember` is False: a caller that verifies a token once
+    and keeps what it learned (a socket's connect) looks it up but does not add it."""
     if allow_expired:
         return decode_token(token, allow_expired=True)
     verified: VerifiedTokens = current_app.extensions[_VERIFIED]
     claims = verified.claims(token)
     if claims is None:
         claims = decode_token(token)
-        verified.remember(token, claims)
+        if remember:
+            verified.remember(token, claims)
     return dict(claims)  # the caller's own copy
 
 

@@ -117,7 +117,9 @@ def authenticate(namespace: str, auth) -> SocketClient:
     if token is None and config.socket_allow_guests and namespace in GUEST_NAMESPACES:
         return SocketClient(request.sid, namespace, None, None, "GUEST", "guest")
     try:
-        principal = remembered_sessions.authenticate(token)
+        # The socket keeps its principal; remembering its token too would hold about 2 KB in this
+        # process per viewer for hours, for HTTP requests that may never come to this process.
+        principal = remembered_sessions.authenticate(token, remember_token=False)
     except ApiError as error:
         raise ConnectionRefusedError(error.code) from None
     except DEPENDENCY_OUTAGE as error:  # Redis or PostgreSQL down: the client retries later

@@ -6,10 +6,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+from flask import request
 from flask_jwt_extended import create_access_token
 
 from dorami_api.auth.blocklist import block_access_token
 from dorami_api.auth.tokens import decode
+from dorami_api.realtime import connections
+from dorami_api.realtime.broadcast import STREAMING
 from tests.support.auth import auth_header, signed_in
 
 ME = "/api/v1/auth/me"
@@ -56,3 +59,18 @@ def test_a_token_one_app_verified_is_refused_by_an_app_with_another_secret(make_
     assert _me(issuing, session.token) == (200, None)
 
     assert _me(foreign, session.token) == (401, "UNAUTHORIZED")
+
+
+def test_a_socket_connect_checks_its_token_but_leaves_it_out_of_the_process_memory(app):
+    # A viewer's socket keeps its principal; a process that remembered every connecting viewer's
+    # token would hold about 2 KB per viewer for the token's life, for requests that may never come.
+    session = signed_in(app)
+    remembered = app.extensions["verified_tokens"].entries
+    with app.test_request_context("/socket.io/"):
+        request.sid = "viewer-socket"  # what Flask-SocketIO sets on a connect's request
+        client = connections.authenticate(STREAMING, {"token": session.token})
+    assert client.user_id == str(session.user.id)
+    assert session.token not in remembered
+
+    assert _me(app, session.token) == (200, None)
+    assert session.token in remembered  # an HTTP request's token is kept for the next one
