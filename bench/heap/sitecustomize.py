@@ -6,6 +6,17 @@ descriptors (≈ sockets) and its RSS. Without HEAP_SNAPSHOT_DIR it does nothing
 
 import os
 
+
+def _where(frame, describe=lambda code: "") -> list[str]:
+    """The chain of frames from `frame` out, as `file:function` plus what `describe` adds."""
+    chain = []
+    while frame is not None:
+        code = frame.f_code
+        chain.append(f"{os.path.basename(code.co_filename)}:{code.co_name}{describe(code)}")
+        frame = frame.f_back
+    return chain
+
+
 if os.environ.get("HEAP_SNAPSHOT_DIR"):
     import signal
     import time
@@ -38,13 +49,6 @@ if os.environ.get("HEAP_GREENLETS_DIR"):
     import signal
     import sys
     import time
-
-    def _where(frame) -> list[str]:
-        chain = []
-        while frame is not None:
-            chain.append(f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_code.co_name}")
-            frame = frame.f_back
-        return chain
 
     def _census(signum, frame):
         from greenlet import greenlet
@@ -110,7 +114,9 @@ if os.environ.get("HEAP_STACKS_DIR"):
 
     from greenlet import getcurrent
 
-    _FRAME_SPECIALS = 7  # CPython 3.11's frame header, in pointer-sized slots
+    # CPython 3.11's frame header, in pointer-sized slots: FRAME_SPECIALS_SIZE, that is
+    # (sizeof(_PyInterpreterFrame) - 1) / sizeof(PyObject *) = (80 - 1) / 8 (pycore_frame.h).
+    _FRAME_SPECIALS = 9
 
     def _slots(code) -> int:
         return code.co_nlocals + len(code.co_cellvars) + len(code.co_freevars) + code.co_stacksize + _FRAME_SPECIALS
@@ -124,31 +130,27 @@ if os.environ.get("HEAP_STACKS_DIR"):
         while walk is not None:
             total += _slots(walk.f_code)
             walk = walk.f_back
-        current = getcurrent()
+        try:
+            current = getcurrent()
+        except RuntimeError:  # "greenlet is being finalized": calls made while one dies
+            return
         known = _deepest.get(current)
         if known is None or total > known[0]:
-            chain, walk = [], frame
-            while walk is not None:
-                code = walk.f_code
-                chain.append(f"{os.path.basename(code.co_filename)}:{code.co_name}:{_slots(code) * 8}")
-                walk = walk.f_back
-            _deepest[current] = (total, chain)
+            _deepest[current] = (total, _where(frame, lambda code: f":{_slots(code) * 8}"))
 
     def _stacks(signum, frame):
         groups: dict[str, dict] = {}
         for greenlet, (total, chain) in list(_deepest.items()):
             if greenlet.dead or greenlet.gr_frame is None:
                 continue
-            where, walk = [], greenlet.gr_frame
-            while walk is not None:
-                where.append(f"{os.path.basename(walk.f_code.co_filename)}:{walk.f_code.co_name}")
-                walk = walk.f_back
+            where = _where(greenlet.gr_frame)
             empty = {"count": 0, "deepest_bytes": collections.Counter(), "deepest": (0, [])}
             group = groups.setdefault(" < ".join(where[:3]), empty)
+            depth = total * 8  # bytes
             group["count"] += 1
-            group["deepest_bytes"][total * 8 // 1024 * 1024] += 1
-            if total > group["deepest"][0]:
-                group["deepest"] = (total * 8, chain)
+            group["deepest_bytes"][depth // 1024 * 1024] += 1
+            if depth > group["deepest"][0]:
+                group["deepest"] = (depth, chain)
         name = f"{os.getpid()}-{int(time.time())}-stacks.json"
         with open(os.path.join(os.environ["HEAP_STACKS_DIR"], name), "w") as out:
             json.dump(sorted(groups.values(), key=lambda g: -g["count"]), out, indent=1)
